@@ -1,0 +1,154 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * EBUSY failures that name a device someone still holds: `rbd unmap`
+ * (a write to /sys/bus/rbd/remove or remove_single_major), exclusive opens
+ * of a block device, and detach ioctls (device-mapper remove and friends).
+ * umount2's EBUSY is reported by mounts.bpf.c.
+ *
+ * These exits fire for every write/open/ioctl on the node, so each handler
+ * compares the return value first and leaves unless it is -EBUSY. The
+ * arguments are read from the task's saved user registers instead of being
+ * stashed at entry, which would cost a map update on every call.
+ */
+#include "common.bpf.h"
+
+/* Reads the struct file behind a descriptor of the current task. */
+static __always_inline struct file *current_file(int fd)
+{
+	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
+	struct file **fds = BPF_CORE_READ(task, files, fdt, fd);
+	struct file *f = NULL;
+
+	if (fd < 0 || !fds)
+		return NULL;
+	bpf_probe_read_kernel(&f, sizeof(f), &fds[fd]);
+	return f;
+}
+
+static __always_inline bool has_prefix(const char *s, const char *prefix, int n)
+{
+	for (int i = 0; i < n; i++)
+		if (s[i] != prefix[i])
+			return false;
+	return true;
+}
+
+/* True for /sys/bus/rbd/remove and /sys/bus/rbd/remove_single_major. Only
+ * their buffers are ever read: a write to add/add_single_major carries the
+ * Ceph secret and is never captured. */
+static __always_inline bool is_rbd_remove(struct file *f)
+{
+	struct dentry *d = BPF_CORE_READ(f, f_path.dentry);
+	char name[8] = {};
+	char parent[4] = {};
+
+	bpf_probe_read_kernel_str(name, sizeof(name), BPF_CORE_READ(d, d_name.name));
+	if (!has_prefix(name, "remove", 6))
+		return false;
+	bpf_probe_read_kernel_str(parent, sizeof(parent), BPF_CORE_READ(d, d_parent, d_name.name));
+	return has_prefix(parent, "rbd", 4);
+}
+
+static __always_inline struct pt_regs *user_regs(void)
+{
+	return (struct pt_regs *)bpf_task_pt_regs(bpf_get_current_task_btf());
+}
+
+SEC("tp/syscalls/sys_exit_write")
+int ml_exit_write(struct trace_event_raw_sys_exit *ctx)
+{
+	struct ml_event *e;
+	struct pt_regs *regs;
+	struct file *f;
+	__u64 len;
+
+	if (ctx->ret != -EBUSY)
+		return 0;
+	regs = user_regs();
+	f = current_file((int)regs->di);
+	if (!f || !is_rbd_remove(f))
+		return 0;
+	e = event_reserve(ML_EV_BUSY);
+	if (!e)
+		return 0;
+	e->busy_source = ML_BUSY_RBD_REMOVE;
+	e->ret = ctx->ret;
+	e->dfd1 = (__s32)regs->di;
+	/* The written text, e.g. "4" or "4 force": the rbd device id. */
+	len = regs->dx;
+	if (len > sizeof(e->path1) - 1)
+		len = sizeof(e->path1) - 1;
+	if (bpf_probe_read_user(e->path1, len & (sizeof(e->path1) - 1), (const void *)regs->si))
+		len = 0;
+	e->path1[len & (sizeof(e->path1) - 1)] = 0;
+	bpf_probe_read_kernel_str(e->path2, sizeof(e->path2),
+				  BPF_CORE_READ(f, f_path.dentry, d_name.name));
+	event_submit(e);
+	return 0;
+}
+
+static __always_inline int open_exit(long ret, __u64 path, __u64 flags)
+{
+	struct ml_event *e;
+
+	if (!(flags & O_EXCL))
+		return 0;
+	e = event_reserve(ML_EV_BUSY);
+	if (!e)
+		return 0;
+	e->busy_source = ML_BUSY_OPEN_EXCL;
+	e->ret = ret;
+	e->flags = flags;
+	read_user_str(e->path1, sizeof(e->path1), path);
+	event_submit(e);
+	return 0;
+}
+
+SEC("tp/syscalls/sys_exit_openat")
+int ml_exit_openat(struct trace_event_raw_sys_exit *ctx)
+{
+	struct pt_regs *regs;
+
+	if (ctx->ret != -EBUSY)
+		return 0;
+	regs = user_regs();
+	return open_exit(ctx->ret, regs->si, regs->dx);
+}
+
+SEC("tp/syscalls/sys_exit_open")
+int ml_exit_open(struct trace_event_raw_sys_exit *ctx)
+{
+	struct pt_regs *regs;
+
+	if (ctx->ret != -EBUSY)
+		return 0;
+	regs = user_regs();
+	return open_exit(ctx->ret, regs->di, regs->si);
+}
+
+SEC("tp/syscalls/sys_exit_ioctl")
+int ml_exit_ioctl(struct trace_event_raw_sys_exit *ctx)
+{
+	struct ml_event *e;
+	struct pt_regs *regs;
+	struct file *f;
+
+	if (ctx->ret != -EBUSY)
+		return 0;
+	regs = user_regs();
+	f = current_file((int)regs->di);
+	if (!f)
+		return 0;
+	e = event_reserve(ML_EV_BUSY);
+	if (!e)
+		return 0;
+	e->busy_source = ML_BUSY_DETACH;
+	e->ret = ctx->ret;
+	e->dfd1 = (__s32)regs->di;
+	e->arg = regs->si;                              /* ioctl command */
+	e->arg2 = BPF_CORE_READ(f, f_inode, i_rdev);    /* kernel dev_t */
+	bpf_probe_read_kernel_str(e->path1, sizeof(e->path1),
+				  BPF_CORE_READ(f, f_path.dentry, d_name.name));
+	event_submit(e);
+	return 0;
+}

@@ -1,0 +1,155 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * Helpers shared by every mountleak BPF program: the ring buffer, the
+ * per-CPU drop counters, the per-thread "pending syscall" map and the code
+ * that fills an event's common header. Every object defines the maps as
+ * weak symbols with identical types, and `bpftool gen object` folds them
+ * into one map each.
+ */
+#ifndef MOUNTLEAK_COMMON_BPF_H
+#define MOUNTLEAK_COMMON_BPF_H
+
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_core_read.h>
+#include <bpf/bpf_tracing.h>
+#include "mountleak/events.h"
+
+#define EBUSY 16
+#define CLONE_NEWNS 0x00020000
+#define O_EXCL 00000200
+
+/* Arguments of a syscall in flight, saved at entry for its exit. */
+struct pending_syscall {
+	__u64 args[6];
+	__u32 kind;
+	__u32 old_mntns;
+};
+
+struct events_map {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 1 << 22); /* userspace may resize before load */
+};
+
+struct counters_map {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, ML_CNT_MAX);
+	__type(key, __u32);
+	__type(value, __u64);
+};
+
+struct pending_map {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 16384);
+	__type(key, __u32);
+	__type(value, struct pending_syscall);
+};
+
+struct events_map events SEC(".maps") __weak;
+struct counters_map counters SEC(".maps") __weak;
+struct pending_map pending SEC(".maps") __weak;
+
+static __always_inline void count(__u32 which)
+{
+	__u64 *slot = bpf_map_lookup_elem(&counters, &which);
+
+	if (slot)
+		*slot += 1;
+}
+
+static __always_inline __u32 task_mntns(struct task_struct *task)
+{
+	return BPF_CORE_READ(task, nsproxy, mnt_ns, ns.inum);
+}
+
+static __always_inline __u32 current_mntns(void)
+{
+	return task_mntns((struct task_struct *)bpf_get_current_task());
+}
+
+/* Reserves an event and fills the header from the current task. Every
+ * field is written, since ring buffer memory is not zeroed. */
+static __always_inline struct ml_event *event_reserve(__u32 kind)
+{
+	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
+	__u64 pid_tgid = bpf_get_current_pid_tgid();
+	struct ml_event *e;
+
+	e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
+	if (!e) {
+		count(ML_CNT_DROPPED_RINGBUF);
+		return NULL;
+	}
+	e->ts_ns = bpf_ktime_get_ns();
+	e->cgroup_id = bpf_get_current_cgroup_id();
+	e->flags = 0;
+	e->arg = 0;
+	e->arg2 = 0;
+	e->kind = kind;
+	e->pid = pid_tgid >> 32;
+	e->tid = (__u32)pid_tgid;
+	e->ppid = BPF_CORE_READ(task, real_parent, tgid);
+	e->mntns = task_mntns(task);
+	e->old_mntns = 0;
+	e->ret = 0;
+	e->dfd1 = 0;
+	e->dfd2 = 0;
+	e->busy_source = ML_BUSY_NONE;
+	e->tier = ML_TIER_TRACEPOINT;
+	e->pad0 = 0;
+	bpf_get_current_comm(e->comm, sizeof(e->comm));
+	e->path1[0] = 0;
+	e->path2[0] = 0;
+	e->fstype[0] = 0;
+	return e;
+}
+
+static __always_inline void event_submit(struct ml_event *e)
+{
+	bpf_ringbuf_submit(e, 0);
+	count(ML_CNT_EMITTED);
+}
+
+static __always_inline void read_user_str(char *dst, __u32 size, __u64 user_ptr)
+{
+	if (!user_ptr || bpf_probe_read_user_str(dst, size, (const void *)user_ptr) < 0)
+		dst[0] = 0;
+}
+
+/* Saves a syscall's arguments at entry; the exit handler takes them back. */
+static __always_inline void pending_save(struct trace_event_raw_sys_enter *ctx, __u32 kind)
+{
+	struct pending_syscall p = {};
+	__u32 tid = (__u32)bpf_get_current_pid_tgid();
+
+	p.args[0] = ctx->args[0];
+	p.args[1] = ctx->args[1];
+	p.args[2] = ctx->args[2];
+	p.args[3] = ctx->args[3];
+	p.args[4] = ctx->args[4];
+	p.args[5] = ctx->args[5];
+	p.kind = kind;
+	p.old_mntns = current_mntns();
+	if (bpf_map_update_elem(&pending, &tid, &p, BPF_ANY))
+		count(ML_CNT_DROPPED_PENDING);
+}
+
+/* Copies and removes the saved arguments; false when entry was not seen.
+ * With `expected`, a missing entry is counted: the program was attached
+ * mid-syscall or the map was full at entry, and an event may be lost. */
+static __always_inline bool pending_take(struct pending_syscall *out, bool expected)
+{
+	__u32 tid = (__u32)bpf_get_current_pid_tgid();
+	struct pending_syscall *p = bpf_map_lookup_elem(&pending, &tid);
+
+	if (!p) {
+		if (expected)
+			count(ML_CNT_MISSED_ENTRY);
+		return false;
+	}
+	__builtin_memcpy(out, p, sizeof(*out));
+	bpf_map_delete_elem(&pending, &tid);
+	return true;
+}
+
+#endif /* MOUNTLEAK_COMMON_BPF_H */

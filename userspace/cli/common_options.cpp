@@ -1,0 +1,34 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "cli/common_options.h"
+
+#include <map>
+
+namespace mountleak {
+
+std::set<ProgramKind> CommonOptions::disabled_features() const {
+  std::string bad;
+  auto parsed = parse_disabled_features(no_feature, &bad);
+  if (!parsed)
+    throw CLI::ValidationError("--no-feature", "unknown feature '" + bad +
+                                                   "' (known: tracepoint, raw_tracepoint, fentry, "
+                                                   "fexit, kprobe, lsm)");
+  return *parsed;
+}
+
+void add_common_options(CLI::App& app, CommonOptions& options) {
+  add_host_path_options(app, options.paths);
+  static const std::map<std::string, OutputFormat> kFormats = {{"table", OutputFormat::kTable},
+                                                               {"json", OutputFormat::kJson}};
+  app.add_option("-o,--output", options.output, "Output format: table (for people) or json (one object per line)")
+      ->transform(CLI::CheckedTransformer(kFormats, CLI::ignore_case))
+      ->default_str("table");
+  app.add_option("--no-feature", options.no_feature,
+                 "Pretend the kernel lacks these program types, forcing the fallback tier "
+                 "(fentry, kprobe, lsm, raw_tracepoint)")
+      ->delimiter(',');
+  app.add_option("--bpf-object", options.bpf_object,
+                 "Load BPF programs from this .bpf.o instead of the copy built into mountleak");
+  app.add_flag("-v,--verbose", options.verbose, "Print libbpf's own messages");
+}
+
+}  // namespace mountleak

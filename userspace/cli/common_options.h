@@ -1,0 +1,33 @@
+// SPDX-License-Identifier: Apache-2.0
+#pragma once
+
+// Options every subcommand accepts, so `mountleak scan --kubelet-root X`
+// works the same as `mountleak trace --kubelet-root X`.
+
+#include <CLI/CLI.hpp>
+
+#include <set>
+#include <string>
+#include <vector>
+
+#include "config/host_paths.h"
+#include "sources/kernel_tiers.h"
+
+namespace mountleak {
+
+enum class OutputFormat { kTable, kJson };
+
+struct CommonOptions {
+  HostPaths paths;
+  OutputFormat output = OutputFormat::kTable;
+  std::vector<std::string> no_feature;
+  std::string bpf_object;  // empty: the object embedded in this binary
+  bool verbose = false;
+
+  // Parsed form of no_feature; throws CLI::ValidationError on a bad name.
+  std::set<ProgramKind> disabled_features() const;
+};
+
+void add_common_options(CLI::App& app, CommonOptions& options);
+
+}  // namespace mountleak

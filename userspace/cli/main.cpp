@@ -1,0 +1,37 @@
+// SPDX-License-Identifier: Apache-2.0
+// mountleak: who still holds this block device, and which container and pod
+// is that? The only place that prints errors and picks exit codes.
+
+#include <CLI/CLI.hpp>
+#include <fmt/core.h>
+
+#include "cli/probe_command.h"
+#include "cli/scan_command.h"
+#include "cli/trace_command.h"
+
+int main(int argc, char** argv) {
+  CLI::App app{
+      "mountleak: find the containers that keep block-device (Ceph RBD) mounts alive.\n\n"
+      "When `rbd unmap` fails with 'device or resource busy', or a pod waits on\n"
+      "'image is locked by other nodes', some mount namespace still holds a copy of the\n"
+      "mount. mountleak names that container and pod, and the hostPath that leaked it.\n\n"
+      "  mountleak probe              what this kernel supports\n"
+      "  mountleak scan --all         find leaks now, without eBPF\n"
+      "  mountleak scan --device /dev/rbd4\n"
+      "  mountleak trace              watch live and attribute leaks as they happen\n"};
+  app.require_subcommand(1);
+  app.set_version_flag("--version", "mountleak 0.1.0");
+  mountleak::CommandAction action;
+  mountleak::register_probe_command(app, action);
+  mountleak::register_scan_command(app, action);
+  mountleak::register_trace_command(app, action);
+  try {
+    app.parse(argc, argv);
+    return action ? action() : 0;
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e);
+  } catch (const std::exception& e) {
+    fmt::print(stderr, "mountleak: {}\n", e.what());
+    return 2;
+  }
+}

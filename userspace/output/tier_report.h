@@ -1,0 +1,28 @@
+// SPDX-License-Identifier: Apache-2.0
+#pragma once
+
+// How `probe` and trace's ready event describe the kernel and the chosen
+// tiers, as JSON and as a table.
+
+#include <nlohmann/json.hpp>
+
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "sources/kernel_info.h"
+#include "sources/kernel_tiers.h"
+
+namespace mountleak {
+
+nlohmann::json kernel_info_json(const KernelInfo& kernel);
+nlohmann::json program_probes_json(const std::vector<std::pair<ProgramKind, FeatureProbe>>& probes);
+nlohmann::json hook_choices_json(const std::vector<HookChoice>& hooks);
+// {"<hook>": "<tier>"} for a quick look, e.g. in the ready event.
+nlohmann::json tier_summary_json(const std::vector<HookChoice>& hooks);
+
+std::string probe_table(const KernelInfo& kernel,
+                        const std::vector<std::pair<ProgramKind, FeatureProbe>>& probes,
+                        const std::vector<HookChoice>& hooks);
+
+}  // namespace mountleak

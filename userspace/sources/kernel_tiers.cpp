@@ -1,0 +1,120 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "sources/kernel_tiers.h"
+
+#include <map>
+
+namespace mountleak {
+
+namespace {
+const std::map<ProgramKind, std::string_view> kKindNames = {
+    {ProgramKind::kTracepoint, "tracepoint"}, {ProgramKind::kRawTracepoint, "raw_tracepoint"},
+    {ProgramKind::kFentry, "fentry"},         {ProgramKind::kFexit, "fexit"},
+    {ProgramKind::kKprobe, "kprobe"},         {ProgramKind::kLsm, "lsm"},
+    {ProgramKind::kRingbuf, "ringbuf"}};
+}  // namespace
+
+std::string_view program_kind_name(ProgramKind kind) { return kKindNames.at(kind); }
+
+std::optional<ProgramKind> program_kind_from_name(std::string_view name) {
+  for (const auto& [kind, kind_name] : kKindNames)
+    if (kind_name == name) return kind;
+  return std::nullopt;
+}
+
+FeatureProbe RestrictedFeatures::probe(ProgramKind kind) {
+  if (disabled_.count(kind)) return {false, "disabled by --no-feature"};
+  return inner_.probe(kind);
+}
+
+std::optional<std::set<ProgramKind>> parse_disabled_features(const std::vector<std::string>& names,
+                                                             std::string* bad_name) {
+  std::set<ProgramKind> out;
+  for (const auto& name : names) {
+    if (name == "fentry" || name == "fexit") {
+      out.insert(ProgramKind::kFentry);
+      out.insert(ProgramKind::kFexit);
+      continue;
+    }
+    auto kind = program_kind_from_name(name);
+    if (!kind || *kind == ProgramKind::kRingbuf) {
+      if (bad_name) *bad_name = name;
+      return std::nullopt;
+    }
+    out.insert(*kind);
+  }
+  return out;
+}
+
+std::string_view tier_name(Tier tier) {
+  switch (tier) {
+    case Tier::kKernel: return "kernel";
+    case Tier::kTracepoint: return "tracepoint";
+    case Tier::kReconcile: return "reconcile";
+  }
+  return "?";
+}
+
+const std::vector<Hook>& mountleak_hooks() {
+  // The kernel-tier candidates join these lists, ahead of the tracepoint
+  // ones, without any change to the collector.
+  static const std::vector<Hook> hooks = {
+      {"mntns_create", "mount namespace copies (clone/unshare with CLONE_NEWNS)",
+       {{Tier::kTracepoint, ProgramKind::kRawTracepoint,
+         {"ml_fork", "ml_enter_unshare", "ml_exit_unshare"}}}},
+      {"setns", "tasks entering another mount namespace",
+       {{Tier::kTracepoint, ProgramKind::kTracepoint, {"ml_enter_setns", "ml_exit_setns"}}}},
+      {"mount", "mount(2), open_tree, move_mount, fsmount, mount_setattr",
+       {{Tier::kTracepoint, ProgramKind::kTracepoint,
+         {"ml_enter_mount", "ml_exit_mount", "ml_enter_open_tree", "ml_exit_open_tree",
+          "ml_enter_move_mount", "ml_exit_move_mount", "ml_enter_fsmount", "ml_exit_fsmount",
+          "ml_enter_mount_setattr", "ml_exit_mount_setattr"}}}},
+      {"umount", "umount2 and its EBUSY failures",
+       {{Tier::kTracepoint, ProgramKind::kTracepoint, {"ml_enter_umount", "ml_exit_umount"}}}},
+      {"propagation", "copies and unmounts that propagate into other namespaces",
+       {{Tier::kReconcile, std::nullopt, {}}}},
+      {"rbd_remove_busy", "rbd unmap failing with EBUSY (/sys/bus/rbd/remove*)",
+       {{Tier::kTracepoint, ProgramKind::kTracepoint, {"ml_exit_write"}}}},
+      {"open_excl_busy", "exclusive opens of a block device failing with EBUSY",
+       {{Tier::kTracepoint, ProgramKind::kTracepoint, {"ml_exit_openat", "ml_exit_open"}}}},
+      {"detach_busy", "loop/device-mapper detach ioctls failing with EBUSY",
+       {{Tier::kTracepoint, ProgramKind::kTracepoint, {"ml_exit_ioctl"}}}},
+  };
+  return hooks;
+}
+
+std::vector<HookChoice> choose_hooks(const std::vector<Hook>& hooks, FeatureSource& features,
+                                     const std::set<std::string>& refused) {
+  std::vector<HookChoice> out;
+  for (const auto& hook : hooks) {
+    HookChoice choice{hook.name, std::nullopt, {}, ""};
+    std::string passed_over;
+    for (const auto& candidate : hook.candidates) {
+      std::string why_not;
+      if (candidate.needs) {
+        FeatureProbe probe = features.probe(*candidate.needs);
+        if (!probe.available)
+          why_not = std::string(program_kind_name(*candidate.needs)) + ": " + probe.detail;
+      }
+      for (const auto& program : candidate.programs)
+        if (why_not.empty() && refused.count(program))
+          why_not = "program " + program + " refused by the kernel";
+      if (!why_not.empty()) {
+        passed_over += (passed_over.empty() ? "" : "; ") + std::string(tier_name(candidate.tier)) +
+                       " tier unavailable (" + why_not + ")";
+        continue;
+      }
+      choice.tier = candidate.tier;
+      choice.programs = candidate.programs;
+      choice.reason = candidate.needs
+                          ? std::string(program_kind_name(*candidate.needs)) + " programs load"
+                          : "no kernel hook needed: mountinfo is re-read";
+      if (!passed_over.empty()) choice.reason += " (" + passed_over + ")";
+      break;
+    }
+    if (!choice.tier) choice.reason = passed_over.empty() ? "no candidates" : passed_over;
+    out.push_back(std::move(choice));
+  }
+  return out;
+}
+
+}  // namespace mountleak

@@ -1,0 +1,91 @@
+// SPDX-License-Identifier: Apache-2.0
+#pragma once
+
+// Which hook is served by which tier. For every hook mountleak needs there
+// is a list of candidates in order of preference (kernel tier first, the
+// syscall tracepoints last); the first whose program type this kernel
+// accepts, and whose programs it did not refuse, wins. The answers come
+// from a FeatureSource that really loads programs (see
+// sources/bpf/kernel_features.h); tests substitute their own.
+
+#include <optional>
+#include <set>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace mountleak {
+
+enum class ProgramKind { kTracepoint, kRawTracepoint, kFentry, kFexit, kKprobe, kLsm, kRingbuf };
+inline constexpr ProgramKind kAllProgramKinds[] = {
+    ProgramKind::kTracepoint, ProgramKind::kRawTracepoint, ProgramKind::kFentry,
+    ProgramKind::kFexit,      ProgramKind::kKprobe,        ProgramKind::kLsm,
+    ProgramKind::kRingbuf};
+
+std::string_view program_kind_name(ProgramKind kind);
+std::optional<ProgramKind> program_kind_from_name(std::string_view name);
+
+struct FeatureProbe {
+  bool available = false;
+  std::string detail;  // "loaded and attached", "load refused: Operation not permitted", ...
+};
+
+class FeatureSource {
+ public:
+  virtual ~FeatureSource() = default;
+  virtual FeatureProbe probe(ProgramKind kind) = 0;
+};
+
+// Answers "not available (disabled by --no-feature)" for the kinds it was
+// told to hide and asks the wrapped source for the rest, so every fallback
+// tier can be exercised on a kernel that offers more.
+class RestrictedFeatures : public FeatureSource {
+ public:
+  RestrictedFeatures(FeatureSource& inner, std::set<ProgramKind> disabled)
+      : inner_(inner), disabled_(std::move(disabled)) {}
+  FeatureProbe probe(ProgramKind kind) override;
+
+ private:
+  FeatureSource& inner_;
+  std::set<ProgramKind> disabled_;
+};
+
+// Parses "--no-feature fentry,kprobe": "fentry" hides fentry and fexit.
+std::optional<std::set<ProgramKind>> parse_disabled_features(const std::vector<std::string>& names,
+                                                             std::string* bad_name);
+
+enum class Tier {
+  kKernel,      // fentry/fexit/kprobe/LSM on the kernel functions themselves
+  kTracepoint,  // syscall tracepoints and raw tracepoints
+  kReconcile,   // no hook: the collector re-reads mountinfo instead
+};
+std::string_view tier_name(Tier tier);
+
+struct HookCandidate {
+  Tier tier;
+  std::optional<ProgramKind> needs;   // none for kReconcile
+  std::vector<std::string> programs;  // BPF program names in the object
+};
+
+struct Hook {
+  std::string name;
+  std::string description;
+  std::vector<HookCandidate> candidates;
+};
+
+struct HookChoice {
+  std::string hook;
+  std::optional<Tier> tier;  // none: no candidate is usable
+  std::vector<std::string> programs;
+  std::string reason;  // why this candidate, or why none
+};
+
+// mountleak's hooks and their candidates, best first.
+const std::vector<Hook>& mountleak_hooks();
+
+// Picks one candidate per hook. `refused` names programs the kernel has
+// already refused to load; candidates that contain one are passed over.
+std::vector<HookChoice> choose_hooks(const std::vector<Hook>& hooks, FeatureSource& features,
+                                     const std::set<std::string>& refused = {});
+
+}  // namespace mountleak
