@@ -1,0 +1,158 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "resolve/hints.h"
+
+#include <algorithm>
+
+namespace mountleak {
+
+namespace {
+
+std::string_view trim_trailing_slashes(std::string_view p) {
+  while (p.size() > 1 && p.back() == '/') p.remove_suffix(1);
+  return p;
+}
+
+// True when `prefix` is `path` or one of its ancestors ("/a" covers "/a/b",
+// not "/ab").
+bool path_covers(std::string_view prefix, std::string_view path) {
+  prefix = trim_trailing_slashes(prefix);
+  path = trim_trailing_slashes(path);
+  if (prefix == "/") return !path.empty() && path[0] == '/';
+  if (path.substr(0, prefix.size()) != prefix) return false;
+  return path.size() == prefix.size() || path[prefix.size()] == '/';
+}
+
+bool is_bind(const OciMount& m) {
+  if (m.type == "bind" || m.type == "volume") return true;
+  return std::find_if(m.options.begin(), m.options.end(),
+                      [](const std::string& o) { return o == "bind" || o == "rbind"; }) != m.options.end();
+}
+
+// Hints are pasted into shells; quote what a shell would split or expand.
+std::string shell_quote(std::string_view s) {
+  bool plain = !s.empty() && std::all_of(s.begin(), s.end(), [](char c) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+           std::string_view("/._-~:@%+=,").find(c) != std::string_view::npos;
+  });
+  if (plain) return std::string(s);
+  std::string out = "'";
+  for (char c : s) {
+    if (c == '\'')
+      out += "'\\''";
+    else
+      out += c;
+  }
+  return out + "'";
+}
+
+std::string pod_ref(const PodRef& pod) {
+  if (!pod.namespace_.empty() && !pod.name.empty()) return pod.namespace_ + "/" + pod.name;
+  if (!pod.name.empty()) return pod.name;
+  return "with uid " + pod.uid;
+}
+
+std::string container_ref(const HolderFacts& f) {
+  std::string out = "container ";
+  // docker's short form: enough to type, and what `docker ps` and `crictl ps` show.
+  out += f.container_name.empty() ? f.container_id.substr(0, 12) : f.container_name;
+  if (f.pod) out += " (pod " + pod_ref(*f.pod) + ")";
+  return out;
+}
+
+std::string process_ref(const HolderFacts& f) {
+  std::string out = "process " + std::to_string(f.pid);
+  if (!f.comm.empty()) out += " (" + std::string(f.comm) + ")";
+  return out;
+}
+
+// How to make the bind safe, in the terms of whoever created the container.
+std::string prevention(const HolderFacts& f) {
+  const OciMount& via = *f.via;
+  const std::string& source = via.source.empty() ? via.destination : via.source;
+  if (f.pod) return "set mountPropagation: HostToContainer on its hostPath volume " + source;
+  if (f.runtime == "docker")
+    return "recreate it with -v " + shell_quote(source + ":" + via.destination + ":rslave");
+  return "bind " + source + " with rslave propagation";
+}
+
+}  // namespace
+
+std::string_view propagation_word(std::string_view p) {
+  if (p == "rprivate" || p == "rslave" || p == "rshared" || p == "runbindable") p.remove_prefix(1);
+  return p;
+}
+
+const OciMount* mount_covering(const std::vector<OciMount>& mounts, std::string_view container_mount_point) {
+  const OciMount* best = nullptr;
+  size_t best_len = 0;
+  for (const auto& m : mounts) {
+    if (!is_bind(m) || m.destination.empty() || !path_covers(m.destination, container_mount_point)) continue;
+    size_t len = trim_trailing_slashes(m.destination).size();
+    if (!best || len >= best_len) {
+      best = &m;
+      best_len = len;
+    }
+  }
+  return best;
+}
+
+std::string describe_via(const OciMount& m, std::string_view observed_propagation) {
+  std::string out = m.source.empty() ? (m.type.empty() ? std::string("a mount") : m.type) : m.source;
+  out += is_bind(m) ? " bound into the container at " : " mounted into the container at ";
+  out += m.destination;
+  std::string_view observed = propagation_word(observed_propagation);
+  std::string_view configured = propagation_word(m.propagation);
+  std::string_view shown = observed.empty() ? configured : observed;
+  if (!shown.empty()) out += " with " + std::string(shown) + " propagation";
+  if (!observed.empty() && !configured.empty() && observed != configured)
+    out += " (configured " + m.propagation + ")";
+  return out;
+}
+
+bool leaked_through_private_bind(const OciMount* via, std::string_view observed_propagation) {
+  if (!via || !is_bind(*via)) return false;
+  std::string_view observed = propagation_word(observed_propagation);
+  return (observed.empty() ? propagation_word(via->propagation) : observed) == "private";
+}
+
+bool is_own_pod_volume(const OciMount& via, std::string_view pod_uid) {
+  if (pod_uid.empty()) return false;
+  std::string marker = "/pods/" + std::string(pod_uid) + "/volumes/";
+  return via.source.find(marker) != std::string::npos;
+}
+
+std::string make_hint(const HolderFacts& f) {
+  const std::string device = f.device.empty() ? std::string("the device") : std::string(f.device);
+
+  if (f.owner_pod && f.pod) {
+    std::string out = "not a leak: " + device + " is a volume of pod " + pod_ref(*f.pod) + " itself";
+    if (!f.container_name.empty()) out += " (container " + std::string(f.container_name) + ")";
+    return out + "; it is released when the pod stops";
+  }
+
+  if (!f.container_id.empty() || !f.container_name.empty()) {
+    std::string out = "restart " + container_ref(f) + " to release " + device;
+    if (f.kind == HolderKind::kOpenFile) {
+      if (f.pid > 0) out += ", which its " + process_ref(f) + " has open";
+      return out;
+    }
+    if (leaked_through_private_bind(f.via, f.observed_propagation))
+      out += "; " + prevention(f) + " so it cannot happen again";
+    return out;
+  }
+
+  if (f.kind == HolderKind::kOpenFile && f.pid > 0)
+    return "stop " + process_ref(f) + ", which has " + device + " or a file on it open (it is in no container)";
+  if (f.pid > 0) {
+    std::string out = "unmount " + device + " in the mount namespace of " + process_ref(f) +
+                      ", which is in no container: nsenter -t " + std::to_string(f.pid) + " -m umount ";
+    out += f.mount_point.empty() ? std::string("MOUNTPOINT") : shell_quote(f.mount_point);
+    return out;
+  }
+  if (!f.nsfs_pin.empty())
+    return "no process is left in this mount namespace, a bind mount of its nsfs file keeps it alive: umount " +
+           shell_quote(f.nsfs_pin) + " to release " + device;
+  return "no container or process found for this holder of " + device + "; it may have exited since the scan";
+}
+
+}  // namespace mountleak
