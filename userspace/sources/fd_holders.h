@@ -1,0 +1,41 @@
+// SPDX-License-Identifier: Apache-2.0
+#pragma once
+
+// Processes that keep a block device busy without a mount of it in their
+// namespace: an open descriptor on the device node or on a file on it, or a
+// working directory, root or executable on it. Also the kernel's own holders
+// (device-mapper, md) from sysfs.
+
+#include <string>
+#include <vector>
+
+#include "config/host_paths.h"
+#include "model/dev_id.h"
+#include "sources/namespace_enumerator.h"
+
+namespace mountleak {
+
+struct FdHolder {
+  int pid = 0;
+  int fd = -1;         // -1 when the hold is not a descriptor (see kind)
+  std::string target;  // readlink of the /proc/PID/fd/N (or cwd/root/exe) link
+  DevId dev;           // which of the devices asked for
+  std::string kind;    // "fd", "cwd", "root" or "exe"
+  bool device_node = false;  // true: the block device node itself is open
+};
+
+// Scans pids (empty = every process under HostPaths::proc()). Counts
+// descriptors stat()ed, processes gone mid-scan and unreadable fd
+// directories in counters.
+std::vector<FdHolder> find_fd_holders(const HostPaths& paths, DevId dev,
+                                      const std::vector<int>& pids, ScanCounters& counters);
+
+// Same for several devices in one pass over /proc.
+std::vector<FdHolder> find_fd_holders(const HostPaths& paths, const std::vector<DevId>& devs,
+                                      const std::vector<int>& pids, ScanCounters& counters);
+
+// Entries of <sys>/class/block/<kernel_name>/holders (e.g. "dm-0"), sorted;
+// empty if there are none or the directory does not exist.
+std::vector<std::string> sysfs_holders(const HostPaths& paths, const std::string& kernel_name);
+
+}  // namespace mountleak

@@ -1,0 +1,397 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "sources/namespace_enumerator.h"
+
+#include <fcntl.h>
+#include <sched.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <charconv>
+#include <cstring>
+#include <deque>
+#include <set>
+#include <unordered_map>
+
+namespace mountleak {
+
+namespace {
+
+std::string pid_file(const std::string& proc, int pid, const char* leaf) {
+  return proc + "/" + std::to_string(pid) + "/" + leaf;
+}
+
+bool all_digits(std::string_view s) {
+  return !s.empty() && std::all_of(s.begin(), s.end(), [](char c) { return c >= '0' && c <= '9'; });
+}
+
+void absorb(MountTable&& table, MountNamespace& ns, NodeSnapshot& snap) {
+  snap.counters.mountinfo_lines += table.lines;
+  snap.counters.parse_issues += table.issues.size();
+  for (auto& issue : table.issues) snap.issues.push_back(std::move(issue));
+  ns.mounts = std::move(table.mounts);
+}
+
+// Chooses the namespace that counts as the host's (see EnumerateOptions).
+Status resolve_host_namespace(const std::string& proc, const EnumerateOptions& options,
+                              NodeSnapshot& snap) {
+  if (!options.host_mntns.empty()) {
+    const std::string path = all_digits(options.host_mntns)
+                                 ? proc + "/" + options.host_mntns + "/ns/mnt"
+                                 : options.host_mntns;
+    auto ino = ns_inode_of_path(path);
+    if (!ino) return Error{"host mount namespace: " + ino.error().message, ino.error().errno_value};
+    snap.host_mntns = *ino;
+    snap.host_mntns_source = path;
+    return ok_status();
+  }
+  const std::string pid1 = proc + "/1/ns/mnt";
+  auto ino = ns_inode_of_path(pid1);
+  if (ino) {
+    snap.host_mntns = *ino;
+    snap.host_mntns_source = pid1;
+    return ok_status();
+  }
+  // Some hosts refuse PID 1's ns file even to root (a sandboxing PID 1, a
+  // Yama/LSM policy); our own namespace is the best remaining guess.
+  for (const std::string& self : {proc + "/self/ns/mnt", std::string("/proc/self/ns/mnt")}) {
+    auto own = ns_inode_of_path(self);
+    if (!own) continue;
+    snap.host_mntns = *own;
+    snap.host_mntns_source = self;
+    snap.warnings.push_back("cannot read PID 1's mount namespace (" + ino.error().message +
+                            "); taking mountleak's own mount namespace (" + self +
+                            ") as the host's; use --host-mntns PID|PATH to choose another");
+    return ok_status();
+  }
+  return Error{"host mount namespace: " + ino.error().message + ", and no /proc/self/ns/mnt",
+               ino.error().errno_value};
+}
+
+// Reads the namespace's mountinfo from the first member that still exists
+// and is still in it. Members found gone are removed from ns.pids.
+void read_members_mountinfo(const std::string& proc, MountNamespace& ns, std::string& buf,
+                            NodeSnapshot& snap) {
+  std::vector<int> gone;
+  std::string last_error;
+  bool read = false;
+  for (const int pid : ns.pids) {
+    const std::string path = pid_file(proc, pid, "mountinfo");
+    auto st = read_file_into(path, buf);
+    if (!st) {
+      if (process_vanished(st.error())) {
+        gone.push_back(pid);
+      } else {
+        last_error = st.error().message;
+      }
+      continue;
+    }
+    // The pid may have been reused, or the process may have switched
+    // namespace, since ns/mnt was looked at.
+    auto again = ns_inode(proc, pid, "mnt");
+    if (!again || *again != ns.inode) {
+      gone.push_back(pid);
+      continue;
+    }
+    ns.mountinfo_origin = path;
+    absorb(parse_mountinfo(buf, path), ns, snap);
+    read = true;
+    break;
+  }
+  snap.counters.pids_vanished += gone.size();
+  std::erase_if(ns.pids, [&](int pid) { return std::binary_search(gone.begin(), gone.end(), pid); });
+  if (!read && !ns.pids.empty()) {
+    ns.read_error = last_error.empty() ? "no member process could be read" : last_error;
+    snap.warnings.push_back("mount namespace " + std::to_string(ns.inode) +
+                            ": mount table not read: " + ns.read_error);
+  }
+}
+
+// Namespaces that no process is in but an nsfs bind mount keeps alive. They
+// are found as "nsfs" mounts whose root names a mount namespace not seen yet,
+// searched breadth first from the host's, so pinned_at is the path the host
+// sees whenever it sees one.
+void find_pinned_namespaces(const std::string& proc, NodeSnapshot& snap) {
+  std::deque<uint64_t> queue;
+  if (snap.namespaces.count(snap.host_mntns)) queue.push_back(snap.host_mntns);
+  for (const auto& [ino, ns] : snap.namespaces)
+    if (ino != snap.host_mntns) queue.push_back(ino);
+  // How to enter each pinned namespace: nsfs paths, each resolved inside the
+  // namespace the previous one entered (a pin inside a pinned namespace).
+  std::unordered_map<uint64_t, std::vector<std::string>> hops_to;
+
+  while (!queue.empty()) {
+    const uint64_t holder_ino = queue.front();
+    queue.pop_front();
+    // std::map::emplace below leaves this reference valid.
+    const MountNamespace& holder = snap.namespaces.at(holder_ino);
+    std::vector<std::pair<uint64_t, std::string>> found;
+    for (const auto& m : holder.mounts) {
+      if (m.fs_type != "nsfs") continue;
+      auto target = parse_mnt_ns_root(m.root);
+      if (!target || snap.namespaces.count(*target)) continue;
+      if (std::any_of(found.begin(), found.end(), [&](const auto& f) { return f.first == *target; }))
+        continue;
+      found.emplace_back(*target, m.mount_point);
+    }
+    for (auto& [target, mount_point] : found) {
+      MountNamespace pinned;
+      pinned.inode = target;
+      pinned.pinned_only = true;
+      pinned.pinned_at = mount_point;
+      pinned.pinned_from = holder_ino;
+      std::vector<std::string> hops;
+      if (!holder.pids.empty()) {
+        hops.push_back(pid_file(proc, holder.pids.front(), "root") + mount_point);
+      } else if (auto it = hops_to.find(holder_ino); it != hops_to.end()) {
+        hops = it->second;
+        hops.push_back(mount_point);
+      }
+      if (hops.empty()) {
+        pinned.read_error = "no way into namespace " + std::to_string(holder_ino) + " that pins it";
+      } else {
+        auto text = read_mountinfo_via_nsfs(proc, hops);
+        if (text) {
+          pinned.mountinfo_origin = "setns(" + hops.front();
+          for (size_t i = 1; i < hops.size(); ++i) pinned.mountinfo_origin += " -> " + hops[i];
+          pinned.mountinfo_origin += ")";
+          absorb(parse_mountinfo(*text, pinned.mountinfo_origin), pinned, snap);
+          hops_to.emplace(target, std::move(hops));
+        } else {
+          pinned.read_error = text.error().message;
+        }
+      }
+      if (!pinned.read_error.empty())
+        snap.warnings.push_back("mount namespace " + std::to_string(target) + " pinned at " +
+                                mount_point + ": mount table not read: " + pinned.read_error);
+      snap.namespaces.emplace(target, std::move(pinned));
+      queue.push_back(target);
+    }
+  }
+}
+
+void read_process_details(const std::string& proc, NodeSnapshot& snap) {
+  for (auto& [ino, ns] : snap.namespaces) {
+    std::vector<int> gone;
+    for (const int pid : ns.pids) {
+      auto info = read_process_info(proc, pid);
+      if (!info) {
+        if (process_vanished(info.error())) {
+          gone.push_back(pid);
+          continue;
+        }
+        ++snap.counters.pids_unreadable;
+        ProcessInfo minimal;
+        minimal.pid = pid;
+        minimal.mntns = ino;
+        snap.processes.emplace(pid, std::move(minimal));
+        continue;
+      }
+      info->mntns = ino;
+      snap.processes.emplace(pid, std::move(*info));
+    }
+    snap.counters.pids_vanished += gone.size();
+    std::erase_if(ns.pids,
+                  [&](int pid) { return std::binary_search(gone.begin(), gone.end(), pid); });
+  }
+}
+
+}  // namespace
+
+std::optional<uint64_t> parse_mnt_ns_root(std::string_view root) {
+  constexpr std::string_view kPrefix = "mnt:[";
+  if (!root.starts_with(kPrefix) || !root.ends_with("]")) return std::nullopt;
+  const std::string_view digits = root.substr(kPrefix.size(), root.size() - kPrefix.size() - 1);
+  uint64_t ino = 0;
+  auto [end, err] = std::from_chars(digits.data(), digits.data() + digits.size(), ino);
+  if (digits.empty() || err != std::errc() || end != digits.data() + digits.size()) return std::nullopt;
+  return ino;
+}
+
+Result<NodeSnapshot> enumerate_node(const HostPaths& paths, const EnumerateOptions& options) {
+  const std::string proc = paths.proc();
+  NodeSnapshot snap;
+  snap.method = "mountinfo";
+
+  const std::vector<int> pids = list_pids(proc);
+  if (pids.empty()) return Error{"listing " + proc + ": no process directories", 0};
+  snap.counters.pids_listed = pids.size();
+
+  if (auto st = resolve_host_namespace(proc, options, snap); !st) return st.error();
+
+  // Group by namespace. pids is ascending, so each group is too.
+  std::unordered_map<uint64_t, std::vector<int>> members;
+  std::string first_refusal;
+  uint64_t refused = 0;
+  for (const int pid : pids) {
+    auto ino = ns_inode(proc, pid, "mnt");
+    if (ino) {
+      members[*ino].push_back(pid);
+    } else if (process_vanished(ino.error())) {
+      ++snap.counters.pids_vanished;
+    } else {
+      ++snap.counters.pids_unreadable;
+      if (refused++ == 0) first_refusal = "PID " + std::to_string(pid) + ": " + ino.error().message;
+    }
+  }
+  if (refused > 0)
+    snap.warnings.push_back(std::to_string(refused) +
+                            " process(es) whose mount namespace cannot be read are left out (" +
+                            first_refusal + ")");
+
+  std::string buf;
+  for (auto& [ino, group] : members) {
+    MountNamespace ns;
+    ns.inode = ino;
+    ns.pids = std::move(group);
+    read_members_mountinfo(proc, ns, buf, snap);
+    // Every member gone: the namespace went away with them.
+    if (ns.pids.empty()) continue;
+    snap.namespaces.emplace(ino, std::move(ns));
+  }
+
+  if (options.pinned_namespaces) find_pinned_namespaces(proc, snap);
+
+  if (!snap.namespaces.count(snap.host_mntns)) {
+    // Host namespace given by path with no process of ours in it (or a
+    // proc root from another PID namespace): read it through its ns file.
+    MountNamespace host;
+    host.inode = snap.host_mntns;
+    auto text = read_mountinfo_via_nsfs(proc, snap.host_mntns_source);
+    if (text) {
+      host.mountinfo_origin = "setns(" + snap.host_mntns_source + ")";
+      absorb(parse_mountinfo(*text, host.mountinfo_origin), host, snap);
+    } else {
+      host.read_error = text.error().message;
+      snap.warnings.push_back("host mount namespace " + std::to_string(host.inode) +
+                              " has no process under " + proc +
+                              " and cannot be entered: " + host.read_error);
+    }
+    snap.namespaces.emplace(host.inode, std::move(host));
+  }
+
+  if (options.process_details) read_process_details(proc, snap);
+  snap.counters.namespaces = snap.namespaces.size();
+  return snap;
+}
+
+Result<MountNamespace> read_namespace_of(const HostPaths& paths, int pid) {
+  const std::string proc = paths.proc();
+  auto ino = ns_inode(proc, pid, "mnt");
+  if (!ino) return ino.error();
+  const std::string path = pid_file(proc, pid, "mountinfo");
+  auto text = read_file(path);
+  if (!text) return text.error();
+  auto again = ns_inode(proc, pid, "mnt");
+  if (!again) return again.error();
+  if (*again != *ino)
+    return Error{"PID " + std::to_string(pid) + " changed mount namespace while being read", 0};
+  MountNamespace ns;
+  ns.inode = *ino;
+  ns.pids = {pid};
+  ns.mountinfo_origin = path;
+  MountTable table = parse_mountinfo(*text, path);
+  ns.mounts = std::move(table.mounts);
+  if (!table.issues.empty())
+    ns.read_error = std::to_string(table.issues.size()) + " malformed line(s), first at line " +
+                    std::to_string(table.issues.front().line) + ": " + table.issues.front().reason;
+  return ns;
+}
+
+Result<std::string> read_mountinfo_via_nsfs(const std::string& proc, const std::string& ns_path) {
+  return read_mountinfo_via_nsfs(proc, std::vector<std::string>{ns_path});
+}
+
+Result<std::string> read_mountinfo_via_nsfs(const std::string& proc,
+                                            const std::vector<std::string>& hops) {
+  if (hops.empty()) return Error{"reading a mount table through nsfs: no namespace file given", 0};
+  const std::string what = "reading the mount table behind " + hops.back();
+  int pipefd[2];
+  if (::pipe2(pipefd, O_CLOEXEC) != 0) return Error::from_errno("pipe", errno);
+  // Prepared before fork: the child may only make system calls.
+  const std::string thread_self = proc + "/thread-self";
+  std::vector<const char*> hop_paths;
+  for (const auto& h : hops) hop_paths.push_back(h.c_str());
+
+  // Child failure steps, reported in the header.
+  constexpr int32_t kStepThreadSelf = 1, kStepMountinfo = 2, kStepOpenHop = 100, kStepSetnsHop = 200;
+  const pid_t child = ::fork();
+  if (child < 0) {
+    const int err = errno;
+    ::close(pipefd[0]);
+    ::close(pipefd[1]);
+    return Error::from_errno("fork", err);
+  }
+  if (child == 0) {
+    // Header: {step, errno}; step 0 means the mountinfo text follows.
+    auto fail = [&](int32_t step) {
+      const int32_t header[2] = {step, errno};
+      (void)!::write(pipefd[1], header, sizeof header);
+      ::_exit(1);
+    };
+    ::close(pipefd[0]);
+    // The proc directory of this very thread, opened before setns(): the
+    // target namespace may not have /proc mounted at all. mountinfo opened
+    // through it afterwards shows the thread's new namespace and root.
+    int dir = ::open(thread_self.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (dir < 0) dir = ::open("/proc/thread-self", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (dir < 0) fail(kStepThreadSelf);
+    // Each hop's path is resolved in the namespace the previous hop entered.
+    for (int32_t i = 0; i < static_cast<int32_t>(hop_paths.size()); ++i) {
+      const int nsfd = ::open(hop_paths[static_cast<size_t>(i)], O_RDONLY | O_CLOEXEC);
+      if (nsfd < 0) fail(kStepOpenHop + i);
+      if (::setns(nsfd, CLONE_NEWNS) != 0) fail(kStepSetnsHop + i);
+      ::close(nsfd);
+    }
+    const int mi = ::openat(dir, "mountinfo", O_RDONLY | O_CLOEXEC);
+    if (mi < 0) fail(kStepMountinfo);
+    const int32_t ok_header[2] = {0, 0};
+    if (::write(pipefd[1], ok_header, sizeof ok_header) != sizeof ok_header) ::_exit(1);
+    char chunk[16384];
+    for (;;) {
+      const ssize_t n = ::read(mi, chunk, sizeof chunk);
+      if (n < 0 && errno == EINTR) continue;
+      if (n < 0) ::_exit(2);
+      if (n == 0) break;
+      for (ssize_t off = 0; off < n;) {
+        const ssize_t w = ::write(pipefd[1], chunk + off, static_cast<size_t>(n - off));
+        if (w < 0 && errno == EINTR) continue;
+        if (w <= 0) ::_exit(1);
+        off += w;
+      }
+    }
+    ::_exit(0);
+  }
+
+  ::close(pipefd[1]);
+  std::string out;
+  char chunk[16384];
+  for (;;) {
+    const ssize_t n = ::read(pipefd[0], chunk, sizeof chunk);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) break;
+    out.append(chunk, static_cast<size_t>(n));
+  }
+  ::close(pipefd[0]);
+  int status = 0;
+  while (::waitpid(child, &status, 0) < 0 && errno == EINTR) {
+  }
+
+  int32_t header[2] = {-1, 0};
+  if (out.size() >= sizeof header) std::memcpy(header, out.data(), sizeof header);
+  const int32_t step = header[0];
+  if (step == kStepThreadSelf) return Error::from_errno(what + ": opening " + thread_self, header[1]);
+  if (step == kStepMountinfo) return Error::from_errno(what + ": opening mountinfo", header[1]);
+  if (step >= kStepOpenHop && step < kStepOpenHop + static_cast<int32_t>(hops.size()))
+    return Error::from_errno(what + ": opening " + hops[static_cast<size_t>(step - kStepOpenHop)],
+                             header[1]);
+  if (step >= kStepSetnsHop && step < kStepSetnsHop + static_cast<int32_t>(hops.size()))
+    return Error::from_errno(
+        what + ": setns " + hops[static_cast<size_t>(step - kStepSetnsHop)], header[1]);
+  if (step != 0 || !WIFEXITED(status) || WEXITSTATUS(status) != 0)
+    return Error{what + ": child failed before sending all of it", 0};
+  out.erase(0, sizeof header);
+  return out;
+}
+
+}  // namespace mountleak

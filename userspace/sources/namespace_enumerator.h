@@ -1,0 +1,83 @@
+// SPDX-License-Identifier: Apache-2.0
+#pragma once
+
+// Every mount namespace on the node, each read once: /proc/*/ns/mnt grouped
+// by inode, one mountinfo per namespace (from any live member), plus the
+// namespaces no process is in but an nsfs bind mount keeps alive (where lsns
+// goes blind).
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "config/host_paths.h"
+#include "model/mountinfo.h"
+#include "sources/procfs.h"
+#include "util/result.h"
+
+namespace mountleak {
+
+struct MountNamespace {
+  uint64_t inode = 0;
+  std::vector<int> pids;  // ascending; empty when pinned_only
+  std::vector<MountEntry> mounts;
+  bool pinned_only = false;  // no process, held by an nsfs bind mount
+  std::string pinned_at;     // that bind mount, as the namespace it was found in sees it
+  uint64_t pinned_from = 0;  // the namespace in which pinned_at was found
+  std::string mountinfo_origin;  // the file the mounts were read from
+  std::string read_error;        // why mounts is empty when it could not be read
+};
+
+struct ScanCounters {
+  uint64_t pids_listed = 0;
+  uint64_t pids_vanished = 0;    // exited between listing and reading
+  uint64_t pids_unreadable = 0;  // ns/mnt or stat refused (EACCES, ...)
+  uint64_t namespaces = 0;
+  uint64_t mountinfo_lines = 0;
+  uint64_t parse_issues = 0;
+  uint64_t fds_scanned = 0;     // find_fd_holders: descriptors stat()ed
+  uint64_t fds_unreadable = 0;  // find_fd_holders: fd dirs or links refused
+};
+
+struct NodeSnapshot {
+  std::map<uint64_t, MountNamespace> namespaces;  // by inode
+  std::map<int, ProcessInfo> processes;           // empty unless process_details
+  uint64_t host_mntns = 0;
+  std::string host_mntns_source;  // the ns file host_mntns was taken from
+  std::string method;             // "mountinfo" or "listmount"
+  ScanCounters counters;
+  std::vector<ParseIssue> issues;
+  std::vector<std::string> warnings;  // degraded results, for the user to see
+};
+
+struct EnumerateOptions {
+  // "" = PID 1's namespace, or ours if PID 1's cannot be read; otherwise a
+  // PID or the path of a namespace file.
+  std::string host_mntns;
+  bool process_details = true;  // fill NodeSnapshot::processes
+  bool pinned_namespaces = true;  // look for and read nsfs-pinned namespaces
+};
+
+// Fails only when the proc root cannot be listed or the host namespace given
+// in options cannot be resolved; everything else degrades into counters and
+// warnings.
+Result<NodeSnapshot> enumerate_node(const HostPaths& paths, const EnumerateOptions& options);
+
+// The namespace of one process, re-read (trace uses it to reconcile).
+Result<MountNamespace> read_namespace_of(const HostPaths& paths, int pid);
+
+// The mount table of a namespace through an nsfs file (a bind mount of
+// /proc/PID/ns/mnt, or that file itself): a forked child setns()es into it and
+// sends back its own mountinfo. Needs CAP_SYS_ADMIN.
+Result<std::string> read_mountinfo_via_nsfs(const std::string& proc, const std::string& ns_path);
+// The same through a chain: setns() into hops[0], then open hops[1] as that
+// namespace sees it, and so on (a namespace pinned inside a pinned one).
+Result<std::string> read_mountinfo_via_nsfs(const std::string& proc,
+                                            const std::vector<std::string>& hops);
+
+// "mnt:[4026532xyz]" -> 4026532xyz (the root nsfs mounts show).
+std::optional<uint64_t> parse_mnt_ns_root(std::string_view root);
+
+}  // namespace mountleak
