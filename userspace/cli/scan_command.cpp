@@ -1,11 +1,109 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "cli/scan_command.h"
 
+#include <fmt/core.h>
+
+#include <nlohmann/json.hpp>
+
+#include "cli/common_options.h"
+#include "findings/scan.h"
+#include "output/holders_json.h"
+#include "output/holders_table.h"
+
 namespace mountleak {
 
+namespace {
+
+struct ScanOptions {
+  CommonOptions common;
+  ScanRequest request;
+};
+
+nlohmann::json summary_json(const ScanReport& report) {
+  nlohmann::json issues = nlohmann::json::array();
+  for (const auto& i : report.issues)
+    issues.push_back({{"file", i.origin}, {"line", i.line}, {"reason", i.reason}});
+  const ScanCounters& c = report.counters;
+  return {{"event", "scan_summary"},
+          {"time", now_rfc3339()},
+          {"method", report.method},
+          {"host_mntns", report.host_mntns},
+          {"host_mntns_source", report.host_mntns_source},
+          {"devices", report.devices.size()},
+          {"needs_action", report.needs_action()},
+          {"counters",
+           {{"pids_listed", c.pids_listed},
+            {"pids_vanished", c.pids_vanished},
+            {"pids_unreadable", c.pids_unreadable},
+            {"namespaces", c.namespaces},
+            {"mountinfo_lines", c.mountinfo_lines},
+            {"parse_issues", c.parse_issues},
+            {"fds_scanned", c.fds_scanned},
+            {"fds_unreadable", c.fds_unreadable}}},
+          {"issues", issues},
+          {"warnings", report.warnings}};
+}
+
+int run_scan_command(ScanOptions& options) {
+  ScanRequest& req = options.request;
+  if (req.devices.empty() && req.images.empty() && req.paths.empty()) req.all = true;
+  auto report = run_scan(options.common.paths, req);
+  if (!report) {
+    fmt::print(stderr, "mountleak scan: {}\n", report.error().message);
+    return kExitError;
+  }
+  if (options.common.output == OutputFormat::kJson) {
+    for (const auto& d : report->devices) {
+      nlohmann::json j = {{"event", "holders"},
+                          {"time", now_rfc3339()},
+                          {"device", device_json(d.device)},
+                          {"host_mounted", d.host_mounted},
+                          {"leaked", d.leaked()},
+                          {"holders", holders_json(d.holders)}};
+      fmt::print("{}\n", j.dump());
+    }
+    fmt::print("{}\n", summary_json(*report).dump());
+  } else {
+    for (const auto& w : report->warnings) fmt::print(stderr, "warning: {}\n", w);
+    for (const auto& i : report->issues)
+      fmt::print(stderr, "warning: {}:{}: {} (line skipped)\n", i.origin, i.line, i.reason);
+    if (report->devices.empty())
+      fmt::print("No {} found ({} mount namespaces read via {}).\n",
+                 req.all ? "leaked or shared tracked devices" : "holders",
+                 report->counters.namespaces, report->method);
+    for (const auto& d : report->devices) fmt::print("{}\n", device_block(d));
+  }
+  return report->needs_action() ? kExitFindings : kExitOk;
+}
+
+}  // namespace
+
 void register_scan_command(CLI::App& app, CommandAction& action) {
-  (void)app;
-  (void)action;
+  auto options = std::make_shared<ScanOptions>();
+  CLI::App* cmd = app.add_subcommand(
+      "scan",
+      "Find every holder of a block device and name its container and pod, without eBPF.\n"
+      "Reads each mount namespace's mountinfo once, plus open file descriptors.\n"
+      "With no selector, --all is assumed.\n\n"
+      "Exit status: 0 nothing to do, 1 something holds a device that should be free\n"
+      "(a leaked copy or an open descriptor), 2 error.\n\n"
+      "Examples:\n"
+      "  mountleak scan --device /dev/rbd4\n"
+      "  mountleak scan --image replicapool/csi-vol-0001\n"
+      "  mountleak scan --path /var/lib/kubelet/pods -o json\n"
+      "  mountleak scan --host-root /host --all          (from a DaemonSet)");
+  add_common_options(*cmd, options->common);
+  ScanRequest& req = options->request;
+  cmd->add_option("-d,--device", req.devices, "Device: /dev/rbd4, rbd4 or MAJ:MIN (repeatable)");
+  cmd->add_option("--image", req.images, "RBD image POOL/IMAGE, found through /sys/bus/rbd (repeatable)");
+  cmd->add_option("--path", req.paths, "Every tracked device mounted under this directory (repeatable)");
+  cmd->add_flag("--all", req.all,
+                "Every tracked device held by a private copy or an open descriptor, or shared "
+                "by more than one namespace");
+  cmd->add_option("--host-mntns", req.host_mntns,
+                  "The host's mount namespace: a PID or an ns file [default: PID 1's, else our own]");
+  cmd->add_flag("!--no-fds", req.scan_fds, "Do not look for open file descriptors");
+  cmd->callback([options, &action] { action = [options] { return run_scan_command(*options); }; });
 }
 
 }  // namespace mountleak

@@ -1,0 +1,69 @@
+// SPDX-License-Identifier: Apache-2.0
+#pragma once
+
+// From processes to the container and pod they run in: cgroup path first,
+// then an ancestor shim's command line, then the runtime's own metadata
+// files for names, pod and the mounts the container was created with.
+// Fields that cannot be known stay empty; nothing is guessed.
+
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "config/host_paths.h"
+#include "resolve/runtime_metadata.h"
+#include "sources/procfs.h"
+
+namespace mountleak {
+
+struct ProcessRef {
+  int pid = 0;
+  std::string comm;
+  std::vector<std::string> cmdline;
+};
+
+struct ContainerRef {
+  std::string runtime;  // "containerd", "cri-o", "docker"; "" when only the ID is known
+  std::string id;
+  std::string name;
+};
+
+struct Attribution {
+  std::vector<int> pids;
+  std::vector<ProcessRef> processes;  // at most kMaxProcesses of pids
+  std::optional<ContainerRef> container;
+  std::optional<PodRef> pod;
+  std::vector<OciMount> container_mounts;  // as the runtime created them
+  std::string how;    // "cgroup", "shim ancestry" or ""
+  std::string note;   // e.g. why metadata is missing
+};
+
+class Attributor {
+ public:
+  static constexpr size_t kMaxProcesses = 16;
+
+  explicit Attributor(const HostPaths& paths);
+
+  // The processes of one mount namespace: the first that belongs to a
+  // container names it (a namespace is a container's; other pids in it are
+  // its children).
+  Attribution attribute(const std::vector<int>& pids);
+
+  // Lazily read and cached; nothing for a process that is gone.
+  const ProcessInfo* process(int pid);
+
+  // Forget cached processes (their pids may be reused) and metadata.
+  void clear();
+
+  MetadataStore& metadata() { return metadata_; }
+
+ private:
+  void attribute_container(int pid, Attribution& out);
+
+  HostPaths paths_;
+  MetadataStore metadata_;
+  std::map<int, std::optional<ProcessInfo>> processes_;
+};
+
+}  // namespace mountleak

@@ -1,0 +1,205 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "findings/holders.h"
+
+#include <algorithm>
+#include <set>
+
+#include "resolve/hints.h"
+
+namespace mountleak {
+
+std::string_view holder_role_name(HolderRole role) {
+  switch (role) {
+    case HolderRole::kHost: return "host";
+    case HolderRole::kOwner: return "owner";
+    case HolderRole::kFollower: return "follower";
+    case HolderRole::kLeak: return "leak";
+    case HolderRole::kFd: return "fd";
+    case HolderRole::kStacked: return "stacked";
+  }
+  return "?";
+}
+
+bool DeviceHolders::leaked() const {
+  return std::any_of(holders.begin(), holders.end(),
+                     [](const Holder& h) { return h.role == HolderRole::kLeak; });
+}
+
+bool DeviceHolders::needs_action() const {
+  return std::any_of(holders.begin(), holders.end(), [](const Holder& h) {
+    return h.role == HolderRole::kLeak || h.role == HolderRole::kFd ||
+           h.role == HolderRole::kStacked;
+  });
+}
+
+namespace {
+
+// The kubelet root as mountinfo shows it: without the --host-root prefix.
+std::string kubelet_as_mounted(const HostPaths& paths) {
+  std::string kubelet = paths.kubelet();
+  std::string root = paths.host_root;
+  while (root.size() > 1 && root.back() == '/') root.pop_back();
+  if (root != "/" && kubelet.rfind(root + "/", 0) == 0) kubelet = kubelet.substr(root.size());
+  return kubelet;
+}
+
+// "<kubelet>/pods/<uid>/volumes/..." -> uid
+std::string pod_uid_of_volume_path(const std::string& path, const std::string& kubelet) {
+  std::string prefix = kubelet + "/pods/";
+  if (path.rfind(prefix, 0) != 0) return "";
+  auto end = path.find('/', prefix.size());
+  if (end == std::string::npos || path.compare(end, 9, "/volumes/") != 0) return "";
+  return path.substr(prefix.size(), end - prefix.size());
+}
+
+std::vector<const MountEntry*> mounts_of(const MountNamespace& ns, DevId dev) {
+  std::vector<const MountEntry*> out;
+  for (const auto& m : ns.mounts)
+    if (m.dev == dev) out.push_back(&m);
+  return out;
+}
+
+// A copy follows the host when it is a slave of, or a peer of, one of the
+// host's own mounts of the device: the host's unmount then reaches it.
+bool follows_host(const MountEntry& m, const std::set<uint32_t>& host_groups) {
+  return (m.master_group && host_groups.count(m.master_group)) ||
+         (m.shared_group && host_groups.count(m.shared_group));
+}
+
+// The one line an operator acts on; hosts need none, followers none either.
+std::string holder_hint(const Holder& h, const std::string& device, const OciMount* via,
+                        std::string_view observed_propagation) {
+  if (h.role == HolderRole::kHost) return "";
+  if (h.role == HolderRole::kFollower)
+    return "nothing to do: this copy receives the host's unmounts (" + h.propagation +
+           " propagation)";
+  HolderFacts facts;
+  facts.kind = h.role == HolderRole::kFd ? HolderKind::kOpenFile : HolderKind::kMount;
+  facts.device = device;
+  if (h.who.container) {
+    facts.runtime = h.who.container->runtime;
+    facts.container_name = h.who.container->name;
+    facts.container_id = h.who.container->id;
+  }
+  facts.pod = h.who.pod ? &*h.who.pod : nullptr;
+  facts.owner_pod = h.role == HolderRole::kOwner;
+  facts.via = via;
+  facts.observed_propagation = observed_propagation;
+  if (!h.who.processes.empty()) {
+    facts.pid = h.who.processes.front().pid;
+    facts.comm = h.who.processes.front().comm;
+  }
+  facts.mount_point = h.role == HolderRole::kFd && !h.fds.empty() ? h.fds.front().target : h.mountpoint;
+  facts.nsfs_pin = h.pinned_at;
+  return make_hint(facts);
+}
+
+const MountEntry* mount_at(const MountNamespace& ns, const std::string& mount_point) {
+  const MountEntry* found = nullptr;
+  for (const auto& m : ns.mounts)
+    if (m.mount_point == mount_point) found = &m;  // the last one is on top
+  return found;
+}
+
+}  // namespace
+
+HolderFinder::HolderFinder(const HostPaths& paths, Attributor& attributor)
+    : paths_(paths), attributor_(attributor) {}
+
+DeviceHolders HolderFinder::find(const DeviceRef& device, const HolderInputs& in) {
+  DeviceHolders out;
+  out.device = device;
+  const std::string kubelet = kubelet_as_mounted(paths_);
+
+  // What the host itself has: its peer groups, and which pod's volume it is.
+  std::set<uint32_t> host_groups;
+  std::set<std::string> owner_uids;
+  if (auto host = in.namespaces.find(in.host_mntns); host != in.namespaces.end()) {
+    for (const MountEntry* m : mounts_of(host->second, device.dev)) {
+      out.host_mounted = true;
+      if (m->shared_group) host_groups.insert(m->shared_group);
+      if (auto uid = pod_uid_of_volume_path(m->mount_point, kubelet); !uid.empty())
+        owner_uids.insert(uid);
+    }
+  }
+
+  for (const auto& [inode, ns] : in.namespaces) {
+    auto mounts = mounts_of(ns, device.dev);
+    if (mounts.empty()) continue;
+    Holder h;
+    h.mntns = inode;
+    for (const MountEntry* m : mounts) h.mountpoints.push_back(m->mount_point);
+    h.mountpoint = mounts.front()->mount_point;
+    h.root = mounts.front()->root;
+    h.propagation = std::string(propagation_name(mounts.front()->propagation()));
+    h.pinned_at = ns.pinned_at;
+    h.who = attributor_.attribute(ns.pids);
+
+    bool all_follow = std::all_of(mounts.begin(), mounts.end(), [&](const MountEntry* m) {
+      return follows_host(*m, host_groups);
+    });
+    // The covering runtime mount explains how the device got in.
+    const OciMount* covering = mount_covering(h.who.container_mounts, h.mountpoint);
+    bool owner = h.who.pod && owner_uids.count(h.who.pod->uid);
+    if (covering && h.who.pod && !owner)
+      owner = pod_uid_of_volume_path(covering->source, kubelet) == h.who.pod->uid;
+
+    if (inode == in.host_mntns) {
+      h.role = HolderRole::kHost;
+    } else if (owner) {
+      h.role = HolderRole::kOwner;
+    } else if (all_follow) {
+      h.role = HolderRole::kFollower;
+    } else {
+      h.role = HolderRole::kLeak;
+    }
+
+    std::string observed = h.propagation;
+    if (covering) {
+      if (const MountEntry* bind = mount_at(ns, covering->destination))
+        observed = std::string(propagation_name(bind->propagation()));
+      h.via = describe_via(*covering, observed);
+    } else if (h.role != HolderRole::kHost) {
+      h.via = "mounted at " + h.mountpoint + " in this namespace" +
+              (h.who.container ? " (the runtime's metadata does not show how)" : "");
+    }
+    h.hint = holder_hint(h, device.path, covering, observed);
+    out.holders.push_back(std::move(h));
+  }
+
+  for (const auto& fd : in.fds) {
+    Holder h;
+    h.role = HolderRole::kFd;
+    h.fds.push_back(fd);
+    h.who = attributor_.attribute({fd.pid});
+    if (const ProcessInfo* p = attributor_.process(fd.pid)) h.mntns = p->mntns;
+    h.via = fd.device_node ? "has " + fd.target + " open (fd " + std::to_string(fd.fd) + ")"
+                           : "has " + fd.target + ", a file on the device, open (" + fd.kind +
+                                 (fd.fd >= 0 ? " " + std::to_string(fd.fd) : "") + ")";
+    h.hint = holder_hint(h, device.path, nullptr, "");
+    out.holders.push_back(std::move(h));
+  }
+  // Several descriptors of one process are one holder.
+  std::vector<Holder> merged;
+  for (auto& h : out.holders) {
+    if (h.role == HolderRole::kFd && !merged.empty() && merged.back().role == HolderRole::kFd &&
+        merged.back().who.pids == h.who.pids) {
+      merged.back().fds.push_back(h.fds.front());
+      continue;
+    }
+    merged.push_back(std::move(h));
+  }
+  out.holders = std::move(merged);
+
+  for (const auto& stacked : in.stacked_devices) {
+    Holder h;
+    h.role = HolderRole::kStacked;
+    h.stacked_device = stacked;
+    h.via = "/dev/" + stacked + " is built on top of it";
+    h.hint = "remove /dev/" + stacked + " first (dmsetup remove / mdadm --stop)";
+    out.holders.push_back(std::move(h));
+  }
+  return out;
+}
+
+}  // namespace mountleak

@@ -1,0 +1,78 @@
+// SPDX-License-Identifier: Apache-2.0
+#pragma once
+
+// Who holds a block device, and what each holder is: the host's own mounts,
+// the pod that legitimately uses its volume, copies that follow the host
+// (slave or shared: they go away when the host unmounts), private copies
+// that will not (the leak), open file descriptors, and stacked devices.
+// Shared by `scan` (from a fresh snapshot) and `trace` (from its live model).
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "config/host_paths.h"
+#include "findings/attribution.h"
+#include "findings/devices.h"
+#include "sources/fd_holders.h"
+#include "sources/namespace_enumerator.h"
+
+namespace mountleak {
+
+enum class HolderRole {
+  kHost,      // the host's own mount (kubelet's global mount, the pod volume)
+  kOwner,     // the pod the volume belongs to, using it as intended
+  kFollower,  // a copy that receives the host's unmounts: harmless
+  kLeak,      // a private copy: keeps the device busy after the host unmounts
+  kFd,        // a process with the device, or a file on it, open
+  kStacked,   // a device-mapper or md device built on top of it
+};
+std::string_view holder_role_name(HolderRole role);
+
+struct Holder {
+  HolderRole role = HolderRole::kLeak;
+  uint64_t mntns = 0;
+  std::string mountpoint;               // as that namespace sees it (first of mountpoints)
+  std::vector<std::string> mountpoints;
+  std::string root;                     // bind root within the filesystem
+  std::string propagation;              // "private", "slave", ...
+  std::string pinned_at;                // nsfs bind mount keeping a process-less namespace alive
+  std::vector<FdHolder> fds;            // role kFd
+  std::string stacked_device;           // role kStacked
+  Attribution who;                      // processes, container, pod
+  std::string via;
+  std::string hint;
+};
+
+struct DeviceHolders {
+  DeviceRef device;
+  bool host_mounted = false;
+  std::vector<Holder> holders;
+  // A leak: some namespace holds a private copy (the host may or may not
+  // still have its own mount).
+  bool leaked() const;
+  // Something other than the host and the owner keeps it (leak or fd).
+  bool needs_action() const;
+};
+
+struct HolderInputs {
+  const std::map<uint64_t, MountNamespace>& namespaces;
+  uint64_t host_mntns;
+  std::vector<FdHolder> fds;                  // for this device
+  std::vector<std::string> stacked_devices;   // /sys/class/block/<dev>/holders
+};
+
+class HolderFinder {
+ public:
+  HolderFinder(const HostPaths& paths, Attributor& attributor);
+  DeviceHolders find(const DeviceRef& device, const HolderInputs& inputs);
+
+ private:
+  const HostPaths& paths_;
+  Attributor& attributor_;
+};
+
+}  // namespace mountleak

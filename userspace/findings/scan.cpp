@@ -1,0 +1,134 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "findings/scan.h"
+
+#include <algorithm>
+#include <map>
+#include <set>
+
+namespace mountleak {
+
+bool ScanReport::needs_action() const {
+  return std::any_of(devices.begin(), devices.end(),
+                     [](const DeviceHolders& d) { return d.needs_action(); });
+}
+
+bool keep_for_all(DeviceHolders& device) {
+  size_t holding_namespaces = 0;
+  for (const auto& h : device.holders)
+    if (h.role == HolderRole::kHost || h.role == HolderRole::kOwner || h.role == HolderRole::kLeak)
+      ++holding_namespaces;
+  bool keep = device.needs_action() || holding_namespaces > 1;
+  std::erase_if(device.holders, [](const Holder& h) { return h.role == HolderRole::kFollower; });
+  return keep;
+}
+
+namespace {
+
+bool under(const std::string& path, const std::string& dir) {
+  if (dir == "/") return true;
+  std::string d = dir;
+  while (d.size() > 1 && d.back() == '/') d.pop_back();
+  return path == d || path.rfind(d + "/", 0) == 0;
+}
+
+struct Candidate {
+  DeviceRef device;
+  bool named = false;  // asked for by --device/--image/--path, not only --all
+};
+
+class CandidateList {
+ public:
+  void add(const DeviceRef& d, bool named) {
+    auto [it, fresh] = seen_.emplace(d.dev, list_.size());
+    if (fresh)
+      list_.push_back({d, named});
+    else
+      list_[it->second].named = list_[it->second].named || named;
+  }
+  std::vector<Candidate>& list() { return list_; }
+
+ private:
+  std::vector<Candidate> list_;
+  std::map<DevId, size_t> seen_;
+};
+
+// --device and --image: resolved before anything is scanned, so a typo
+// fails at once.
+Status add_named_devices(const HostPaths& paths, const ScanRequest& req, CandidateList& out) {
+  for (const auto& arg : req.devices) {
+    auto d = resolve_device(paths, arg);
+    if (!d) return d.error();
+    out.add(*d, true);
+  }
+  for (const auto& arg : req.images) {
+    auto ds = resolve_image(paths, arg);
+    if (!ds) return ds.error();
+    for (const auto& d : *ds) out.add(d, true);
+  }
+  return ok_status();
+}
+
+// --path and --all: tracked devices by name, plus any tracked device some
+// namespace has mounted (sysfs may already have forgotten a removed one).
+void add_mounted_devices(const HostPaths& paths, const ScanRequest& req, const NodeSnapshot& snap,
+                         CandidateList& out) {
+  if (req.paths.empty() && !req.all) return;
+  std::map<DevId, DeviceRef> tracked;
+  for (const auto& d : tracked_devices(paths)) tracked.emplace(d.dev, d);
+  std::set<DevId> mounted;
+  for (const auto& [inode, ns] : snap.namespaces)
+    for (const auto& m : ns.mounts) {
+      if (mounted.insert(m.dev).second && !tracked.count(m.dev)) {
+        DeviceRef d = describe_device(paths, m.dev);
+        if (!d.kernel_name.empty() && paths.tracks_device(d.kernel_name)) tracked.emplace(m.dev, d);
+      }
+      if (!tracked.count(m.dev)) continue;
+      for (const auto& dir : req.paths)
+        if (under(m.mount_point, dir)) out.add(tracked.at(m.dev), true);
+    }
+  if (req.all)
+    for (const auto& [dev, d] : tracked)
+      if (mounted.count(dev)) out.add(d, false);
+}
+
+}  // namespace
+
+Result<ScanReport> run_scan(const HostPaths& paths, const ScanRequest& request) {
+  CandidateList candidates;
+  if (auto named = add_named_devices(paths, request, candidates); !named) return named.error();
+
+  EnumerateOptions options;
+  options.host_mntns = request.host_mntns;
+  options.process_details = false;  // read lazily, only for holders
+  auto snap = enumerate_node(paths, options);
+  if (!snap) return snap.error();
+  add_mounted_devices(paths, request, *snap, candidates);
+
+  ScanReport report;
+  report.method = snap->method;
+  report.host_mntns = snap->host_mntns;
+  report.host_mntns_source = snap->host_mntns_source;
+  report.issues = snap->issues;
+  report.warnings = snap->warnings;
+
+  std::vector<DevId> devs;
+  for (const auto& c : candidates.list()) devs.push_back(c.device.dev);
+  std::vector<FdHolder> fds;
+  if (request.scan_fds && !devs.empty()) fds = find_fd_holders(paths, devs, {}, snap->counters);
+
+  Attributor attributor(paths);
+  HolderFinder finder(paths, attributor);
+  for (const auto& [device, named] : candidates.list()) {
+    HolderInputs inputs{snap->namespaces, snap->host_mntns, {}, {}};
+    for (const auto& fd : fds)
+      if (fd.dev == device.dev) inputs.fds.push_back(fd);
+    if (!device.kernel_name.empty()) inputs.stacked_devices = sysfs_holders(paths, device.kernel_name);
+    DeviceHolders holders = finder.find(device, inputs);
+    if (!named && !keep_for_all(holders)) continue;
+    report.devices.push_back(std::move(holders));
+  }
+  report.counters = snap->counters;
+  return report;
+}
+
+}  // namespace mountleak

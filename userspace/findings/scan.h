@@ -1,0 +1,47 @@
+// SPDX-License-Identifier: Apache-2.0
+#pragma once
+
+// `mountleak scan` without the printing: resolve what the operator asked
+// about, read every mount namespace once, and name the holders.
+
+#include <string>
+#include <vector>
+
+#include "findings/holders.h"
+#include "sources/namespace_enumerator.h"
+#include "util/result.h"
+
+namespace mountleak {
+
+struct ScanRequest {
+  std::vector<std::string> devices;  // /dev/rbd4, rbd4, 252:0
+  std::vector<std::string> images;   // POOL/IMAGE
+  std::vector<std::string> paths;    // every tracked device mounted under DIR
+  bool all = false;                  // every leaked or shared tracked device
+  std::string host_mntns;            // "" = auto (PID 1, else our own)
+  bool scan_fds = true;              // look for open descriptors too
+};
+
+struct ScanReport {
+  std::vector<DeviceHolders> devices;
+  std::string method;               // "mountinfo" or "listmount"
+  uint64_t host_mntns = 0;
+  std::string host_mntns_source;
+  ScanCounters counters;
+  std::vector<ParseIssue> issues;
+  std::vector<std::string> warnings;
+  bool needs_action() const;
+};
+
+// Fails for a device or image that does not exist, an unreadable /proc or
+// an unusable --host-mntns; everything else degrades into counters and
+// warnings in the report.
+Result<ScanReport> run_scan(const HostPaths& paths, const ScanRequest& request);
+
+// --all's rule: keep a device when some holder needs action (a private copy,
+// an open descriptor, a stacked device) or when more than one namespace that
+// does not merely follow the host holds it (e.g. the host and its owner pod).
+// Followers are dropped from what is shown: they are harmless by design.
+bool keep_for_all(DeviceHolders& device);
+
+}  // namespace mountleak

@@ -1,0 +1,21 @@
+// SPDX-License-Identifier: Apache-2.0
+#pragma once
+
+// The device and holder objects, identical in `scan -o json` and in every
+// `trace` finding, so one consumer reads both.
+
+#include <nlohmann/json.hpp>
+
+#include "findings/holders.h"
+
+namespace mountleak {
+
+nlohmann::json device_json(const DeviceRef& device);
+nlohmann::json holder_json(const Holder& holder);
+nlohmann::json holders_json(const std::vector<Holder>& holders);
+nlohmann::json attribution_json(const Attribution& who);  // pids, processes, container, pod
+
+// Wall-clock time as RFC 3339 UTC with microseconds.
+std::string now_rfc3339();
+
+}  // namespace mountleak

@@ -1,0 +1,76 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "output/holders_table.h"
+
+#include <fmt/core.h>
+
+#include <algorithm>
+
+namespace mountleak {
+
+namespace {
+
+std::string container_text(const Attribution& who) {
+  if (!who.container) return "-";
+  const auto& c = *who.container;
+  std::string id = c.id.substr(0, 12);
+  std::string runtime = c.runtime.empty() ? "" : c.runtime + " ";
+  return c.name.empty() ? runtime + id : c.name + " (" + runtime + id + ")";
+}
+
+std::string pod_text(const Attribution& who) {
+  if (!who.pod) return "-";
+  if (who.pod->name.empty()) return "uid " + who.pod->uid;
+  return who.pod->namespace_ + "/" + who.pod->name;
+}
+
+std::string process_text(const Attribution& who) {
+  if (who.processes.empty()) return who.pids.empty() ? "no process" : fmt::format("{} pids", who.pids.size());
+  const auto& p = who.processes.front();
+  std::string more = who.pids.size() > 1 ? fmt::format(" +{}", who.pids.size() - 1) : "";
+  return fmt::format("{} {}{}", p.pid, p.comm, more);
+}
+
+}  // namespace
+
+std::string device_heading(const DeviceHolders& d) {
+  std::string rbd;
+  if (d.device.rbd)
+    rbd = fmt::format("  rbd {}/{}{}", d.device.rbd->pool, d.device.rbd->image,
+                      d.device.rbd->rados_namespace.empty() ? "" : " ns " + d.device.rbd->rados_namespace);
+  std::string state;
+  if (d.leaked())
+    state = d.host_mounted ? "LEAK RISK: a private copy will outlive the host's unmount"
+                           : "LEAKED: the host unmounted it, copies keep it busy";
+  else if (d.needs_action())
+    state = "BUSY: held open";
+  else if (d.holders.empty())
+    state = "not held";
+  else
+    state = "ok";
+  return fmt::format("{} ({}){}  {}\n", d.device.path, d.device.dev.str(), rbd, state);
+}
+
+std::string holder_lines(const Holder& h, const std::string& indent) {
+  std::string where = !h.mountpoint.empty() ? h.mountpoint
+                      : !h.fds.empty()      ? h.fds.front().target
+                                            : h.stacked_device;
+  if (h.mountpoints.size() > 1) where += fmt::format(" (+{} more)", h.mountpoints.size() - 1);
+  std::string out = fmt::format("{}{:<8} mntns {:<11} {:<18} {:<34} {:<28} {}\n", indent,
+                                holder_role_name(h.role), h.mntns ? std::to_string(h.mntns) : "-",
+                                process_text(h.who), container_text(h.who), pod_text(h.who), where);
+  if (!h.pinned_at.empty()) out += fmt::format("{}         kept alive by nsfs mount {}\n", indent, h.pinned_at);
+  if (!h.via.empty() && h.role != HolderRole::kHost) out += fmt::format("{}         via  {}\n", indent, h.via);
+  if (!h.hint.empty()) out += fmt::format("{}         hint {}\n", indent, h.hint);
+  return out;
+}
+
+std::string device_block(const DeviceHolders& d) {
+  std::string out = device_heading(d);
+  if (d.holders.empty()) return out;
+  out += fmt::format("  {:<8} {:<17} {:<18} {:<34} {:<28} {}\n", "ROLE", "NAMESPACE", "PROCESS",
+                     "CONTAINER", "POD", "MOUNTPOINT / FILE");
+  for (const auto& h : d.holders) out += holder_lines(h);
+  return out;
+}
+
+}  // namespace mountleak

@@ -1,0 +1,138 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "sources/bpf/tracer.h"
+
+#include <bpf/bpf.h>
+
+#include <cstring>
+#include <regex>
+
+namespace mountleak {
+
+namespace {
+
+constexpr int kMaxLoadAttempts = 8;
+
+std::set<std::string> chosen_programs(const std::vector<HookChoice>& hooks) {
+  std::set<std::string> out;
+  for (const auto& hook : hooks)
+    for (const auto& program : hook.programs) out.insert(program);
+  return out;
+}
+
+// libbpf names the program that failed: "prog 'ml_exit_write': failed to load".
+std::string refused_program_in(const std::string& log) {
+  static const std::regex kFailed("prog '([A-Za-z0-9_]+)': (failed|BPF program load failed)");
+  std::smatch m;
+  return std::regex_search(log, m, kFailed) ? m[1].str() : "";
+}
+
+}  // namespace
+
+Result<std::unique_ptr<BpfTracer>> BpfTracer::start(const TracerOptions& options,
+                                                    FeatureSource& features, EventSink& sink) {
+  std::unique_ptr<BpfTracer> tracer(new BpfTracer(sink));
+  std::set<std::string> refused;
+
+  for (int attempt = 0; attempt < kMaxLoadAttempts; ++attempt) {
+    tracer->hooks_ = choose_hooks(mountleak_hooks(), features, refused);
+    auto wanted = chosen_programs(tracer->hooks_);
+    if (wanted.empty()) return Error{"no hook can be served by this kernel (run `mountleak probe`)"};
+
+    auto obj = open_bpf_object(options.object);
+    if (!obj) return obj.error();
+    bpf_program* prog;
+    bpf_object__for_each_program(prog, obj->get()) {
+      bpf_program__set_autoload(prog, wanted.count(bpf_program__name(prog)) > 0);
+    }
+    bpf_map* events = bpf_object__find_map_by_name(obj->get(), "events");
+    if (!events) return Error{options.object.describe() + " has no 'events' ring buffer"};
+    if (int err = bpf_map__set_max_entries(events, options.ringbuf_bytes))
+      return Error::from_errno("setting the ring buffer size to " +
+                                   std::to_string(options.ringbuf_bytes) + " bytes",
+                               -err);
+
+    LibbpfLogCapture capture;
+    if (int err = bpf_object__load(obj->get())) {
+      std::string log = capture.tail(40);
+      std::string name = refused_program_in(log);
+      if (name.empty() || refused.count(name))
+        return Error{"loading BPF programs: " + std::string(std::strerror(-err)) + ": " +
+                         capture.tail(),
+                     -err};
+      tracer->refusals_.push_back(name + ": " + capture.tail(3));
+      refused.insert(name);
+      continue;
+    }
+
+    // Attach every loaded program; a failure drops that candidate too.
+    std::vector<bpf_link*> links;
+    std::string attach_failure;
+    bpf_object__for_each_program(prog, obj->get()) {
+      if (!bpf_program__autoload(prog)) continue;
+      bpf_link* link = bpf_program__attach(prog);
+      if (!link) {
+        attach_failure = bpf_program__name(prog);
+        tracer->refusals_.push_back(attach_failure + ": attach failed: " + std::strerror(errno));
+        break;
+      }
+      links.push_back(link);
+    }
+    if (!attach_failure.empty()) {
+      for (bpf_link* link : links) bpf_link__destroy(link);
+      refused.insert(attach_failure);
+      continue;
+    }
+
+    tracer->links_ = std::move(links);
+    tracer->obj_ = std::move(*obj);
+    tracer->counters_fd_ = bpf_object__find_map_fd_by_name(tracer->obj_.get(), "counters");
+    tracer->ring_ = ring_buffer__new(bpf_map__fd(events), &BpfTracer::on_sample, tracer.get(), nullptr);
+    if (!tracer->ring_) return Error::from_errno("creating the ring buffer reader");
+    return tracer;
+  }
+  return Error{"the kernel refused too many programs; last: " +
+               (tracer->refusals_.empty() ? std::string("?") : tracer->refusals_.back())};
+}
+
+BpfTracer::~BpfTracer() {
+  if (ring_) ring_buffer__free(ring_);
+  for (bpf_link* link : links_) bpf_link__destroy(link);
+}
+
+int BpfTracer::on_sample(void* ctx, void* data, size_t size) {
+  auto* self = static_cast<BpfTracer*>(ctx);
+  if (size < sizeof(ml_event)) {
+    ++self->short_samples_;
+    return 0;
+  }
+  self->sink_.on_event(*static_cast<const ml_event*>(data));
+  return 0;
+}
+
+Result<int> BpfTracer::poll(int timeout_ms) {
+  int n = ring_buffer__poll(ring_, timeout_ms);
+  if (n == -EINTR) return 0;
+  if (n < 0) return Error::from_errno("polling the ring buffer", -n);
+  return n;
+}
+
+KernelCounters BpfTracer::counters() const {
+  KernelCounters out;
+  if (counters_fd_ < 0) return out;
+  int cpus = libbpf_num_possible_cpus();
+  if (cpus <= 0) return out;
+  std::vector<uint64_t> per_cpu(cpus);
+  auto sum = [&](uint32_t key) {
+    uint64_t total = 0;
+    if (bpf_map_lookup_elem(counters_fd_, &key, per_cpu.data()) == 0)
+      for (uint64_t v : per_cpu) total += v;
+    return total;
+  };
+  out.emitted = sum(ML_CNT_EMITTED);
+  out.dropped_ringbuf = sum(ML_CNT_DROPPED_RINGBUF);
+  out.dropped_pending = sum(ML_CNT_DROPPED_PENDING);
+  out.missed_entry = sum(ML_CNT_MISSED_ENTRY);
+  return out;
+}
+
+}  // namespace mountleak

@@ -1,0 +1,71 @@
+// SPDX-License-Identifier: Apache-2.0
+#pragma once
+
+// Loads mountleak's programs for the hooks chosen from the tier table,
+// attaches them, and drains the ring buffer into an EventSink.
+//
+// Lifecycle, as in libbpf-bootstrap: open (ABI check), set knobs (ring
+// buffer size, which programs load), load, attach, poll. A program the
+// kernel refuses is named, its candidate dropped, and the next candidate
+// for that hook tried, so one bad program never takes the tracer down.
+
+#include <bpf/libbpf.h>
+
+#include <cstdint>
+#include <memory>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "mountleak/events.h"
+#include "sources/bpf/bpf_object.h"
+#include "sources/event_sink.h"
+#include "sources/kernel_tiers.h"
+#include "util/result.h"
+
+namespace mountleak {
+
+struct TracerOptions {
+  BpfObjectSource object;
+  uint32_t ringbuf_bytes = 8u << 20;  // a power of two, at least one page
+};
+
+struct KernelCounters {
+  uint64_t emitted = 0;
+  uint64_t dropped_ringbuf = 0;
+  uint64_t dropped_pending = 0;
+  uint64_t missed_entry = 0;
+  uint64_t lost() const { return dropped_ringbuf + dropped_pending; }
+};
+
+class BpfTracer {
+ public:
+  static Result<std::unique_ptr<BpfTracer>> start(const TracerOptions& options,
+                                                  FeatureSource& features, EventSink& sink);
+  ~BpfTracer();
+  BpfTracer(const BpfTracer&) = delete;
+  BpfTracer& operator=(const BpfTracer&) = delete;
+
+  // Waits up to timeout_ms for events and hands each to the sink; returns
+  // how many were consumed.
+  Result<int> poll(int timeout_ms);
+  KernelCounters counters() const;
+  const std::vector<HookChoice>& hooks() const { return hooks_; }
+  // Programs the kernel refused on the way to this configuration, with why.
+  const std::vector<std::string>& refusals() const { return refusals_; }
+
+ private:
+  BpfTracer(EventSink& sink) : sink_(sink) {}
+  static int on_sample(void* ctx, void* data, size_t size);
+
+  EventSink& sink_;
+  BpfObjectPtr obj_;
+  std::vector<bpf_link*> links_;
+  ring_buffer* ring_ = nullptr;
+  int counters_fd_ = -1;
+  std::vector<HookChoice> hooks_;
+  std::vector<std::string> refusals_;
+  uint64_t short_samples_ = 0;
+};
+
+}  // namespace mountleak

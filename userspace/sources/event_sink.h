@@ -1,0 +1,20 @@
+// SPDX-License-Identifier: Apache-2.0
+#pragma once
+
+// The collector consumes raw events through this interface, whichever
+// tier produced them and whether they come from the ring buffer or from a
+// recorded log, so unit tests feed recorded events without a kernel.
+
+#include <linux/types.h>
+
+#include "mountleak/events.h"
+
+namespace mountleak {
+
+class EventSink {
+ public:
+  virtual ~EventSink() = default;
+  virtual void on_event(const ml_event& event) = 0;
+};
+
+}  // namespace mountleak
