@@ -53,6 +53,12 @@ TEST(ResolveCgroupPath, ExtraPrefixBeforeKubepods) {
   expect_container("containerd_systemd_test_prefix_v2.txt", "containerd", kContainerdId, kPodUid, "burstable");
 }
 
+TEST(ResolveCgroupPath, ReadFromAnotherCgroupNamespace) {
+  // mountleak in a pod with its own cgroup namespace sees host paths as
+  // relative to its own root.
+  expect_container("containerd_read_from_other_cgroupns_v2.txt", "containerd", kContainerdId, kPodUid, "burstable");
+}
+
 TEST(ResolveCgroupPath, KindNodeWithKubeletCgroupRoot) {
   expect_container("containerd_kind_v2.txt", "containerd", kContainerdId, kPodUid, "besteffort");
 }
