@@ -116,18 +116,29 @@ static __always_inline void read_user_str(char *dst, __u32 size, __u64 user_ptr)
 		dst[0] = 0;
 }
 
-/* Saves a syscall's arguments at entry; the exit handler takes them back. */
-static __always_inline void pending_save(struct trace_event_raw_sys_enter *ctx, __u32 kind)
+/* Saves a syscall's first `nargs` arguments at entry; the exit handler takes
+ * them back. Only the arguments the syscall has may be read: the kernel
+ * refuses to attach a program that reads past the end of the tracepoint's
+ * record (EACCES), and unshare's record has one argument. */
+static __always_inline void pending_save(struct trace_event_raw_sys_enter *ctx, __u32 kind,
+					 const int nargs)
 {
 	struct pending_syscall p = {};
 	__u32 tid = (__u32)bpf_get_current_pid_tgid();
 
+	/* Spelled out: a loop becomes a variable ctx offset, which the
+	 * verifier rejects. nargs is a constant, so the dead reads vanish. */
 	p.args[0] = ctx->args[0];
-	p.args[1] = ctx->args[1];
-	p.args[2] = ctx->args[2];
-	p.args[3] = ctx->args[3];
-	p.args[4] = ctx->args[4];
-	p.args[5] = ctx->args[5];
+	if (nargs > 1)
+		p.args[1] = ctx->args[1];
+	if (nargs > 2)
+		p.args[2] = ctx->args[2];
+	if (nargs > 3)
+		p.args[3] = ctx->args[3];
+	if (nargs > 4)
+		p.args[4] = ctx->args[4];
+	if (nargs > 5)
+		p.args[5] = ctx->args[5];
 	p.kind = kind;
 	p.old_mntns = current_mntns();
 	if (bpf_map_update_elem(&pending, &tid, &p, BPF_ANY))

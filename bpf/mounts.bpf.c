@@ -11,42 +11,42 @@
 SEC("tp/syscalls/sys_enter_mount")
 int ml_enter_mount(struct trace_event_raw_sys_enter *ctx)
 {
-	pending_save(ctx, ML_EV_MOUNT);
+	pending_save(ctx, ML_EV_MOUNT, 5);
 	return 0;
 }
 
 SEC("tp/syscalls/sys_enter_umount")
 int ml_enter_umount(struct trace_event_raw_sys_enter *ctx)
 {
-	pending_save(ctx, ML_EV_UMOUNT);
+	pending_save(ctx, ML_EV_UMOUNT, 2);
 	return 0;
 }
 
 SEC("tp/syscalls/sys_enter_open_tree")
 int ml_enter_open_tree(struct trace_event_raw_sys_enter *ctx)
 {
-	pending_save(ctx, ML_EV_OPEN_TREE);
+	pending_save(ctx, ML_EV_OPEN_TREE, 3);
 	return 0;
 }
 
 SEC("tp/syscalls/sys_enter_move_mount")
 int ml_enter_move_mount(struct trace_event_raw_sys_enter *ctx)
 {
-	pending_save(ctx, ML_EV_MOVE_MOUNT);
+	pending_save(ctx, ML_EV_MOVE_MOUNT, 5);
 	return 0;
 }
 
 SEC("tp/syscalls/sys_enter_fsmount")
 int ml_enter_fsmount(struct trace_event_raw_sys_enter *ctx)
 {
-	pending_save(ctx, ML_EV_FSMOUNT);
+	pending_save(ctx, ML_EV_FSMOUNT, 3);
 	return 0;
 }
 
 SEC("tp/syscalls/sys_enter_mount_setattr")
 int ml_enter_mount_setattr(struct trace_event_raw_sys_enter *ctx)
 {
-	pending_save(ctx, ML_EV_MOUNT_SETATTR);
+	pending_save(ctx, ML_EV_MOUNT_SETATTR, 5);
 	return 0;
 }
 

@@ -37,14 +37,14 @@ int ml_enter_unshare(struct trace_event_raw_sys_enter *ctx)
 {
 	if (!(ctx->args[0] & CLONE_NEWNS))
 		return 0;
-	pending_save(ctx, ML_EV_MNTNS);
+	pending_save(ctx, ML_EV_MNTNS, 1);
 	return 0;
 }
 
 SEC("tp/syscalls/sys_enter_setns")
 int ml_enter_setns(struct trace_event_raw_sys_enter *ctx)
 {
-	pending_save(ctx, ML_EV_SETNS);
+	pending_save(ctx, ML_EV_SETNS, 2);
 	return 0;
 }
 

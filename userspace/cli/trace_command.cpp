@@ -1,11 +1,222 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "cli/trace_command.h"
 
+#include <signal.h>
+
+#include <fmt/core.h>
+
+#include <atomic>
+#include <cstdio>
+#include <cstring>
+
+#include "cli/common_options.h"
+#include "collector/collector.h"
+#include "output/holders_json.h"
+#include "output/live_view.h"
+#include "output/tier_report.h"
+#include "sources/bpf/kernel_features.h"
+#include "sources/bpf/tracefs.h"
+#include "sources/bpf/tracer.h"
+#include "sources/kernel_info.h"
+
 namespace mountleak {
 
+namespace {
+
+std::atomic<bool> g_stop{false};
+
+void on_signal(int) { g_stop = true; }
+
+struct TraceOptions {
+  CommonOptions common;
+  double duration = 0;  // seconds; 0 = until SIGINT/SIGTERM
+  std::string log_path;
+  bool all_events = false;
+  uint32_t ringbuf_kb = 8192;
+  int settle_ms = 50;
+  bool reconcile_propagation = true;
+  std::string host_mntns;
+};
+
+// stdout in the chosen format, and the post-mortem log with everything.
+class TraceOutput : public OutputSink {
+ public:
+  TraceOutput(OutputFormat format, bool all_events, FILE* log)
+      : format_(format), all_events_(all_events), log_(log) {}
+  bool wants_raw() const override { return all_events_ || log_; }
+  void emit(const nlohmann::json& event, bool raw) override {
+    std::string line;
+    if (log_ || format_ == OutputFormat::kJson) line = event.dump() + "\n";
+    if (log_) {
+      std::fwrite(line.data(), 1, line.size(), log_);
+      if (!raw) std::fflush(log_);  // findings reach the disk at once
+    }
+    if (raw && !all_events_) return;
+    if (format_ == OutputFormat::kJson)
+      std::fwrite(line.data(), 1, line.size(), stdout);
+    else
+      std::fputs(live_view_text(event).c_str(), stdout);
+    if (!raw) std::fflush(stdout);
+  }
+  void flush() {
+    std::fflush(stdout);
+    if (log_) std::fflush(log_);
+  }
+
+ private:
+  OutputFormat format_;
+  bool all_events_;
+  FILE* log_;
+};
+
+nlohmann::json stats_json(const BpfTracer& tracer, const Collector& collector) {
+  KernelCounters k = tracer.counters();
+  const CollectorStats& c = collector.stats();
+  return {{"event", "stats"},
+          {"counters",
+           {{"kernel_emitted", k.emitted},
+            {"kernel_dropped_ringbuf", k.dropped_ringbuf},
+            {"kernel_dropped_pending", k.dropped_pending},
+            {"kernel_missed_entry", k.missed_entry},
+            {"events", c.events},
+            {"reconciles", c.reconciles},
+            {"reconcile_failures", c.reconcile_failures},
+            {"namespaces_gone", c.namespaces_gone},
+            {"findings", c.findings},
+            {"resyncs", c.resyncs},
+            {"unresolved_busy", c.unresolved_busy}}}};
+}
+
+int run_trace(const TraceOptions& options) {
+  const CommonOptions& common = options.common;
+  set_libbpf_verbose(common.verbose);
+  if ((options.ringbuf_kb & (options.ringbuf_kb - 1)) || options.ringbuf_kb < 4) {
+    fmt::print(stderr, "mountleak trace: --ringbuf-kb must be a power of two, at least 4\n");
+    return kExitError;
+  }
+
+  FILE* log = nullptr;
+  if (!options.log_path.empty()) {
+    log = std::fopen(options.log_path.c_str(), "a");
+    if (!log) {
+      fmt::print(stderr, "mountleak trace: cannot open log {}: {}\n", options.log_path, std::strerror(errno));
+      return kExitError;
+    }
+  }
+  TraceOutput out(common.output, options.all_events, log);
+
+  TracefsStatus tracefs = ensure_tracefs();
+  KernelProber prober(BpfObjectSource{common.bpf_object});
+  RestrictedFeatures features(prober, common.disabled_features());
+
+  CollectorOptions copts;
+  copts.settle = std::chrono::milliseconds(options.settle_ms);
+  copts.reconcile_propagation = options.reconcile_propagation;
+  ProcfsNamespaceSource source(common.paths, options.host_mntns);
+  Collector collector(common.paths, copts, source, out);
+
+  // Attach first, then read the node: anything that changes in between is
+  // both in the snapshot and in the ring buffer, and applying it twice is
+  // harmless, while the other order could miss it.
+  TracerOptions topts{BpfObjectSource{common.bpf_object}, options.ringbuf_kb * 1024u};
+  auto tracer = BpfTracer::start(topts, features, collector);
+  if (!tracer) {
+    fmt::print(stderr, "mountleak trace: {}\n  (tracefs: {}; `mountleak probe` shows what this kernel offers; "
+                       "`mountleak scan` works without eBPF)\n",
+               tracer.error().message, tracefs.detail);
+    if (log) std::fclose(log);
+    return kExitError;
+  }
+  if (auto started = collector.start(); !started) {
+    fmt::print(stderr, "mountleak trace: reading the node: {}\n", started.error().message);
+    if (log) std::fclose(log);
+    return kExitError;
+  }
+
+  KernelInfo kernel = read_kernel_info(common.paths);
+  nlohmann::json ready = {{"event", "ready"},
+                          {"tier", tier_summary_json((*tracer)->hooks())},
+                          {"hooks", hook_choices_json((*tracer)->hooks())},
+                          {"kernel", kernel.release},
+                          {"tracefs", tracefs.detail},
+                          {"host_mntns", collector.model().host_mntns()},
+                          {"namespaces", collector.model().namespaces().size()},
+                          {"tracked_devices", collector.tracked_device_count()},
+                          {"devices", common.paths.device_globs},
+                          {"refused", (*tracer)->refusals()},
+                          {"warnings", collector.warnings()},
+                          {"pid", getpid()}};
+  ready["time"] = now_rfc3339();
+  out.emit(ready, false);
+
+  struct sigaction sa {};
+  sa.sa_handler = on_signal;
+  sigaction(SIGINT, &sa, nullptr);
+  sigaction(SIGTERM, &sa, nullptr);
+
+  auto deadline = Clock::now() + std::chrono::milliseconds(static_cast<int64_t>(options.duration * 1000));
+  uint64_t lost_seen = 0;
+  int status = kExitOk;
+  while (!g_stop && (options.duration <= 0 || Clock::now() < deadline)) {
+    auto polled = (*tracer)->poll(20);
+    if (!polled) {
+      fmt::print(stderr, "mountleak trace: {}\n", polled.error().message);
+      status = kExitError;
+      break;
+    }
+    uint64_t lost = (*tracer)->counters().lost();
+    if (lost > lost_seen) {
+      // Drain what did arrive first, so the resync starts from the newest state.
+      while ((*tracer)->poll(0).ok() && *(*tracer)->poll(0) > 0) {
+      }
+      collector.on_lost(lost - lost_seen);
+      lost_seen = lost;
+    }
+    collector.tick(Clock::now());
+    out.flush();
+  }
+  (*tracer)->poll(0);
+  collector.tick(Clock::now() + std::chrono::seconds(1));  // settle what is pending
+  nlohmann::json stats = stats_json(**tracer, collector);
+  stats["time"] = now_rfc3339();
+  out.emit(stats, false);
+  out.flush();
+  if (log) std::fclose(log);
+  return status;
+}
+
+}  // namespace
+
 void register_trace_command(CLI::App& app, CommandAction& action) {
-  (void)app;
-  (void)action;
+  auto options = std::make_shared<TraceOptions>();
+  CLI::App* cmd = app.add_subcommand(
+      "trace",
+      "Watch mount namespaces, mounts and EBUSY failures live (eBPF) and attribute leaks\n"
+      "to a container and pod the moment they happen:\n"
+      "  mntns_copy     a new mount namespace kept private copies of tracked mounts\n"
+      "  hostpath_risk  a directory holding tracked mounts was bound in with private propagation\n"
+      "  leak           the host unmounted a device while copies remain\n"
+      "  busy           rbd unmap / umount / exclusive open / detach failed with EBUSY\n"
+      "Runs until SIGINT/SIGTERM or --duration. Needs root and a kernel with BTF.\n\n"
+      "Examples:\n"
+      "  mountleak trace\n"
+      "  mountleak trace -o json --log /var/log/mountleak.jsonl\n"
+      "  mountleak trace --devices 'rbd*,nbd*' --host-root /host   (from a DaemonSet)");
+  add_common_options(*cmd, options->common);
+  cmd->add_option("--duration", options->duration, "Stop after this many seconds (default: run until signalled)");
+  cmd->add_option("--log", options->log_path, "Append every event, raw ones included, as JSON lines to FILE");
+  cmd->add_flag("--all-events", options->all_events, "Also print raw mount, umount, mntns and setns events");
+  cmd->add_option("--ringbuf-kb", options->ringbuf_kb, "Ring buffer size in KiB (power of two)")
+      ->capture_default_str();
+  cmd->add_option("--settle-ms", options->settle_ms,
+                  "Quiet time before a changed namespace is re-read, so a container's setup is judged whole")
+      ->capture_default_str();
+  cmd->add_flag("!--no-propagation-reconcile", options->reconcile_propagation,
+                "Do not re-read namespaces a change propagates to (tests of the kernel tier's own "
+                "propagation hook)");
+  cmd->add_option("--host-mntns", options->host_mntns,
+                  "The host's mount namespace: a PID or an ns file [default: PID 1's, else our own]");
+  cmd->callback([options, &action] { action = [options] { return run_trace(*options); }; });
 }
 
 }  // namespace mountleak

@@ -59,13 +59,6 @@ std::vector<const MountEntry*> mounts_of(const MountNamespace& ns, DevId dev) {
   return out;
 }
 
-// A copy follows the host when it is a slave of, or a peer of, one of the
-// host's own mounts of the device: the host's unmount then reaches it.
-bool follows_host(const MountEntry& m, const std::set<uint32_t>& host_groups) {
-  return (m.master_group && host_groups.count(m.master_group)) ||
-         (m.shared_group && host_groups.count(m.shared_group));
-}
-
 // The one line an operator acts on; hosts need none, followers none either.
 std::string holder_hint(const Holder& h, const std::string& device, const OciMount* via,
                         std::string_view observed_propagation) {
@@ -102,6 +95,18 @@ const MountEntry* mount_at(const MountNamespace& ns, const std::string& mount_po
 }
 
 }  // namespace
+
+bool follows_host(const MountEntry& m, const std::set<uint32_t>& host_groups) {
+  return (m.master_group && host_groups.count(m.master_group)) ||
+         (m.shared_group && host_groups.count(m.shared_group));
+}
+
+std::set<uint32_t> host_peer_groups(const MountNamespace& host, DevId dev) {
+  std::set<uint32_t> groups;
+  for (const auto& m : host.mounts)
+    if (m.dev == dev && m.shared_group) groups.insert(m.shared_group);
+  return groups;
+}
 
 HolderFinder::HolderFinder(const HostPaths& paths, Attributor& attributor)
     : paths_(paths), attributor_(attributor) {}

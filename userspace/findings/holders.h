@@ -11,6 +11,7 @@
 #include <functional>
 #include <map>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -64,6 +65,13 @@ struct HolderInputs {
   std::vector<FdHolder> fds;                  // for this device
   std::vector<std::string> stacked_devices;   // /sys/class/block/<dev>/holders
 };
+
+// The peer groups of the host's own mounts of dev.
+std::set<uint32_t> host_peer_groups(const MountNamespace& host, DevId dev);
+
+// A copy follows the host when it is a slave of, or a peer of, one of the
+// host's own mounts of the device: the host's unmount then reaches it.
+bool follows_host(const MountEntry& m, const std::set<uint32_t>& host_groups);
 
 class HolderFinder {
  public:

@@ -1,0 +1,449 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "collector/collector.h"
+
+#include <sys/stat.h>
+#include <time.h>
+
+#include <algorithm>
+#include <cstring>
+#include <deque>
+#include <fstream>
+
+#include "output/holders_json.h"
+#include "output/raw_event_json.h"
+#include "sources/procfs.h"
+
+namespace mountleak {
+
+namespace {
+
+constexpr auto kCacheLifetime = std::chrono::seconds(30);
+
+std::string c_string(const char* s, size_t max) { return std::string(s, strnlen(s, max)); }
+
+uint64_t monotonic_ns() {
+  timespec ts{};
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return static_cast<uint64_t>(ts.tv_sec) * 1000000000ull + ts.tv_nsec;
+}
+
+std::string strip_trailing_slash(std::string p) {
+  while (p.size() > 1 && p.back() == '/') p.pop_back();
+  return p;
+}
+
+bool is_under(const std::string& path, const std::string& dir) {
+  return path == dir || (dir == "/" ? true : path.rfind(dir + "/", 0) == 0);
+}
+
+// A path as the process saw it, reachable from here through its /proc entry.
+std::string through_proc(const HostPaths& paths, int pid, const std::string& path) {
+  std::string base = paths.proc() + "/" + std::to_string(pid);
+  return path.rfind('/', 0) == 0 ? base + "/root" + path : base + "/cwd/" + path;
+}
+
+std::optional<DevId> read_dev_pair(const std::string& dir) {
+  std::ifstream maj(dir + "/major"), min(dir + "/minor");
+  uint32_t a = 0, b = 0;
+  if (!(maj >> a) || !(min >> b)) return std::nullopt;
+  return DevId{a, b};
+}
+
+}  // namespace
+
+Result<NodeSnapshot> ProcfsNamespaceSource::snapshot() {
+  EnumerateOptions options;
+  options.host_mntns = host_mntns_;
+  options.process_details = false;
+  return enumerate_node(paths_, options);
+}
+
+Result<MountNamespace> ProcfsNamespaceSource::read(int pid) { return read_namespace_of(paths_, pid); }
+
+Collector::Collector(const HostPaths& paths, CollectorOptions options, NamespaceSource& source,
+                     OutputSink& out)
+    : paths_(paths),
+      options_(options),
+      source_(source),
+      out_(out),
+      attributor_(paths),
+      finder_(paths, attributor_) {}
+
+Status Collector::start() {
+  auto snap = source_.snapshot();
+  if (!snap) return snap.error();
+  warnings_ = snap->warnings;
+  model_.reset(std::move(*snap));
+  return ok_status();
+}
+
+bool Collector::tracked(DevId dev) {
+  auto it = device_cache_.find(dev);
+  if (it == device_cache_.end()) {
+    DeviceRef d = describe_device(paths_, dev);
+    bool keep = !d.kernel_name.empty() && paths_.tracks_device(d.kernel_name);
+    it = device_cache_.emplace(dev, keep ? std::optional<DeviceRef>(d) : std::nullopt).first;
+  }
+  return it->second.has_value();
+}
+
+DeviceRef Collector::device(DevId dev) {
+  if (tracked(dev)) return *device_cache_.at(dev);
+  return describe_device(paths_, dev);
+}
+
+size_t Collector::tracked_device_count() {
+  std::set<DevId> devs;
+  for (const auto& [inode, ns] : model_.namespaces())
+    for (const auto& m : ns.mounts)
+      if (tracked(m.dev)) devs.insert(m.dev);
+  return devs.size();
+}
+
+std::set<DevId> Collector::tracked_devices_in(uint64_t inode) {
+  std::set<DevId> out;
+  if (const MountNamespace* ns = model_.find(inode))
+    for (const auto& m : ns->mounts)
+      if (tracked(m.dev)) out.insert(m.dev);
+  return out;
+}
+
+void Collector::emit(nlohmann::json event, bool raw) {
+  if (!raw) ++stats_.findings;
+  event["time"] = now_rfc3339();
+  out_.emit(event, raw);
+}
+
+nlohmann::json Collector::process_json(int pid, const std::string& comm) {
+  Attribution who = attributor_.attribute({pid});
+  nlohmann::json j = attribution_json(who);
+  j.erase("pids");
+  j.erase("processes");
+  j["pid"] = pid;
+  j["comm"] = comm;
+  if (!who.processes.empty()) j["cmdline"] = who.processes.front().cmdline;
+  return j;
+}
+
+DeviceHolders Collector::holders_of(DevId dev) {
+  return finder_.find(device(dev), HolderInputs{model_.namespaces(), model_.host_mntns(), {}, {}});
+}
+
+nlohmann::json Collector::finding(const std::string& kind, const DeviceHolders& d,
+                                  const std::vector<Holder>& holders) {
+  return {{"event", kind}, {"device", device_json(d.device)}, {"holders", holders_json(holders)}};
+}
+
+void Collector::mark_dirty(uint64_t inode, Clock::time_point now) {
+  auto [it, fresh] = dirty_.try_emplace(inode, Dirty{now, now});
+  if (!fresh) it->second.last = now;
+}
+
+void Collector::on_event(const ml_event& e) {
+  ++stats_.events;
+  if (out_.wants_raw()) emit(raw_event_json(e), true);
+  auto now = Clock::now();
+  std::string comm = c_string(e.comm, sizeof(e.comm));
+  switch (e.kind) {
+    case ML_EV_MNTNS:
+      model_.add_namespace(e.mntns, static_cast<int>(e.pid), e.old_mntns);
+      young_[e.mntns] = YoungNamespace{now, e.old_mntns, {static_cast<int>(e.pid), comm}};
+      mark_dirty(e.mntns, now);
+      break;
+    case ML_EV_SETNS:
+      if (model_.has(e.mntns))
+        model_.add_pid(e.mntns, static_cast<int>(e.pid));
+      else
+        model_.add_namespace(e.mntns, static_cast<int>(e.pid), 0), mark_dirty(e.mntns, now);
+      break;
+    case ML_EV_MOUNT:
+    case ML_EV_UMOUNT:
+    case ML_EV_OPEN_TREE:
+    case ML_EV_MOVE_MOUNT:
+    case ML_EV_FSMOUNT:
+    case ML_EV_MOUNT_SETATTR:
+      if (!model_.has(e.mntns)) model_.add_namespace(e.mntns, static_cast<int>(e.pid), 0);
+      model_.add_pid(e.mntns, static_cast<int>(e.pid));
+      last_trigger_[e.mntns] = Trigger{static_cast<int>(e.pid), comm};
+      mark_dirty(e.mntns, now);
+      break;
+    case ML_EV_BUSY:
+      on_busy(e);
+      break;
+  }
+}
+
+void Collector::tick(Clock::time_point now) {
+  if (now - last_cache_clear_ > kCacheLifetime) {
+    attributor_.clear();  // pids get reused; metadata files get rewritten
+    last_cache_clear_ = now;
+  }
+  std::vector<uint64_t> due;
+  for (const auto& [inode, d] : dirty_)
+    if (now - d.last >= options_.settle || now - d.first >= options_.max_delay) due.push_back(inode);
+  for (uint64_t inode : due)
+    if (dirty_.count(inode)) reconcile(inode, now);
+  for (auto it = young_.begin(); it != young_.end();)
+    it = now - it->second.created > options_.young ? young_.erase(it) : std::next(it);
+}
+
+bool Collector::reconcile_one(uint64_t inode, LiveModel::Change& change) {
+  dirty_.erase(inode);
+  const MountNamespace* ns = model_.find(inode);
+  if (!ns) return false;
+  std::vector<int> pids = ns->pids;
+  for (int pid : pids) {
+    auto fresh = source_.read(pid);
+    if (fresh && fresh->inode == inode) {
+      change = model_.replace_mounts(inode, std::move(fresh->mounts));
+      ++stats_.reconciles;
+      return true;
+    }
+    model_.drop_pid(inode, pid);  // gone, or moved to another namespace
+  }
+  if (ns->pinned_only) return false;
+  // Every process we knew of has left: look for any other before
+  // declaring the namespace gone.
+  for (int pid : list_pids(paths_.proc())) {
+    auto ino = ns_inode(paths_.proc(), pid, "mnt");
+    if (!ino || *ino != inode) continue;
+    auto fresh = source_.read(pid);
+    if (!fresh || fresh->inode != inode) continue;
+    model_.add_pid(inode, pid);
+    change = model_.replace_mounts(inode, std::move(fresh->mounts));
+    ++stats_.reconciles;
+    return true;
+  }
+  model_.remove(inode);
+  ++stats_.namespaces_gone;
+  young_.erase(inode);
+  return false;
+}
+
+void Collector::reconcile(uint64_t inode, Clock::time_point now) {
+  struct Done {
+    uint64_t inode;
+    LiveModel::Change change;
+    std::set<DevId> before;
+  };
+  std::vector<Done> done;
+  std::deque<uint64_t> queue{inode};
+  std::set<uint64_t> visited{inode};
+  while (!queue.empty()) {
+    uint64_t current = queue.front();
+    queue.pop_front();
+    Done d{current, {}, tracked_devices_in(current)};
+    if (!reconcile_one(current, d.change)) {
+      ++stats_.reconcile_failures;
+      continue;
+    }
+    if (options_.reconcile_propagation) {
+      // Where these changes propagate: the peer groups of the mounts they
+      // were attached to (or detached from), and their own.
+      std::set<uint32_t> groups;
+      const MountNamespace* ns = model_.find(current);
+      auto note = [&](const MountEntry& m) {
+        if (m.shared_group) groups.insert(m.shared_group);
+        if (!ns) return;
+        for (const auto& parent : ns->mounts)
+          if (parent.mount_id == m.parent_id && parent.shared_group) groups.insert(parent.shared_group);
+      };
+      for (const auto& m : d.change.added) note(m);
+      for (const auto& m : d.change.removed) note(m);
+      for (uint64_t other : model_.namespaces_in_groups(groups, current))
+        if (visited.insert(other).second) queue.push_back(other);
+    }
+    done.push_back(std::move(d));
+  }
+  for (const auto& d : done) {
+    check_leaks(d.inode, d.before);
+    check_copies(d.inode, now);
+  }
+}
+
+void Collector::check_leaks(uint64_t inode, const std::set<DevId>& before) {
+  if (inode != model_.host_mntns()) return;
+  std::set<DevId> after = tracked_devices_in(inode);
+  for (DevId dev : after) std::erase_if(reported_leaks_, [&](const auto& r) { return r.second == dev; });
+  for (DevId dev : before) {
+    if (after.count(dev)) continue;
+    // The host's last mount is gone. Copies that followed it went with it;
+    // re-read whoever still holds the device to be sure.
+    for (uint64_t other : model_.namespaces_holding(dev)) {
+      LiveModel::Change ignored;
+      reconcile_one(other, ignored);
+    }
+    DeviceHolders d = holders_of(dev);
+    std::vector<Holder> remaining;
+    for (auto& h : d.holders)
+      if (h.role != HolderRole::kHost) remaining.push_back(std::move(h));
+    if (remaining.empty() || !reported_leaks_.insert({inode, dev}).second) continue;
+    nlohmann::json j = finding("leak", d, remaining);
+    if (auto t = last_trigger_.find(inode); t != last_trigger_.end())
+      j["unmounted_by"] = process_json(t->second.pid, t->second.comm);
+    emit(std::move(j));
+  }
+}
+
+namespace {
+
+const MountEntry* parent_of(const MountNamespace& ns, const MountEntry& m) {
+  for (const auto& p : ns.mounts)
+    if (p.mount_id == m.parent_id && p.mount_id != m.mount_id) return &p;
+  return nullptr;
+}
+
+const MountEntry* mount_at_point(const MountNamespace& ns, const std::string& point) {
+  const MountEntry* found = nullptr;
+  for (const auto& m : ns.mounts)
+    if (m.mount_point == point) found = &m;  // the last one is on top
+  return found;
+}
+
+bool same_mount(const MountEntry* a, const MountEntry* b) {
+  return a && b && a->dev == b->dev && a->root == b->root;
+}
+
+}  // namespace
+
+// The bind that brought a tracked mount into a namespace: its closest
+// ancestor that is not itself a tracked mount, when that ancestor is not
+// simply the host's own mount seen through a copy of the host's tree (as
+// after a plain `unshare -m`). A container that pivoted into its own root
+// has nothing of the host's tree but its binds.
+const MountEntry* Collector::bind_bringing(const MountNamespace& ns, const MountEntry& tracked_mount) {
+  const MountEntry* a = parent_of(ns, tracked_mount);
+  while (a && tracked(a->dev)) a = parent_of(ns, *a);
+  if (!a) return &tracked_mount;
+  const MountNamespace* host = model_.find(model_.host_mntns());
+  if (!host) return a;
+  bool own_root = !same_mount(mount_at_point(ns, "/"), mount_at_point(*host, "/"));
+  if (own_root || !same_mount(a, mount_at_point(*host, a->mount_point))) return a;
+  return nullptr;
+}
+
+void Collector::check_copies(uint64_t inode, Clock::time_point now) {
+  if (inode == model_.host_mntns()) return;
+  const MountNamespace* ns = model_.find(inode);
+  if (!ns) return;
+  auto young = young_.find(inode);
+  bool is_young = young != young_.end() && now - young->second.created <= options_.young;
+  for (DevId dev : tracked_devices_in(inode)) {
+    if (reported_copies_.count({inode, dev})) continue;
+    DeviceHolders d = holders_of(dev);
+    std::vector<Holder> mine;
+    for (auto& h : d.holders)
+      if (h.mntns == inode && h.role == HolderRole::kLeak) mine.push_back(std::move(h));
+    if (mine.empty()) continue;  // none, or only copies that follow the host
+    reported_copies_.insert({inode, dev});
+
+    // The first private copy that a bind brought in explains it.
+    const MountNamespace* host = model_.find(model_.host_mntns());
+    std::set<uint32_t> groups = host ? host_peer_groups(*host, dev) : std::set<uint32_t>{};
+    const MountEntry* bind = nullptr;
+    for (const auto& m : ns->mounts)
+      if (!bind && m.dev == dev && !follows_host(m, groups)) bind = bind_bringing(*ns, m);
+    if (bind) {
+      nlohmann::json j = finding("hostpath_risk", d, mine);
+      j["bind"] = {{"source", bind->root},
+                   {"mountpoint", bind->mount_point},
+                   {"propagation", propagation_name(bind->propagation())}};
+      j["mntns"] = inode;
+      if (auto t = last_trigger_.find(inode); t != last_trigger_.end())
+        j["process"] = process_json(t->second.pid, t->second.comm);
+      emit(std::move(j));
+    }
+    if (is_young) {
+      nlohmann::json j = finding("mntns_copy", d, mine);
+      j["mntns"] = inode;
+      j["from_mntns"] = young->second.from;
+      j["creator"] = process_json(young->second.creator.pid, young->second.creator.comm);
+      emit(std::move(j));
+    }
+  }
+}
+
+std::optional<DevId> Collector::busy_device(const ml_event& e) {
+  int pid = static_cast<int>(e.pid);
+  std::string path = c_string(e.path1, sizeof(e.path1));
+  struct stat st {};
+  switch (e.busy_source) {
+    case ML_BUSY_UMOUNT: {
+      std::string target = strip_trailing_slash(path);
+      if (const MountNamespace* ns = model_.find(e.mntns))
+        for (auto it = ns->mounts.rbegin(); it != ns->mounts.rend(); ++it)
+          if (it->mount_point == target) return it->dev;
+      if (stat(through_proc(paths_, pid, path).c_str(), &st) == 0) return DevId::from_dev_t(st.st_dev);
+      return std::nullopt;
+    }
+    case ML_BUSY_OPEN_EXCL:
+      if (stat(through_proc(paths_, pid, path).c_str(), &st) == 0 && S_ISBLK(st.st_mode))
+        return DevId::from_dev_t(st.st_rdev);
+      if (stat(path.c_str(), &st) == 0 && S_ISBLK(st.st_mode)) return DevId::from_dev_t(st.st_rdev);
+      return std::nullopt;
+    case ML_BUSY_RBD_REMOVE: {
+      // "4" or "4 force": the rbd device id.
+      int id = -1;
+      try {
+        id = std::stoi(path);
+      } catch (...) {
+        return std::nullopt;
+      }
+      return read_dev_pair(paths_.sys() + "/bus/rbd/devices/" + std::to_string(id));
+    }
+    case ML_BUSY_DETACH:
+      // A kernel dev_t: 12 bits of major above 20 bits of minor.
+      if (e.arg2 == 0) return std::nullopt;
+      return DevId{static_cast<uint32_t>(e.arg2 >> 20), static_cast<uint32_t>(e.arg2 & 0xfffff)};
+  }
+  return std::nullopt;
+}
+
+void Collector::on_busy(const ml_event& e) {
+  // The model must be current before it names holders: re-read what is
+  // pending now rather than at the next tick.
+  auto now = Clock::now();
+  while (!dirty_.empty()) reconcile(dirty_.begin()->first, now);
+  auto dev = busy_device(e);
+  if (!dev || !tracked(*dev)) {
+    ++stats_.unresolved_busy;
+    return;
+  }
+  DeviceHolders d = holders_of(*dev);
+  nlohmann::json j = finding("busy", d, d.holders);
+  j["source"] = busy_source_name(e.busy_source);
+  j["errno"] = "EBUSY";
+  j["path"] = c_string(e.path1, sizeof(e.path1));
+  j["process"] = process_json(static_cast<int>(e.pid), c_string(e.comm, sizeof(e.comm)));
+  j["mntns"] = e.mntns;
+  j["kernel_ts_ns"] = e.ts_ns;
+  uint64_t written = monotonic_ns();
+  j["latency_us"] = written > e.ts_ns ? (written - e.ts_ns) / 1000 : 0;
+  emit(std::move(j));
+}
+
+void Collector::on_lost(uint64_t count) {
+  emit({{"event", "lost"}, {"count", count}});
+  auto started = Clock::now();
+  // What the host held before, so a leak that happened while we were blind
+  // is still reported.
+  std::set<DevId> host_before = tracked_devices_in(model_.host_mntns());
+  auto snap = source_.snapshot();
+  if (!snap) {
+    warnings_.push_back("resync failed: " + snap.error().message);
+    emit({{"event", "resync"}, {"ok", false}, {"error", snap.error().message}});
+    return;
+  }
+  model_.reset(std::move(*snap));
+  dirty_.clear();
+  ++stats_.resyncs;
+  check_leaks(model_.host_mntns(), host_before);
+  for (const auto& [inode, ns] : model_.namespaces()) check_copies(inode, Clock::now());
+  auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - started).count();
+  emit({{"event", "resync"},
+        {"ok", true},
+        {"namespaces", model_.namespaces().size()},
+        {"duration_ms", ms}});
+}
+
+}  // namespace mountleak

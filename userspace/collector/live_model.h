@@ -1,0 +1,56 @@
+// SPDX-License-Identifier: Apache-2.0
+#pragma once
+
+// The tracer's live picture of the node: every mount namespace with its
+// mount table and the processes known to be in it. Built from the same
+// enumerator as `scan`, then kept current one namespace at a time.
+
+#include <cstdint>
+#include <map>
+#include <set>
+#include <vector>
+
+#include "sources/namespace_enumerator.h"
+
+namespace mountleak {
+
+class LiveModel {
+ public:
+  void reset(NodeSnapshot snapshot);
+
+  const std::map<uint64_t, MountNamespace>& namespaces() const { return namespaces_; }
+  uint64_t host_mntns() const { return host_mntns_; }
+  bool has(uint64_t inode) const { return namespaces_.count(inode) > 0; }
+  const MountNamespace* find(uint64_t inode) const;
+
+  // A namespace seen for the first time (created, or entered by setns):
+  // it starts as a copy of `copied_from`'s table when that is known, which
+  // is exactly what the kernel's copy held at that moment.
+  void add_namespace(uint64_t inode, int pid, uint64_t copied_from);
+  void add_pid(uint64_t inode, int pid);
+  void drop_pid(uint64_t inode, int pid);
+
+  // Replaces a namespace's mount table (keeping its pids); returns the mounts
+  // that appeared and those that vanished, by mount id.
+  struct Change {
+    std::vector<MountEntry> added;
+    std::vector<MountEntry> removed;
+    std::vector<MountEntry> repropagated;  // same mount, other peer group/master
+  };
+  Change replace_mounts(uint64_t inode, std::vector<MountEntry> mounts);
+  void remove(uint64_t inode);
+
+  // Namespaces (other than `except`) holding a mount in one of these peer
+  // groups, as a peer (shared:N) or a slave (master:N): where a mount or
+  // unmount under such a group propagates.
+  std::vector<uint64_t> namespaces_in_groups(const std::set<uint32_t>& groups, uint64_t except) const;
+
+  // Namespaces holding a mount of dev.
+  std::vector<uint64_t> namespaces_holding(DevId dev) const;
+
+ private:
+  std::map<uint64_t, MountNamespace> namespaces_;
+  uint64_t host_mntns_ = 0;
+};
+
+}  // namespace mountleak
