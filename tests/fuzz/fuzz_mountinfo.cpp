@@ -48,7 +48,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const auto again = mountleak::parse_mountinfo(written, "fuzz-rewritten");
   check(again.issues.empty());
   check(again.mounts.size() == table.mounts.size());
-  for (size_t i = 0; i < table.mounts.size(); ++i) check(same_entry(table.mounts[i], again.mounts[i]));
+  for (size_t i = 0; i < table.mounts.size(); ++i)
+    check(same_entry(table.mounts[i], again.mounts[i]));
 
   check(mountleak::unescape_mount_field(mountleak::escape_mount_field(text)) == text);
   if (auto dev = mountleak::DevId::parse(text)) check(mountleak::DevId::parse(dev->str()) == dev);

@@ -76,7 +76,8 @@ TEST(ParseProcStat, KernelThreadAndBadInput) {
 
 TEST(SplitCmdline, NulSeparatedArgv) {
   using V = std::vector<std::string>;
-  EXPECT_EQ(split_cmdline(std::string_view("/bin/bash\0/run.sh\0", 18)), (V{"/bin/bash", "/run.sh"}));
+  EXPECT_EQ(split_cmdline(std::string_view("/bin/bash\0/run.sh\0", 18)),
+            (V{"/bin/bash", "/run.sh"}));
   EXPECT_EQ(split_cmdline(std::string_view("a\0\0b\0", 5)), (V{"a", "", "b"}));
   EXPECT_EQ(split_cmdline("rewritten argv no nul"), (V{"rewritten argv no nul"}));
   EXPECT_TRUE(split_cmdline("").empty());
@@ -237,14 +238,16 @@ class SyntheticProc : public ::testing::Test {
         "/dev/rbd1 rw\n"
         "3 1 0:4 mnt:[4026532999] /run/pinned rw - nsfs nsfs rw\n"
         "4 1 0:4 net:[4026532111] /run/netns/x rw - nsfs nsfs rw\n";
-    make_process(1, "A", host_mi, "1 (init) S 0 1 1 0 -1 4194560 0", std::string("/sbin/init\0", 11));
+    make_process(1, "A", host_mi, "1 (init) S 0 1 1 0 -1 4194560 0",
+                 std::string("/sbin/init\0", 11));
     make_process(10, "", "", "10 (kubelet) S 1 10 10 0 -1 4194560 0",
                  std::string("kubelet\0--v=2\0", 14));
     ASSERT_EQ(::link((proc_ + "/1/ns/mnt").c_str(), (proc_ + "/10/ns/mnt").c_str()), 0);
 
     const std::string leaked_mi =
         "50 40 8:1 /var/lib/kubelet /var/lib/kubelet rw - ext4 /dev/sda1 rw\n"
-        "51 50 252:16 / /var/lib/kubelet/pods/u/volumes/kubernetes.io~rbd/v rw - ext4 /dev/rbd1 rw\n";
+        "51 50 252:16 / /var/lib/kubelet/pods/u/volumes/kubernetes.io~rbd/v rw - ext4 /dev/rbd1 "
+        "rw\n";
     make_process(20, "B", "", "20 (sh) S 1 20 20 0 -1 4194560 0", std::string("sh\0", 3));
     fs::remove(proc_ + "/20/mountinfo");
     make_process(21, "", leaked_mi, "21 (td-agent) S 20 20 20 0 -1 4194560 0",

@@ -42,8 +42,8 @@ const DevId* match(const struct stat& st, const std::vector<DevId>& devs, bool& 
 }
 
 // Returns false when the process is gone.
-bool scan_process(int pid_dir, int pid, const std::vector<DevId>& devs,
-                  std::vector<FdHolder>& out, ScanCounters& counters) {
+bool scan_process(int pid_dir, int pid, const std::vector<DevId>& devs, std::vector<FdHolder>& out,
+                  ScanCounters& counters) {
   struct stat st {};
   for (const char* kind : {"cwd", "root", "exe"}) {
     if (::fstatat(pid_dir, kind, &st, 0) != 0) continue;  // kernel threads have none
@@ -130,4 +130,3 @@ std::vector<std::string> sysfs_holders(const HostPaths& paths, const std::string
 }
 
 }  // namespace mountleak
-

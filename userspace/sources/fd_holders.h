@@ -17,10 +17,10 @@ namespace mountleak {
 
 struct FdHolder {
   int pid = 0;
-  int fd = -1;         // -1 when the hold is not a descriptor (see kind)
-  std::string target;  // readlink of the /proc/PID/fd/N (or cwd/root/exe) link
-  DevId dev;           // which of the devices asked for
-  std::string kind;    // "fd", "cwd", "root" or "exe"
+  int fd = -1;               // -1 when the hold is not a descriptor (see kind)
+  std::string target;        // readlink of the /proc/PID/fd/N (or cwd/root/exe) link
+  DevId dev;                 // which of the devices asked for
+  std::string kind;          // "fd", "cwd", "root" or "exe"
   bool device_node = false;  // true: the block device node itself is open
 };
 

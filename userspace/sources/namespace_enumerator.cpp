@@ -99,7 +99,8 @@ void read_members_mountinfo(const std::string& proc, MountNamespace& ns, std::st
     break;
   }
   snap.counters.pids_vanished += gone.size();
-  std::erase_if(ns.pids, [&](int pid) { return std::binary_search(gone.begin(), gone.end(), pid); });
+  std::erase_if(ns.pids,
+                [&](int pid) { return std::binary_search(gone.begin(), gone.end(), pid); });
   if (!read && !ns.pids.empty()) {
     ns.read_error = last_error.empty() ? "no member process could be read" : last_error;
     snap.warnings.push_back("mount namespace " + std::to_string(ns.inode) +
@@ -130,7 +131,8 @@ void find_pinned_namespaces(const std::string& proc, NodeSnapshot& snap) {
       if (m.fs_type != "nsfs") continue;
       auto target = parse_mnt_ns_root(m.root);
       if (!target || snap.namespaces.count(*target)) continue;
-      if (std::any_of(found.begin(), found.end(), [&](const auto& f) { return f.first == *target; }))
+      if (std::any_of(found.begin(), found.end(),
+                      [&](const auto& f) { return f.first == *target; }))
         continue;
       found.emplace_back(*target, m.mount_point);
     }
@@ -204,7 +206,8 @@ std::optional<uint64_t> parse_mnt_ns_root(std::string_view root) {
   const std::string_view digits = root.substr(kPrefix.size(), root.size() - kPrefix.size() - 1);
   uint64_t ino = 0;
   auto [end, err] = std::from_chars(digits.data(), digits.data() + digits.size(), ino);
-  if (digits.empty() || err != std::errc() || end != digits.data() + digits.size()) return std::nullopt;
+  if (digits.empty() || err != std::errc() || end != digits.data() + digits.size())
+    return std::nullopt;
   return ino;
 }
 
@@ -314,7 +317,8 @@ Result<std::string> read_mountinfo_via_nsfs(const std::string& proc,
   for (const auto& h : hops) hop_paths.push_back(h.c_str());
 
   // Child failure steps, reported in the header.
-  constexpr int32_t kStepThreadSelf = 1, kStepMountinfo = 2, kStepOpenHop = 100, kStepSetnsHop = 200;
+  constexpr int32_t kStepThreadSelf = 1, kStepMountinfo = 2, kStepOpenHop = 100,
+                    kStepSetnsHop = 200;
   const pid_t child = ::fork();
   if (child < 0) {
     const int err = errno;
@@ -380,14 +384,15 @@ Result<std::string> read_mountinfo_via_nsfs(const std::string& proc,
   int32_t header[2] = {-1, 0};
   if (out.size() >= sizeof header) std::memcpy(header, out.data(), sizeof header);
   const int32_t step = header[0];
-  if (step == kStepThreadSelf) return Error::from_errno(what + ": opening " + thread_self, header[1]);
+  if (step == kStepThreadSelf)
+    return Error::from_errno(what + ": opening " + thread_self, header[1]);
   if (step == kStepMountinfo) return Error::from_errno(what + ": opening mountinfo", header[1]);
   if (step >= kStepOpenHop && step < kStepOpenHop + static_cast<int32_t>(hops.size()))
     return Error::from_errno(what + ": opening " + hops[static_cast<size_t>(step - kStepOpenHop)],
                              header[1]);
   if (step >= kStepSetnsHop && step < kStepSetnsHop + static_cast<int32_t>(hops.size()))
-    return Error::from_errno(
-        what + ": setns " + hops[static_cast<size_t>(step - kStepSetnsHop)], header[1]);
+    return Error::from_errno(what + ": setns " + hops[static_cast<size_t>(step - kStepSetnsHop)],
+                             header[1]);
   if (step != 0 || !WIFEXITED(status) || WEXITSTATUS(status) != 0)
     return Error{what + ": child failed before sending all of it", 0};
   out.erase(0, sizeof header);
