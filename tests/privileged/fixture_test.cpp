@@ -7,6 +7,7 @@
 #include <dirent.h>
 #include <grp.h>
 #include <fcntl.h>
+#include <sched.h>
 #include <signal.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
@@ -14,6 +15,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <ostream>
 #include <cstdio>
 #include <sstream>
 #include <stdexcept>
@@ -32,6 +34,12 @@
 #include "model/mountinfo.h"
 
 namespace mountleak::fixture {
+
+// Readable parameter names in gtest output (found by ADL, so not in the
+// anonymous namespace).
+void PrintTo(Runtime runtime, std::ostream* os) { *os << to_string(runtime); }
+void PrintTo(CgroupDriver driver, std::ostream* os) { *os << to_string(driver); }
+
 namespace {
 
 using nlohmann::json;
@@ -655,6 +663,26 @@ TEST(SeedNodeCleanup, CrashedRunIsSweptByTheNextCreate) {
     EXPECT_FALSE(exists(h.mount_point + "/" + unique)) << h.mount_point;
   (*next)->teardown();
   EXPECT_TRUE((*next)->teardown_errors().empty()) << join((*next)->teardown_errors());
+}
+
+// The guard that keeps a careless caller from mounting in the real host's
+// namespace: create() runs only in the namespace enter_private_mount_namespace()
+// made. The child here moves to a namespace of its own making instead.
+TEST(SeedNodeErrors, RefusesToRunOutsideThePrivateNamespace) {
+  ASSERT_TRUE(in_private_mount_namespace());
+  pid_t child = fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) {
+    if (unshare(CLONE_NEWNS) != 0 || in_private_mount_namespace()) _exit(2);
+    auto created = SeedNode::create();
+    if (created.ok()) _exit(1);  // the destructor still cleans up
+    _exit(created.error().message.find("enter_private_mount_namespace") != std::string::npos ? 0
+                                                                                              : 3);
+  }
+  int status = 0;
+  ASSERT_EQ(waitpid(child, &status, 0), child);
+  ASSERT_TRUE(WIFEXITED(status));
+  EXPECT_EQ(WEXITSTATUS(status), 0);
 }
 
 // --- main() refuses to run without root --------------------------------------------
