@@ -69,7 +69,7 @@ class TraceOutput : public OutputSink {
   FILE* log_;
 };
 
-nlohmann::json stats_json(const BpfTracer& tracer, const Collector& collector) {
+nlohmann::json stats_json(const BpfTracer& tracer, Collector& collector) {
   KernelCounters k = tracer.counters();
   const CollectorStats& c = collector.stats();
   return {{"event", "stats"},
@@ -84,7 +84,15 @@ nlohmann::json stats_json(const BpfTracer& tracer, const Collector& collector) {
             {"namespaces_gone", c.namespaces_gone},
             {"findings", c.findings},
             {"resyncs", c.resyncs},
-            {"unresolved_busy", c.unresolved_busy}}}};
+            {"unresolved_busy", c.unresolved_busy}}},
+          {"tracked_mounts", collector.tracked_mounts_json()}};
+}
+
+void drain(BpfTracer& tracer) {
+  for (;;) {
+    auto n = tracer.poll(0);
+    if (!n || *n == 0) return;
+  }
 }
 
 int run_trace(const TraceOptions& options) {
@@ -166,17 +174,18 @@ int run_trace(const TraceOptions& options) {
     }
     uint64_t lost = (*tracer)->counters().lost();
     if (lost > lost_seen) {
-      // Drain what did arrive first, so the resync starts from the newest state.
-      while ((*tracer)->poll(0).ok() && *(*tracer)->poll(0) > 0) {
-      }
+      drain(**tracer);  // what did arrive first: the resync starts from the newest state
       collector.on_lost(lost - lost_seen);
       lost_seen = lost;
     }
     collector.tick(Clock::now());
     out.flush();
   }
-  (*tracer)->poll(0);
-  collector.tick(Clock::now() + std::chrono::seconds(1));  // settle what is pending
+  // Drain, catch up on any late loss, and settle what is pending, so the
+  // final stats describe the node as it is.
+  drain(**tracer);
+  if (uint64_t lost = (*tracer)->counters().lost(); lost > lost_seen) collector.on_lost(lost - lost_seen);
+  collector.tick(Clock::now() + std::chrono::seconds(1));
   nlohmann::json stats = stats_json(**tracer, collector);
   stats["time"] = now_rfc3339();
   out.emit(stats, false);

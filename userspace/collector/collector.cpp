@@ -100,6 +100,15 @@ size_t Collector::tracked_device_count() {
   return devs.size();
 }
 
+nlohmann::json Collector::tracked_mounts_json() {
+  nlohmann::json out = nlohmann::json::array();
+  for (const auto& [inode, ns] : model_.namespaces())
+    for (const auto& m : ns.mounts)
+      if (tracked(m.dev))
+        out.push_back({{"mntns", inode}, {"mountpoint", m.mount_point}, {"device", m.dev.str()}});
+  return out;
+}
+
 std::set<DevId> Collector::tracked_devices_in(uint64_t inode) {
   std::set<DevId> out;
   if (const MountNamespace* ns = model_.find(inode))

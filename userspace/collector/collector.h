@@ -97,6 +97,9 @@ class Collector : public EventSink {
   const LiveModel& model() const { return model_; }
   const CollectorStats& stats() const { return stats_; }
   size_t tracked_device_count();
+  // Every tracked mount the model holds: [{"mntns","mountpoint","device"}],
+  // so tests and operators can compare the model with the kernel's truth.
+  nlohmann::json tracked_mounts_json();
   std::vector<std::string> warnings() const { return warnings_; }
 
  private:

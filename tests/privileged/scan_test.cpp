@@ -1,0 +1,166 @@
+// SPDX-License-Identifier: Apache-2.0
+// `mountleak scan` on the seed node: the real binary, real namespaces,
+// loop device and cgroups, and each runtime's metadata layout.
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+
+#include "mountleak_process.h"
+#include "seed_test_support.h"
+
+namespace mountleak::testing {
+namespace {
+
+using fixture::ContainerKind;
+using fixture::ContainerSpec;
+
+class ScanSeed : public ::testing::TestWithParam<RuntimeVariant> {
+ protected:
+  void SetUp() override {
+    node_ = make_seed_node();
+    ASSERT_NE(node_, nullptr);
+  }
+  void TearDown() override {
+    if (!node_) return;
+    node_->teardown();
+    EXPECT_TRUE(node_->teardown_errors().empty());
+  }
+  fixture::Container* start(ContainerKind kind) {
+    ContainerSpec spec;
+    spec.runtime = GetParam().runtime;
+    spec.cgroup_driver = GetParam().driver;
+    spec.kind = kind;
+    auto c = node_->start_container(spec);
+    if (!c) ADD_FAILURE() << "container: " << c.error().message;
+    return c ? *c : nullptr;
+  }
+  RunResult scan(const std::vector<std::string>& args) {
+    return run_mountleak(with(with({"scan", "-o", "json"}, args), node_->cli_args()));
+  }
+  // The one "holders" object of a scan's output for our device, if any.
+  std::optional<nlohmann::json> device_object(const RunResult& r) {
+    for (const auto& line : r.json_lines())
+      if (line.value("event", "") == "holders" && line["device"].value("major", 0u) == node_->dev_id().major &&
+          line["device"].value("minor", 0u) == node_->dev_id().minor)
+        return line;
+    return std::nullopt;
+  }
+  std::unique_ptr<fixture::SeedNode> node_;
+};
+
+TEST_P(ScanSeed, NamesTheLeakingLogCollectorAndItsPod) {
+  fixture::Container* collector = start(ContainerKind::kLogCollectorPrivate);
+  ASSERT_NE(collector, nullptr);
+
+  RunResult r = scan({"--device", node_->device_path()});
+  ASSERT_EQ(r.exit_code, 1) << r.err;  // something holds what should be free
+  auto device = device_object(r);
+  ASSERT_TRUE(device) << r.out;
+  auto held = holders_of_container(*device, collector->id);
+  ASSERT_EQ(held.size(), 1u) << device->dump(2);
+  const nlohmann::json& h = held.front();
+  EXPECT_EQ(h["role"], "leak");
+  expect_names(h, *collector, GetParam().expected_runtime);
+  EXPECT_EQ(h["propagation"], "private");
+  EXPECT_NE(h["via"].get<std::string>().find("private propagation"), std::string::npos) << h["via"];
+  EXPECT_NE(h["hint"].get<std::string>().find("HostToContainer"), std::string::npos) << h["hint"];
+  auto pids = h["pids"].get<std::vector<int>>();
+  EXPECT_NE(std::find(pids.begin(), pids.end(), collector->pid), pids.end()) << h["pids"];
+
+  // After the kubelet unmounts, --all reports the device as leaked, held by
+  // the collector alone.
+  ASSERT_TRUE(node_->kubelet_unmount_pod_volume().ok());
+  ASSERT_TRUE(node_->kubelet_unmount_global().ok());
+  RunResult all = scan({"--all"});
+  ASSERT_EQ(all.exit_code, 1) << all.err;
+  auto leaked = device_object(all);
+  ASSERT_TRUE(leaked) << all.out;
+  EXPECT_FALSE((*leaked)["host_mounted"].get<bool>());
+  EXPECT_TRUE((*leaked)["leaked"].get<bool>());
+  ASSERT_EQ((*leaked)["holders"].size(), 1u) << leaked->dump(2);
+  expect_names((*leaked)["holders"][0], *collector, GetParam().expected_runtime);
+}
+
+TEST_P(ScanSeed, SlavePropagationNamesNothing) {
+  fixture::Container* collector = start(ContainerKind::kLogCollectorSlave);
+  ASSERT_NE(collector, nullptr);
+  RunResult all = scan({"--all"});
+  EXPECT_EQ(all.exit_code, 0) << all.out << all.err;
+  EXPECT_FALSE(device_object(all)) << all.out;
+
+  // Asked about the device by name, the collector is shown as a harmless
+  // follower, never as a leak.
+  RunResult named = scan({"--device", node_->device_path()});
+  EXPECT_EQ(named.exit_code, 0) << named.err;
+  auto device = device_object(named);
+  ASSERT_TRUE(device);
+  for (const auto& h : holders_of_container(*device, collector->id)) EXPECT_EQ(h["role"], "follower");
+
+  ASSERT_TRUE(node_->kubelet_unmount_pod_volume().ok());
+  ASSERT_TRUE(node_->kubelet_unmount_global().ok());
+  RunResult after = scan({"--all"});
+  EXPECT_EQ(after.exit_code, 0) << after.out;
+  EXPECT_FALSE(device_object(after)) << after.out;
+}
+
+TEST_P(ScanSeed, ReportsTheOwnerPodAsOwnerNotLeak) {
+  fixture::Container* owner = start(ContainerKind::kVolumeOwner);
+  ASSERT_NE(owner, nullptr);
+  RunResult r = scan({"--all"});
+  EXPECT_EQ(r.exit_code, 0) << r.err;  // nothing to act on
+  auto device = device_object(r);
+  ASSERT_TRUE(device) << r.out;  // held by host and owner: shown
+  auto held = holders_of_container(*device, owner->id);
+  ASSERT_EQ(held.size(), 1u) << device->dump(2);
+  EXPECT_EQ(held[0]["role"], "owner");
+  expect_names(held[0], *owner, GetParam().expected_runtime);
+  EXPECT_EQ(held[0]["pod"]["uid"], node_->owner_pod().uid);
+  EXPECT_FALSE((*device)["leaked"].get<bool>());
+}
+
+TEST_P(ScanSeed, ReportsTheFileDescriptorHolder) {
+  fixture::Container* holder = start(ContainerKind::kFdHolder);
+  ASSERT_NE(holder, nullptr);
+  RunResult r = scan({"--device", node_->device_path()});
+  EXPECT_EQ(r.exit_code, 1) << r.err;
+  auto device = device_object(r);
+  ASSERT_TRUE(device) << r.out;
+  auto held = holders_of_container(*device, holder->id);
+  ASSERT_FALSE(held.empty()) << device->dump(2);
+  EXPECT_EQ(held[0]["role"], "fd");
+  expect_names(held[0], *holder, GetParam().expected_runtime);
+  ASSERT_TRUE(held[0].contains("fds"));
+  EXPECT_EQ(held[0]["fds"][0]["pid"], holder->pid);
+}
+
+INSTANTIATE_TEST_SUITE_P(Runtimes, ScanSeed, ::testing::ValuesIn(runtime_variants()), variant_name);
+
+TEST(ScanErrors, MissingDeviceIsAClearErrorWithNonZeroExit) {
+  RunResult r = run_mountleak({"scan", "--device", "/dev/mountleak-no-such-device"});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.err.find("/dev/mountleak-no-such-device"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("No such file"), std::string::npos) << r.err;
+}
+
+TEST(ScanErrors, NotABlockDevice) {
+  RunResult r = run_mountleak({"scan", "--device", "/dev/null"});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.err.find("not a block device"), std::string::npos) << r.err;
+}
+
+TEST(ScanOnThisHost, HostNamespaceFallbackIsSaid) {
+  // PID 1's namespace file is unreadable on some hosts (this one); the scan
+  // must say which namespace it took instead.
+  RunResult r = run_mountleak({"scan", "--all", "-o", "json"});
+  ASSERT_NE(r.exit_code, 2) << r.err;
+  auto lines = r.json_lines();
+  ASSERT_FALSE(lines.empty());
+  const auto& summary = lines.back();
+  EXPECT_EQ(summary["event"], "scan_summary");
+  EXPECT_EQ(summary["method"], "mountinfo");
+  EXPECT_FALSE(summary["host_mntns_source"].get<std::string>().empty());
+}
+
+}  // namespace
+}  // namespace mountleak::testing

@@ -1,0 +1,77 @@
+// SPDX-License-Identifier: Apache-2.0
+#pragma once
+
+// What the scan and trace tests on the seed node share: building the node,
+// finding holders in JSON output, and naming runtime variants.
+
+#include <gtest/gtest.h>
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "fixture/seed_node.h"
+
+namespace mountleak::testing {
+
+struct RuntimeVariant {
+  fixture::Runtime runtime;
+  fixture::CgroupDriver driver;
+  std::string expected_runtime;  // as mountleak names it
+};
+
+inline const std::vector<RuntimeVariant>& runtime_variants() {
+  static const std::vector<RuntimeVariant> variants = {
+      {fixture::Runtime::kContainerd, fixture::CgroupDriver::kSystemd, "containerd"},
+      {fixture::Runtime::kCrio, fixture::CgroupDriver::kSystemd, "cri-o"},
+      {fixture::Runtime::kDocker, fixture::CgroupDriver::kSystemd, "docker"},
+      {fixture::Runtime::kContainerd, fixture::CgroupDriver::kCgroupfs, "containerd"},
+  };
+  return variants;
+}
+
+inline std::string variant_name(const ::testing::TestParamInfo<RuntimeVariant>& info) {
+  return std::string(fixture::to_string(info.param.runtime)) + "_" + fixture::to_string(info.param.driver);
+}
+
+inline std::unique_ptr<fixture::SeedNode> make_seed_node(bool mount_volume = true) {
+  fixture::SeedOptions options;
+  options.mount_volume = mount_volume;
+  auto node = fixture::SeedNode::create(options);
+  if (!node) {
+    ADD_FAILURE() << "seed node: " << node.error().message;
+    return nullptr;
+  }
+  return std::move(*node);
+}
+
+inline std::vector<std::string> with(std::vector<std::string> a, const std::vector<std::string>& b) {
+  a.insert(a.end(), b.begin(), b.end());
+  return a;
+}
+
+// The holders of one finding or scan object whose container id is `id`.
+inline std::vector<nlohmann::json> holders_of_container(const nlohmann::json& event, const std::string& id) {
+  std::vector<nlohmann::json> out;
+  for (const auto& h : event.value("holders", nlohmann::json::array()))
+    if (h.contains("container") && h["container"].is_object() && h["container"].value("id", "") == id)
+      out.push_back(h);
+  return out;
+}
+
+// Asserts that a holder names the container and its pod exactly.
+inline void expect_names(const nlohmann::json& holder, const fixture::Container& c,
+                         const std::string& runtime) {
+  ASSERT_TRUE(holder["container"].is_object()) << holder.dump();
+  EXPECT_EQ(holder["container"].value("id", ""), c.id);
+  EXPECT_EQ(holder["container"].value("name", ""), c.name);
+  EXPECT_EQ(holder["container"].value("runtime", ""), runtime);
+  ASSERT_TRUE(holder["pod"].is_object()) << holder.dump();
+  EXPECT_EQ(holder["pod"].value("name", ""), c.pod.name);
+  EXPECT_EQ(holder["pod"].value("namespace", ""), c.pod.namespace_name);
+  EXPECT_EQ(holder["pod"].value("uid", ""), c.pod.uid);
+}
+
+}  // namespace mountleak::testing

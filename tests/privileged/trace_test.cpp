@@ -1,0 +1,297 @@
+// SPDX-License-Identifier: Apache-2.0
+// `mountleak trace` as a real process with its programs attached to this
+// kernel, watching the seed node: every finding the issue names, from the
+// container that causes it.
+
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <gtest/gtest.h>
+
+#include <fstream>
+#include <set>
+
+#include "model/mountinfo.h"
+#include "mountleak_process.h"
+#include "seed_test_support.h"
+
+namespace mountleak::testing {
+namespace {
+
+using namespace std::chrono_literals;
+using fixture::ContainerKind;
+using fixture::ContainerSpec;
+
+constexpr auto kFindingTimeout = 10s;
+
+bool names_container(const nlohmann::json& e, const std::string& kind, const fixture::Container& c) {
+  return e.value("event", "") == kind && !holders_of_container(e, c.id).empty();
+}
+
+class TraceSeed : public ::testing::TestWithParam<RuntimeVariant> {
+ protected:
+  void SetUp() override {
+    node_ = make_seed_node();
+    ASSERT_NE(node_, nullptr);
+  }
+  void TearDown() override {
+    if (trace_) {
+      int code = trace_->stop();
+      EXPECT_EQ(code, 0) << trace_->stderr_text();
+      trace_.reset();
+    }
+    if (!node_) return;
+    node_->teardown();
+    EXPECT_TRUE(node_->teardown_errors().empty());
+  }
+  void start_trace(const std::vector<std::string>& extra = {}) {
+    trace_ = std::make_unique<TraceProcess>(with(extra, node_->cli_args()));
+    ASSERT_TRUE(trace_->started());
+    auto ready = trace_->wait_for_event("ready", 20s);
+    ASSERT_TRUE(ready) << "no ready event; stderr: " << trace_->stderr_text();
+    for (const char* hook : {"mntns_create", "mount", "umount", "open_excl_busy"})
+      EXPECT_EQ((*ready)["tier"][hook], "tracepoint") << ready->dump();
+  }
+  fixture::Container* start(ContainerKind kind) {
+    ContainerSpec spec;
+    spec.runtime = GetParam().runtime;
+    spec.cgroup_driver = GetParam().driver;
+    spec.kind = kind;
+    auto c = node_->start_container(spec);
+    if (!c) ADD_FAILURE() << "container: " << c.error().message;
+    return c ? *c : nullptr;
+  }
+  std::optional<nlohmann::json> wait_naming(const std::string& kind, const fixture::Container& c,
+                                            std::chrono::milliseconds timeout = kFindingTimeout) {
+    return trace_->wait_for([&](const nlohmann::json& e) { return names_container(e, kind, c); }, timeout);
+  }
+  std::unique_ptr<fixture::SeedNode> node_;
+  std::unique_ptr<TraceProcess> trace_;
+};
+
+TEST_P(TraceSeed, PrivateLogCollectorYieldsRiskCopyAndLeak) {
+  start_trace();
+  fixture::Container* collector = start(ContainerKind::kLogCollectorPrivate);
+  ASSERT_NE(collector, nullptr);
+  const std::string runtime = GetParam().expected_runtime;
+
+  auto risk = wait_naming("hostpath_risk", *collector);
+  ASSERT_TRUE(risk) << trace_->describe();
+  expect_names(holders_of_container(*risk, collector->id)[0], *collector, runtime);
+  EXPECT_EQ((*risk)["bind"]["propagation"], "private") << risk->dump();
+  EXPECT_EQ((*risk)["bind"]["source"], node_->kubelet_root()) << risk->dump();
+  EXPECT_EQ((*risk)["bind"]["mountpoint"], "/var/lib/kubelet") << risk->dump();
+
+  auto copy = wait_naming("mntns_copy", *collector);
+  ASSERT_TRUE(copy) << trace_->describe();
+  expect_names(holders_of_container(*copy, collector->id)[0], *collector, runtime);
+  EXPECT_EQ((*copy)["creator"]["pid"], collector->pid) << copy->dump();
+
+  ASSERT_TRUE(node_->kubelet_unmount_pod_volume().ok());
+  ASSERT_TRUE(node_->kubelet_unmount_global().ok());
+  auto leak = wait_naming("leak", *collector);
+  ASSERT_TRUE(leak) << trace_->describe();
+  ASSERT_EQ((*leak)["holders"].size(), 1u) << leak->dump(2);
+  const auto& holder = (*leak)["holders"][0];
+  expect_names(holder, *collector, runtime);
+  EXPECT_EQ(holder["role"], "leak");
+  EXPECT_EQ((*leak)["unmounted_by"]["pid"], getpid()) << leak->dump();
+}
+
+TEST_P(TraceSeed, SlaveLogCollectorYieldsNeitherRiskNorCopy) {
+  start_trace();
+  fixture::Container* slave = start(ContainerKind::kLogCollectorSlave);
+  ASSERT_NE(slave, nullptr);
+  // A private collector started after it must be reported: this proves the
+  // tracer saw the slave one's setup too, and judged it harmless.
+  fixture::Container* leaky = start(ContainerKind::kLogCollectorPrivate);
+  ASSERT_NE(leaky, nullptr);
+  ASSERT_TRUE(wait_naming("hostpath_risk", *leaky)) << trace_->describe();
+  ASSERT_TRUE(wait_naming("mntns_copy", *leaky)) << trace_->describe();
+
+  ASSERT_TRUE(node_->kubelet_unmount_pod_volume().ok());
+  ASSERT_TRUE(node_->kubelet_unmount_global().ok());
+  ASSERT_TRUE(wait_naming("leak", *leaky)) << trace_->describe();
+  trace_->stop();
+  for (const auto& e : trace_->events())
+    for (const char* kind : {"hostpath_risk", "mntns_copy", "leak"})
+      EXPECT_FALSE(names_container(e, kind, *slave)) << e.dump();
+}
+
+INSTANTIATE_TEST_SUITE_P(Runtimes, TraceSeed,
+                         ::testing::Values(runtime_variants()[0], runtime_variants()[1], runtime_variants()[2]),
+                         variant_name);
+
+class TraceBusy : public TraceSeed {};
+
+TEST_P(TraceBusy, ExclusiveOpenAndUmountFailuresNameTheHolder) {
+  start_trace();
+  fixture::Container* collector = start(ContainerKind::kLogCollectorPrivate);
+  ASSERT_NE(collector, nullptr);
+  ASSERT_TRUE(wait_naming("hostpath_risk", *collector)) << trace_->describe();
+
+  // An exclusive open of a mounted block device fails with EBUSY.
+  int fd = open(node_->device_path().c_str(), O_RDONLY | O_EXCL);
+  int err = errno;
+  if (fd >= 0) close(fd);
+  ASSERT_EQ(fd, -1);
+  ASSERT_EQ(err, EBUSY);
+  auto busy = wait_naming("busy", *collector);
+  ASSERT_TRUE(busy) << trace_->describe();
+  EXPECT_EQ((*busy)["source"], "open_excl");
+  EXPECT_EQ((*busy)["process"]["pid"], getpid());
+  EXPECT_EQ((*busy)["path"], node_->device_path());
+  expect_names(holders_of_container(*busy, collector->id)[0], *collector, GetParam().expected_runtime);
+
+  // umount2 of a mount with an open file fails with EBUSY.
+  std::string file = node_->global_mount_path() + "/busy-file";
+  int open_file = open(file.c_str(), O_CREAT | O_RDWR, 0600);
+  ASSERT_GE(open_file, 0);
+  ASSERT_EQ(umount2(node_->global_mount_path().c_str(), 0), -1);
+  ASSERT_EQ(errno, EBUSY);
+  auto umount_busy = trace_->wait_for(
+      [&](const nlohmann::json& e) { return names_container(e, "busy", *collector) && e["source"] == "umount"; },
+      kFindingTimeout);
+  close(open_file);
+  ASSERT_TRUE(umount_busy) << trace_->describe();
+  EXPECT_EQ((*umount_busy)["path"], node_->global_mount_path());
+  EXPECT_EQ((*umount_busy)["process"]["pid"], getpid());
+  EXPECT_LT((*umount_busy)["latency_us"].get<uint64_t>(), 1000000u);
+}
+
+INSTANTIATE_TEST_SUITE_P(Runtimes, TraceBusy, ::testing::Values(runtime_variants()[0]), variant_name);
+
+// A child that makes a private bind of `source` at `target` in a new mount
+// namespace, by the new mount API or by mount(2), then waits to be killed.
+pid_t spawn_binder(const std::string& source, const std::string& target, bool new_api) {
+  int ready[2];
+  if (pipe(ready) != 0) return -1;
+  pid_t pid = fork();
+  if (pid != 0) {
+    close(ready[1]);
+    char ok = 0;
+    bool done = read(ready[0], &ok, 1) == 1 && ok == 1;
+    close(ready[0]);
+    return done ? pid : -1;
+  }
+  close(ready[0]);
+  char ok = 0;
+  if (unshare(CLONE_NEWNS) == 0 && mount(nullptr, "/", nullptr, MS_REC | MS_SLAVE, nullptr) == 0) {
+    if (new_api) {
+      int tree = open_tree(AT_FDCWD, source.c_str(), OPEN_TREE_CLONE | AT_RECURSIVE);
+      struct mount_attr attr {};
+      attr.propagation = MS_PRIVATE;
+      if (tree >= 0 && mount_setattr(tree, "", AT_EMPTY_PATH | AT_RECURSIVE, &attr, sizeof(attr)) == 0 &&
+          move_mount(tree, "", AT_FDCWD, target.c_str(), MOVE_MOUNT_F_EMPTY_PATH) == 0)
+        ok = 1;
+    } else if (mount(source.c_str(), target.c_str(), nullptr, MS_BIND | MS_REC, nullptr) == 0 &&
+               mount(nullptr, target.c_str(), nullptr, MS_REC | MS_PRIVATE, nullptr) == 0) {
+      ok = 1;
+    }
+  }
+  if (write(ready[1], &ok, 1) != 1) _exit(1);
+  if (!ok) _exit(1);
+  pause();
+  _exit(0);
+}
+
+void kill_and_reap(pid_t pid) {
+  if (pid <= 0) return;
+  kill(pid, SIGKILL);
+  waitpid(pid, nullptr, 0);
+}
+
+TEST_P(TraceBusy, BindsByMountAndByTheNewMountApiAreBothCaught) {
+  start_trace({"--all-events"});
+  for (bool new_api : {false, true}) {
+    SCOPED_TRACE(new_api ? "open_tree/move_mount" : "mount(2)");
+    std::string target = node_->tmp_dir() + (new_api ? "/bind-new-api" : "/bind-mount2");
+    ASSERT_EQ(mkdir(target.c_str(), 0755), 0);
+    pid_t binder = spawn_binder(node_->kubelet_root(), target, new_api);
+    ASSERT_GT(binder, 0);
+    const char* raw = new_api ? "move_mount" : "mount";
+    auto bind_event = trace_->wait_for(
+        [&](const nlohmann::json& e) {
+          return e.value("event", "") == raw && e.value("pid", 0) == binder &&
+                 (new_api || e.value("flags", "").find("MS_BIND") != std::string::npos);
+        },
+        10s);
+    auto risk = trace_->wait_for(
+        [&](const nlohmann::json& e) {
+          return e.value("event", "") == "hostpath_risk" && e["bind"].value("mountpoint", "") == target;
+        },
+        kFindingTimeout);
+    kill_and_reap(binder);
+    ASSERT_TRUE(bind_event) << trace_->describe();
+    if (new_api) {
+      EXPECT_TRUE(trace_->wait_for(
+          [&](const nlohmann::json& e) { return e.value("event", "") == "open_tree" && e.value("pid", 0) == binder; },
+          0ms) ||
+                  std::any_of(trace_->events().begin(), trace_->events().end(), [&](const nlohmann::json& e) {
+                    return e.value("event", "") == "open_tree" && e.value("pid", 0) == binder;
+                  }));
+    } else {
+      EXPECT_NE((*bind_event)["flags"].get<std::string>().find("MS_BIND"), std::string::npos);
+    }
+    ASSERT_TRUE(risk) << trace_->describe();
+    EXPECT_EQ((*risk)["bind"]["source"], node_->kubelet_root());
+    EXPECT_EQ((*risk)["holders"][0]["role"], "leak");
+  }
+}
+
+// Mount points of the device in this (the host) namespace, as the kernel has them.
+std::set<std::string> host_mounts_of(DevId dev) {
+  std::ifstream in("/proc/self/mountinfo");
+  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  std::set<std::string> out;
+  for (const auto& m : parse_mountinfo(text, "/proc/self/mountinfo").mounts)
+    if (m.dev == dev) out.insert(m.mount_point);
+  return out;
+}
+
+TEST_P(TraceBusy, RingBufferOverflowIsReportedAndTheModelResyncs) {
+  // One page of ring buffer holds four events, and a stopped collector
+  // drains none: the storm must overflow it.
+  start_trace({"--ringbuf-kb", "4"});
+  ASSERT_EQ(kill(trace_->pid(), SIGSTOP), 0);
+  std::string storm = node_->tmp_dir() + "/storm";
+  ASSERT_EQ(mkdir(storm.c_str(), 0755), 0);
+  for (int i = 0; i < 2000; ++i) {
+    ASSERT_EQ(mount(node_->global_mount_path().c_str(), storm.c_str(), nullptr, MS_BIND, nullptr), 0);
+    ASSERT_EQ(umount2(storm.c_str(), 0), 0);
+  }
+  // The storm's end state: three binds remain.
+  for (int i = 0; i < 3; ++i) {
+    std::string keep = storm + "-keep" + std::to_string(i);
+    ASSERT_EQ(mkdir(keep.c_str(), 0755), 0);
+    ASSERT_EQ(mount(node_->global_mount_path().c_str(), keep.c_str(), nullptr, MS_BIND, nullptr), 0);
+  }
+  ASSERT_EQ(kill(trace_->pid(), SIGCONT), 0);
+  auto lost = trace_->wait_for_event("lost", 10s);
+  ASSERT_TRUE(lost) << trace_->describe();
+  EXPECT_GT((*lost)["count"].get<uint64_t>(), 0u);
+  ASSERT_TRUE(trace_->wait_for_event("resync", 10s)) << trace_->describe();
+
+  EXPECT_EQ(trace_->stop(), 0);
+  const nlohmann::json* stats = nullptr;
+  for (const auto& e : trace_->events())
+    if (e.value("event", "") == "stats") stats = &e;
+  ASSERT_NE(stats, nullptr) << trace_->describe();
+  EXPECT_GT((*stats)["counters"]["kernel_dropped_ringbuf"].get<uint64_t>(), 0u);
+  std::set<std::string> model;
+  for (const auto& m : (*stats)["tracked_mounts"])
+    if (m["device"] == node_->dev_id().str()) model.insert(m["mountpoint"].get<std::string>());
+  // The model's view of the host equals the kernel's: every remaining bind,
+  // none of the storm's transient ones.
+  std::set<std::string> kernel = host_mounts_of(node_->dev_id());
+  for (const auto& mp : kernel) EXPECT_TRUE(model.count(mp)) << "model misses " << mp;
+  EXPECT_FALSE(model.count(storm)) << "model kept a transient storm mount";
+  trace_.reset();
+}
+
+}  // namespace
+}  // namespace mountleak::testing
