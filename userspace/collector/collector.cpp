@@ -155,6 +155,9 @@ void Collector::on_event(const ml_event& e) {
   std::string comm = c_string(e.comm, sizeof(e.comm));
   switch (e.kind) {
     case ML_EV_MNTNS:
+      // Namespace inodes are recycled as soon as a namespace dies: a
+      // "new" inode may carry a dead namespace's state. Start clean.
+      forget_namespace(e.mntns);
       model_.add_namespace(e.mntns, static_cast<int>(e.pid), e.old_mntns);
       young_[e.mntns] = YoungNamespace{now, e.old_mntns, {static_cast<int>(e.pid), comm}};
       mark_dirty(e.mntns, now);
@@ -180,6 +183,14 @@ void Collector::on_event(const ml_event& e) {
       on_busy(e);
       break;
   }
+}
+
+void Collector::forget_namespace(uint64_t inode) {
+  model_.remove(inode);
+  dirty_.erase(inode);
+  last_trigger_.erase(inode);
+  young_.erase(inode);
+  std::erase_if(reported_copies_, [&](const auto& r) { return r.first == inode; });
 }
 
 void Collector::tick(Clock::time_point now) {
@@ -223,9 +234,8 @@ bool Collector::reconcile_one(uint64_t inode, LiveModel::Change& change) {
     ++stats_.reconciles;
     return true;
   }
-  model_.remove(inode);
+  forget_namespace(inode);
   ++stats_.namespaces_gone;
-  young_.erase(inode);
   return false;
 }
 

@@ -120,6 +120,7 @@ class Collector : public EventSink {
   bool tracked(DevId dev);
   DeviceRef device(DevId dev);
   void mark_dirty(uint64_t inode, Clock::time_point now);
+  void forget_namespace(uint64_t inode);
   // Re-reads one namespace and everything its change propagates to; runs
   // the leak, copy and hostPath checks on what changed.
   void reconcile(uint64_t inode, Clock::time_point now);
