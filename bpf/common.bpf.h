@@ -15,6 +15,14 @@
 #include <bpf/bpf_tracing.h>
 #include "mountleak/events.h"
 
+/* The BPF side's view of the ABI must match userspace's
+ * (tests/unit/events_abi_test.cpp pins the same numbers). */
+_Static_assert(sizeof(struct ml_event) == 632, "ml_event size: bump MOUNTLEAK_ABI_VERSION");
+_Static_assert(__builtin_offsetof(struct ml_event, kind) == 40, "ml_event layout");
+_Static_assert(__builtin_offsetof(struct ml_event, comm) == 88, "ml_event layout");
+_Static_assert(__builtin_offsetof(struct ml_event, path1) == 104, "ml_event layout");
+_Static_assert(__builtin_offsetof(struct ml_event, fstype) == 616, "ml_event layout");
+
 #define EBUSY 16
 #define CLONE_NEWNS 0x00020000
 #define O_EXCL 00000200

@@ -1,0 +1,211 @@
+// SPDX-License-Identifier: Apache-2.0
+// The collector fed recorded events and a scripted node, no kernel: which
+// findings each sequence of mount-table changes produces.
+
+#include "collector/collector.h"
+
+#include <gtest/gtest.h>
+
+#include <cstring>
+
+namespace mountleak {
+namespace {
+
+using namespace std::chrono_literals;
+
+constexpr uint64_t kHostNs = 4026531840;
+constexpr uint64_t kContainerNs = 4026532300;
+constexpr int kHostPid = 1;
+constexpr int kContainerPid = 4242;
+const DevId kRbd{7, 0};   // tracked ("loop0" in the fake sysfs)
+const DevId kRoot{254, 0};
+
+MountEntry mount_entry(uint64_t id, uint64_t parent, DevId dev, std::string root, std::string point,
+                       uint32_t shared = 0, uint32_t master = 0) {
+  MountEntry m;
+  m.mount_id = id;
+  m.parent_id = parent;
+  m.dev = dev;
+  m.root = std::move(root);
+  m.mount_point = std::move(point);
+  m.shared_group = shared;
+  m.master_group = master;
+  m.fs_type = "ext4";
+  return m;
+}
+
+// The node as a test scripts it: one mount table per namespace.
+class ScriptedNode : public NamespaceSource {
+ public:
+  std::map<uint64_t, MountNamespace> namespaces;
+  std::map<int, uint64_t> pid_ns;
+
+  void set(uint64_t inode, int pid, std::vector<MountEntry> mounts) {
+    MountNamespace& ns = namespaces[inode];
+    ns.inode = inode;
+    ns.pids = {pid};
+    ns.mounts = std::move(mounts);
+    pid_ns[pid] = inode;
+  }
+  Result<NodeSnapshot> snapshot() override {
+    NodeSnapshot s;
+    s.namespaces = namespaces;
+    s.host_mntns = kHostNs;
+    s.method = "mountinfo";
+    return s;
+  }
+  Result<MountNamespace> read(int pid) override {
+    auto it = pid_ns.find(pid);
+    if (it == pid_ns.end() || !namespaces.count(it->second)) return Error{"no such process", ESRCH};
+    return namespaces.at(it->second);
+  }
+};
+
+class RecordedOutput : public OutputSink {
+ public:
+  std::vector<nlohmann::json> events;
+  bool wants_raw() const override { return false; }
+  void emit(const nlohmann::json& event, bool) override { events.push_back(event); }
+  std::vector<nlohmann::json> of(const std::string& kind) const {
+    std::vector<nlohmann::json> out;
+    for (const auto& e : events)
+      if (e["event"] == kind) out.push_back(e);
+    return out;
+  }
+};
+
+ml_event event(uint32_t kind, int pid, uint64_t mntns, uint64_t old_mntns = 0, const char* path = "") {
+  ml_event e{};
+  e.kind = kind;
+  e.pid = static_cast<uint32_t>(pid);
+  e.tid = e.pid;
+  e.mntns = static_cast<uint32_t>(mntns);
+  e.old_mntns = static_cast<uint32_t>(old_mntns);
+  std::strncpy(e.comm, "test", sizeof(e.comm) - 1);
+  std::strncpy(e.path1, path, sizeof(e.path1) - 1);
+  return e;
+}
+
+class CollectorTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    paths_.host_root = std::string(MOUNTLEAK_TEST_DATA) + "/collector";
+    paths_.device_globs = {"loop*"};
+    node_.set(kHostNs, kHostPid, host_with_volume());
+    collector_ = std::make_unique<Collector>(paths_, CollectorOptions{}, node_, out_);
+    ASSERT_TRUE(collector_->start().ok());
+  }
+  static std::vector<MountEntry> host_root() { return {mount_entry(1, 0, kRoot, "/", "/", 1)}; }
+  static std::vector<MountEntry> host_with_volume() {
+    auto m = host_root();
+    m.push_back(mount_entry(10, 1, kRbd, "/", "/var/lib/kubelet/plugins/rbd/mounts/pool-image-a", 5));
+    return m;
+  }
+  // A container that pivoted into its own root and has the kubelet root
+  // bound in; master != 0 makes the copy a slave of the host's mount.
+  static std::vector<MountEntry> container(uint32_t master) {
+    return {mount_entry(50, 49, DevId{0, 99}, "/", "/"),
+            mount_entry(51, 50, kRoot, "/var/lib/kubelet", "/var/lib/kubelet", 0, master ? 1 : 0),
+            mount_entry(52, 51, kRbd, "/", "/var/lib/kubelet/plugins/rbd/mounts/pool-image-a", 0, master)};
+  }
+  void create_container(uint32_t master) {
+    collector_->on_event(event(ML_EV_MNTNS, kContainerPid, kContainerNs, kHostNs));
+    node_.set(kContainerNs, kContainerPid, container(master));
+    collector_->on_event(event(ML_EV_MOUNT, kContainerPid, kContainerNs));
+    collector_->tick(Clock::now() + 1s);
+  }
+  void host_unmounts() {
+    node_.set(kHostNs, kHostPid, host_root());
+    collector_->on_event(event(ML_EV_UMOUNT, kHostPid, kHostNs));
+    collector_->tick(Clock::now() + 1s);
+  }
+
+  HostPaths paths_;
+  ScriptedNode node_;
+  RecordedOutput out_;
+  std::unique_ptr<Collector> collector_;
+};
+
+TEST_F(CollectorTest, PrivateKubeletBindIsARiskAndACopy) {
+  create_container(0);
+  auto risks = out_.of("hostpath_risk");
+  ASSERT_EQ(risks.size(), 1u);
+  EXPECT_EQ(risks[0]["bind"]["source"], "/var/lib/kubelet");
+  EXPECT_EQ(risks[0]["bind"]["mountpoint"], "/var/lib/kubelet");
+  EXPECT_EQ(risks[0]["mntns"], kContainerNs);
+  EXPECT_EQ(risks[0]["device"]["name"], "loop0");
+  auto copies = out_.of("mntns_copy");
+  ASSERT_EQ(copies.size(), 1u);
+  EXPECT_EQ(copies[0]["from_mntns"], kHostNs);
+  EXPECT_EQ(copies[0]["creator"]["pid"], kContainerPid);
+  EXPECT_EQ(copies[0]["holders"][0]["role"], "leak");
+}
+
+TEST_F(CollectorTest, SlaveBindIsNeither) {
+  create_container(5);
+  EXPECT_TRUE(out_.of("hostpath_risk").empty());
+  EXPECT_TRUE(out_.of("mntns_copy").empty());
+}
+
+TEST_F(CollectorTest, HostUnmountWithAPrivateCopyLeft_IsALeak) {
+  create_container(0);
+  host_unmounts();
+  auto leaks = out_.of("leak");
+  ASSERT_EQ(leaks.size(), 1u);
+  ASSERT_EQ(leaks[0]["holders"].size(), 1u);
+  EXPECT_EQ(leaks[0]["holders"][0]["mntns"], kContainerNs);
+  EXPECT_EQ(leaks[0]["unmounted_by"]["pid"], kHostPid);
+}
+
+TEST_F(CollectorTest, HostUnmountWithSlaveCopy_IsNoLeak) {
+  create_container(5);
+  // The kernel propagated the unmount: the slave copy is gone too.
+  node_.set(kContainerNs, kContainerPid, {container(5)[0], container(5)[1]});
+  host_unmounts();
+  EXPECT_TRUE(out_.of("leak").empty());
+}
+
+TEST_F(CollectorTest, UmountBusyNamesHoldersAtOnce) {
+  create_container(0);
+  ml_event busy = event(ML_EV_BUSY, kHostPid, kHostNs, 0, "/var/lib/kubelet/plugins/rbd/mounts/pool-image-a/");
+  busy.busy_source = ML_BUSY_UMOUNT;
+  busy.ret = -16;
+  collector_->on_event(busy);  // no tick: busy must not wait
+  auto found = out_.of("busy");
+  ASSERT_EQ(found.size(), 1u);
+  EXPECT_EQ(found[0]["source"], "umount");
+  EXPECT_EQ(found[0]["process"]["pid"], kHostPid);
+  bool names_container = false;
+  for (const auto& h : found[0]["holders"]) names_container |= h["mntns"] == kContainerNs;
+  EXPECT_TRUE(names_container) << found[0].dump();
+}
+
+TEST_F(CollectorTest, BusyOnAnUntrackedDeviceIsCountedNotReported) {
+  ml_event busy = event(ML_EV_BUSY, kHostPid, kHostNs, 0, "/");
+  busy.busy_source = ML_BUSY_UMOUNT;
+  collector_->on_event(busy);
+  EXPECT_TRUE(out_.of("busy").empty());
+  EXPECT_EQ(collector_->stats().unresolved_busy, 1u);
+}
+
+TEST_F(CollectorTest, RecycledNamespaceInodeStartsClean) {
+  create_container(0);
+  ASSERT_EQ(out_.of("hostpath_risk").size(), 1u);
+  // The container dies; a new one gets the same namespace inode.
+  create_container(0);
+  EXPECT_EQ(out_.of("hostpath_risk").size(), 2u);
+}
+
+TEST_F(CollectorTest, LostEventsResyncAndStillReportTheLeak) {
+  create_container(0);
+  // The host's unmount happened while events were being dropped.
+  node_.set(kHostNs, kHostPid, host_root());
+  collector_->on_lost(12);
+  ASSERT_EQ(out_.of("lost").size(), 1u);
+  EXPECT_EQ(out_.of("lost")[0]["count"], 12);
+  ASSERT_EQ(out_.of("resync").size(), 1u);
+  EXPECT_EQ(out_.of("leak").size(), 1u);
+}
+
+}  // namespace
+}  // namespace mountleak

@@ -1,0 +1,92 @@
+// SPDX-License-Identifier: Apache-2.0
+// Tier selection from a feature table: the first candidate the kernel
+// accepts wins, refused programs are passed over, --no-feature hides kinds.
+
+#include "sources/kernel_tiers.h"
+
+#include <gtest/gtest.h>
+
+#include <map>
+
+namespace mountleak {
+namespace {
+
+class TableFeatures : public FeatureSource {
+ public:
+  std::map<ProgramKind, bool> available;
+  int probes = 0;
+  FeatureProbe probe(ProgramKind kind) override {
+    ++probes;
+    return {available[kind], available[kind] ? "ok" : "load refused: EPERM"};
+  }
+};
+
+const std::vector<Hook> kHooks = {
+    {"umount", "",
+     {{Tier::kKernel, ProgramKind::kFexit, {"fexit_path_umount"}},
+      {Tier::kKernel, ProgramKind::kKprobe, {"kretprobe_path_umount"}},
+      {Tier::kTracepoint, ProgramKind::kTracepoint, {"tp_umount"}}}},
+    {"propagation", "", {{Tier::kReconcile, std::nullopt, {}}}},
+};
+
+TEST(ChooseHooks, FirstAcceptedCandidateWins) {
+  TableFeatures f;
+  f.available = {{ProgramKind::kFexit, true}, {ProgramKind::kTracepoint, true}};
+  auto chosen = choose_hooks(kHooks, f);
+  ASSERT_EQ(chosen.size(), 2u);
+  EXPECT_EQ(chosen[0].tier, Tier::kKernel);
+  EXPECT_EQ(chosen[0].programs, std::vector<std::string>{"fexit_path_umount"});
+  EXPECT_EQ(chosen[1].tier, Tier::kReconcile);
+}
+
+TEST(ChooseHooks, FallsBackAndSaysWhy) {
+  TableFeatures f;  // like this machine: no fentry/fexit, no kprobes
+  f.available = {{ProgramKind::kTracepoint, true}};
+  auto chosen = choose_hooks(kHooks, f);
+  EXPECT_EQ(chosen[0].tier, Tier::kTracepoint);
+  EXPECT_NE(chosen[0].reason.find("fexit: load refused: EPERM"), std::string::npos) << chosen[0].reason;
+}
+
+TEST(ChooseHooks, RefusedProgramIsPassedOver) {
+  TableFeatures f;
+  f.available = {{ProgramKind::kFexit, true}, {ProgramKind::kTracepoint, true}};
+  auto chosen = choose_hooks(kHooks, f, {"fexit_path_umount"});
+  EXPECT_EQ(chosen[0].tier, Tier::kTracepoint);
+  EXPECT_NE(chosen[0].reason.find("refused by the kernel"), std::string::npos);
+}
+
+TEST(ChooseHooks, NothingUsableLeavesTheHookUnserved) {
+  TableFeatures f;
+  auto chosen = choose_hooks(kHooks, f);
+  EXPECT_FALSE(chosen[0].tier.has_value());
+  EXPECT_FALSE(chosen[0].reason.empty());
+}
+
+TEST(RestrictedFeatures, HidesDisabledKinds) {
+  TableFeatures inner;
+  inner.available = {{ProgramKind::kFexit, true}, {ProgramKind::kTracepoint, true}};
+  std::string bad;
+  auto disabled = parse_disabled_features({"fentry"}, &bad);
+  ASSERT_TRUE(disabled);
+  RestrictedFeatures f(inner, *disabled);
+  auto chosen = choose_hooks(kHooks, f);
+  EXPECT_EQ(chosen[0].tier, Tier::kTracepoint);
+  EXPECT_NE(chosen[0].reason.find("disabled by --no-feature"), std::string::npos);
+}
+
+TEST(ParseDisabledFeatures, RejectsUnknownNames) {
+  std::string bad;
+  EXPECT_FALSE(parse_disabled_features({"kprobe", "warp-drive"}, &bad));
+  EXPECT_EQ(bad, "warp-drive");
+  EXPECT_FALSE(parse_disabled_features({"ringbuf"}, &bad));  // not optional
+}
+
+TEST(MountleakHooks, EveryHookHasATracepointOrReconcileFallback) {
+  for (const auto& hook : mountleak_hooks()) {
+    const auto& last = hook.candidates.back();
+    EXPECT_TRUE(last.tier == Tier::kTracepoint || last.tier == Tier::kReconcile) << hook.name;
+  }
+}
+
+}  // namespace
+}  // namespace mountleak
