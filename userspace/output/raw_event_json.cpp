@@ -51,6 +51,8 @@ std::string_view busy_source_name(uint32_t source) {
 }
 
 std::string mount_flags_text(uint64_t flags) {
+  // MS_MGC_VAL in the top half is a legacy magic, not flags.
+  if ((flags & 0xffff0000u) == 0xc0ed0000u) flags &= 0xffffu;
   std::string out;
   for (const auto& [bit, name] : kMountFlags)
     if (flags & bit) {
@@ -58,9 +60,6 @@ std::string mount_flags_text(uint64_t flags) {
       out += name;
       flags &= ~bit;
     }
-  // MS_MGC_VAL in the top half is a legacy magic, not a flag.
-  flags &= 0xffffffffull;
-  if ((flags & 0xffff0000u) == 0xc0ed0000u) flags &= 0xffffu;
   if (flags) out += (out.empty() ? "" : "|") + fmt::format("{:#x}", flags);
   return out;
 }
