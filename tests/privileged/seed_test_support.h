@@ -7,6 +7,7 @@
 #include <gtest/gtest.h>
 
 #include <memory>
+#include <ostream>
 #include <string>
 #include <vector>
 
@@ -21,6 +22,11 @@ struct RuntimeVariant {
   fixture::CgroupDriver driver;
   std::string expected_runtime;  // as mountleak names it
 };
+
+// Keeps ctest's test names readable ("... # GetParam() = containerd/systemd").
+inline void PrintTo(const RuntimeVariant& v, std::ostream* os) {
+  *os << fixture::to_string(v.runtime) << "/" << fixture::to_string(v.driver);
+}
 
 inline const std::vector<RuntimeVariant>& runtime_variants() {
   static const std::vector<RuntimeVariant> variants = {
