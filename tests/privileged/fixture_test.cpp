@@ -307,6 +307,9 @@ TEST(SeedNodeLayout, HostSideLooksLikeAKubeletNode) {
   EXPECT_EQ(node.device_path(), "/dev/" + node.kernel_name());
   EXPECT_EQ(loop_backing_file(node.kernel_name()), node.image_file());
   EXPECT_EQ(read_file("/sys/block/" + node.kernel_name() + "/loop/autoclear").value(), "1\n");
+  // Like a kernel rbd mapping, the attachment is no process's open file:
+  // otherwise every scan would name the test process as a holder.
+  EXPECT_FALSE(has_fd_on(getpid(), node.dev()));
 
   const auto self = mounts_of(getpid());
   auto find = [&](const std::string& path) -> const MountEntry* {
@@ -455,6 +458,8 @@ TEST_P(SeedNodeVariants, PropagationDecidesWhoKeepsTheDevice) {
   EXPECT_TRUE(has_fd_on((*fd_dev)->pid, node.dev()));
   EXPECT_TRUE(has_fd_on((*fd_file)->pid, node.dev()));
   EXPECT_EQ(exclusive_open_errno(node.device_path()), EBUSY) << "what rbd unmap runs into";
+  EXPECT_FALSE(has_fd_on(getpid(), node.dev())) << "the host itself must hold nothing";
+  EXPECT_EQ(loop_backing_file(node.kernel_name()), node.image_file()) << "still mapped";
 
   // Stopping a container removes its process, cgroups and runtime state.
   Container& stopped = **fd_dev;
@@ -485,6 +490,8 @@ TEST_P(SeedNodeVariants, OnlyThePrivateCollectorKeepsTheDeviceBusy) {
     ASSERT_TRUE(node.kubelet_unmount_global().ok());
     EXPECT_EQ(exclusive_open_errno(node.device_path()),
               kind == ContainerKind::kLogCollectorPrivate ? EBUSY : 0);
+    // Free but still mapped, as /dev/rbdN would be until `rbd unmap`.
+    EXPECT_EQ(loop_backing_file(node.kernel_name()), node.image_file());
     node.teardown();
     EXPECT_TRUE(node.teardown_errors().empty()) << join(node.teardown_errors());
   }
