@@ -11,7 +11,7 @@
 #define MOUNTLEAK_EVENTS_H
 
 #ifndef MOUNTLEAK_ABI_VERSION
-#define MOUNTLEAK_ABI_VERSION 1
+#define MOUNTLEAK_ABI_VERSION 2
 #endif
 
 #define ML_COMM_LEN 16
@@ -30,6 +30,11 @@ enum ml_event_kind {
 	ML_EV_FSMOUNT = 7,    /* fsmount(2) */
 	ML_EV_MOUNT_SETATTR = 8, /* mount_setattr(2), incl. propagation */
 	ML_EV_BUSY = 9,       /* a hook saw -EBUSY; busy_source says which */
+	/* Kernel tier: a copy the kernel propagated into (or an unmount it
+	 * propagated out of) namespace `mntns`; pid/comm are the task whose
+	 * mount or unmount caused it, which lives in another namespace. */
+	ML_EV_PROPAGATE_MOUNT = 10,
+	ML_EV_PROPAGATE_UMOUNT = 11,
 };
 
 /* Which hook reported an -EBUSY. */
@@ -52,8 +57,9 @@ struct ml_event {
 	__u64 ts_ns;      /* bpf_ktime_get_ns() at syscall exit (CLOCK_MONOTONIC) */
 	__u64 cgroup_id;  /* cgroup v2 id of the task */
 	__u64 flags;      /* mount/clone/open/open_tree/move_mount/setattr flags */
-	__u64 arg;        /* MOUNT_SETATTR: attr_set; BUSY: rbd id, ioctl cmd or dev_t */
-	__u64 arg2;       /* MOUNT_SETATTR: propagation; BUSY(open): inode */
+	__u64 arg;        /* MOUNT_SETATTR: attr_set; BUSY(detach): ioctl command */
+	__u64 arg2;       /* MOUNT_SETATTR: propagation; BUSY, PROPAGATE_*: the
+			   * device as a kernel dev_t (major << 20 | minor), 0 if unknown */
 	__u32 kind;       /* enum ml_event_kind */
 	__u32 pid;        /* tgid */
 	__u32 tid;

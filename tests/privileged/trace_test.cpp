@@ -12,6 +12,7 @@
 
 #include <gtest/gtest.h>
 
+#include <cstdlib>
 #include <fstream>
 #include <set>
 
@@ -27,6 +28,21 @@ using fixture::ContainerKind;
 using fixture::ContainerSpec;
 
 constexpr auto kFindingTimeout = 10s;
+
+// The tier the tracer is expected to pick for its main hooks: "tracepoint"
+// on this project's development kernel, "kernel" in the VM lane's Debian
+// kernel (tests/vm sets MOUNTLEAK_TEST_EXPECT_TIER).
+std::string expected_tier() {
+  const char* tier = getenv("MOUNTLEAK_TEST_EXPECT_TIER");
+  return tier && *tier ? tier : "tracepoint";
+}
+
+// The kernel tier names paths by their last component only.
+bool same_path(const nlohmann::json& reported, const std::string& full) {
+  std::string r = reported.is_string() ? reported.get<std::string>() : "";
+  if (expected_tier() == "tracepoint") return r == full;
+  return !r.empty() && full.size() >= r.size() && full.compare(full.size() - r.size(), r.size(), r) == 0;
+}
 
 // Every finding seen so far (raw kernel events left out), for failure messages.
 std::string findings_text(const TraceProcess& trace) {
@@ -66,7 +82,7 @@ class TraceSeed : public ::testing::TestWithParam<RuntimeVariant> {
     auto ready = trace_->wait_for_event("ready", 20s);
     ASSERT_TRUE(ready) << "no ready event; stderr: " << trace_->stderr_text();
     for (const char* hook : {"mntns_create", "mount", "umount", "open_excl_busy"})
-      EXPECT_EQ((*ready)["tier"][hook], "tracepoint") << ready->dump();
+      EXPECT_EQ((*ready)["tier"][hook], expected_tier()) << ready->dump();
   }
   fixture::Container* start(ContainerKind kind) {
     ContainerSpec spec;
@@ -156,7 +172,7 @@ TEST_P(TraceBusy, ExclusiveOpenAndUmountFailuresNameTheHolder) {
   ASSERT_TRUE(busy) << trace_->describe();
   EXPECT_EQ((*busy)["source"], "open_excl");
   EXPECT_EQ((*busy)["process"]["pid"], getpid());
-  EXPECT_EQ((*busy)["path"], node_->device_path());
+  if (expected_tier() == "tracepoint") EXPECT_EQ((*busy)["path"], node_->device_path());
   expect_names(holders_of_container(*busy, collector->id)[0], *collector, GetParam().expected_runtime);
 
   // umount2 of a mount with an open file fails with EBUSY.
@@ -170,7 +186,7 @@ TEST_P(TraceBusy, ExclusiveOpenAndUmountFailuresNameTheHolder) {
       kFindingTimeout);
   close(open_file);
   ASSERT_TRUE(umount_busy) << trace_->describe();
-  EXPECT_EQ((*umount_busy)["path"], node_->global_mount_path());
+  EXPECT_TRUE(same_path((*umount_busy)["path"], node_->global_mount_path())) << umount_busy->dump();
   EXPECT_EQ((*umount_busy)["process"]["pid"], getpid());
   EXPECT_LT((*umount_busy)["latency_us"].get<uint64_t>(), 1000000u);
 }
@@ -225,7 +241,9 @@ TEST_P(TraceBusy, BindsByMountAndByTheNewMountApiAreBothCaught) {
     ASSERT_EQ(mkdir(target.c_str(), 0755), 0);
     pid_t binder = spawn_binder(node_->kubelet_root(), target, new_api);
     ASSERT_GT(binder, 0);
-    const char* raw = new_api ? "move_mount" : "mount";
+    // The kernel tier sees the attach itself (a "mount" event) rather than
+    // the syscalls of the new mount API.
+    const char* raw = new_api && expected_tier() == "tracepoint" ? "move_mount" : "mount";
     auto bind_event = trace_->wait_for(
         [&](const nlohmann::json& e) {
           return e.value("event", "") == raw && e.value("pid", 0) == binder &&
@@ -239,12 +257,12 @@ TEST_P(TraceBusy, BindsByMountAndByTheNewMountApiAreBothCaught) {
         kFindingTimeout);
     kill_and_reap(binder);
     ASSERT_TRUE(bind_event) << trace_->describe();
-    if (new_api) {
+    if (new_api && expected_tier() == "tracepoint") {
       bool open_tree_seen = std::any_of(trace_->events().begin(), trace_->events().end(), [&](const auto& e) {
         return e.value("event", "") == "open_tree" && e.value("pid", 0) == binder;
       });
       EXPECT_TRUE(open_tree_seen) << trace_->describe();
-    } else {
+    } else if (!new_api) {
       EXPECT_NE((*bind_event)["flags"].get<std::string>().find("MS_BIND"), std::string::npos);
     }
     ASSERT_TRUE(risk) << findings_text(*trace_);

@@ -28,4 +28,5 @@ static_assert(offsetof(ml_event, path2) == 360);
 static_assert(offsetof(ml_event, fstype) == 616);
 static_assert(alignof(ml_event) == 8);
 
-TEST(EventsAbi, VersionIsOne) { EXPECT_EQ(MOUNTLEAK_ABI_VERSION, 1); }
+// Version 2 added the kernel tier's PROPAGATE_* kinds and dev_t in arg2.
+TEST(EventsAbi, VersionIsTwo) { EXPECT_EQ(MOUNTLEAK_ABI_VERSION, 2); }

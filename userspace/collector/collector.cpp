@@ -42,6 +42,11 @@ std::string through_proc(const HostPaths& paths, int pid, const std::string& pat
   return path.rfind('/', 0) == 0 ? base + "/root" + path : base + "/cwd/" + path;
 }
 
+// A kernel dev_t: 12 bits of major above 20 bits of minor.
+DevId kernel_dev(uint64_t dev) {
+  return DevId{static_cast<uint32_t>(dev >> 20), static_cast<uint32_t>(dev & 0xfffff)};
+}
+
 std::optional<DevId> read_dev_pair(const std::string& dir) {
   std::ifstream maj(dir + "/major"), min(dir + "/minor");
   uint32_t a = 0, b = 0;
@@ -178,6 +183,12 @@ void Collector::on_event(const ml_event& e) {
       model_.add_pid(e.mntns, static_cast<int>(e.pid));
       last_trigger_[e.mntns] = Trigger{static_cast<int>(e.pid), comm};
       mark_dirty(e.mntns, now);
+      break;
+    case ML_EV_PROPAGATE_MOUNT:
+    case ML_EV_PROPAGATE_UMOUNT:
+      // The kernel changed another namespace's table; the event's task is
+      // not in it. Only a namespace we know can be re-read.
+      if (model_.has(e.mntns)) mark_dirty(e.mntns, now);
       break;
     case ML_EV_BUSY:
       on_busy(e);
@@ -386,6 +397,8 @@ std::optional<DevId> Collector::busy_device(const ml_event& e) {
   int pid = static_cast<int>(e.pid);
   std::string path = c_string(e.path1, sizeof(e.path1));
   struct stat st {};
+  // The kernel tier names the device itself.
+  if (e.arg2 != 0 && e.busy_source != ML_BUSY_DETACH) return kernel_dev(e.arg2);
   switch (e.busy_source) {
     case ML_BUSY_UMOUNT: {
       std::string target = strip_trailing_slash(path);
@@ -411,9 +424,8 @@ std::optional<DevId> Collector::busy_device(const ml_event& e) {
       return read_dev_pair(paths_.sys() + "/bus/rbd/devices/" + std::to_string(id));
     }
     case ML_BUSY_DETACH:
-      // A kernel dev_t: 12 bits of major above 20 bits of minor.
       if (e.arg2 == 0) return std::nullopt;
-      return DevId{static_cast<uint32_t>(e.arg2 >> 20), static_cast<uint32_t>(e.arg2 & 0xfffff)};
+      return kernel_dev(e.arg2);
   }
   return std::nullopt;
 }

@@ -36,6 +36,8 @@ std::string_view event_kind_name(uint32_t kind) {
     case ML_EV_FSMOUNT: return "fsmount";
     case ML_EV_MOUNT_SETATTR: return "mount_setattr";
     case ML_EV_BUSY: return "busy_raw";
+    case ML_EV_PROPAGATE_MOUNT: return "propagate_mount";
+    case ML_EV_PROPAGATE_UMOUNT: return "propagate_umount";
   }
   return "unknown";
 }
@@ -116,6 +118,11 @@ nlohmann::json raw_event_json(const ml_event& e) {
       j["flags"] = e.flags;
       j["attr_set"] = e.arg;
       j["propagation"] = mount_flags_text(e.arg2);
+      break;
+    case ML_EV_PROPAGATE_MOUNT:
+    case ML_EV_PROPAGATE_UMOUNT:
+      j["mountpoint_name"] = p2;
+      j["dev"] = fmt::format("{}:{}", e.arg2 >> 20, e.arg2 & 0xfffff);
       break;
     case ML_EV_BUSY:
       j["source"] = busy_source_name(e.busy_source);

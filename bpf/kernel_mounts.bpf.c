@@ -1,0 +1,201 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * Kernel tier for mount-table changes: the functions that do the work,
+ * whichever syscall led there. Off by default ("?" sections); the loader
+ * turns them on when the kernel accepts fexit (or kprobes) and the tier
+ * table picks them.
+ *
+ *  - path_mount: mount(2) in all its forms, propagation changes included.
+ *  - attach_recursive_mnt: every mount attached to a tree (new, bind,
+ *    move_mount), in the namespace it lands in.
+ *  - path_umount: every unmount and its EBUSY, from umount2 or anywhere.
+ *  - propagate_mnt: each copy the kernel makes of a new mount in a peer or
+ *    slave mount, i.e. in another namespace.
+ *  - propagate_umount: each mount an unmount takes out of other namespaces.
+ */
+#include "common.bpf.h"
+
+#define MAX_PROPAGATED 32
+
+/* A kernel dev_t as the collector expects it: major << 20 | minor. */
+static __always_inline __u64 mount_dev(struct mount *m)
+{
+	return BPF_CORE_READ(m, mnt.mnt_sb, s_dev);
+}
+
+static __always_inline __u32 mount_ns(struct mount *m)
+{
+	return BPF_CORE_READ(m, mnt_ns, ns.inum);
+}
+
+static __always_inline void dentry_name(char *dst, __u32 size, struct dentry *d)
+{
+	if (bpf_probe_read_kernel_str(dst, size, BPF_CORE_READ(d, d_name.name)) < 0)
+		dst[0] = 0;
+}
+
+SEC("?fexit/path_mount")
+int BPF_PROG(ml_fexit_path_mount, const char *dev_name, struct path *path, const char *type_page,
+	     unsigned long flags, void *data_page, int ret)
+{
+	struct ml_event *e;
+
+	if (ret != 0)
+		return 0;
+	e = event_reserve(ML_EV_MOUNT);
+	if (!e)
+		return 0;
+	e->tier = ML_TIER_KERNEL;
+	e->flags = flags;
+	if (bpf_probe_read_kernel_str(e->path1, sizeof(e->path1), dev_name) < 0)
+		e->path1[0] = 0;
+	dentry_name(e->path2, sizeof(e->path2), BPF_CORE_READ(path, dentry));
+	event_submit(e);
+	return 0;
+}
+
+/* attach_recursive_mnt(source_mnt, ...): its later arguments changed over
+ * time; the source is always first and the result is read by helper. */
+SEC("?fexit/attach_recursive_mnt")
+int BPF_PROG(ml_fexit_attach_recursive_mnt, struct mount *source_mnt)
+{
+	__u64 ret = 0;
+	struct ml_event *e;
+	__u32 ns;
+
+	if (bpf_get_func_ret(ctx, &ret) || ret != 0)
+		return 0;
+	ns = mount_ns(source_mnt);
+	e = event_reserve(ML_EV_MOUNT);
+	if (!e)
+		return 0;
+	e->tier = ML_TIER_KERNEL;
+	if (ns)
+		e->mntns = ns;
+	e->arg2 = mount_dev(source_mnt);
+	dentry_name(e->path2, sizeof(e->path2), BPF_CORE_READ(source_mnt, mnt_mountpoint));
+	event_submit(e);
+	return 0;
+}
+
+static __always_inline int umount_done(struct path *path, int flags, long ret)
+{
+	struct mount *m;
+	struct ml_event *e;
+
+	if (ret != 0 && ret != -EBUSY)
+		return 0;
+	e = event_reserve(ret == 0 ? ML_EV_UMOUNT : ML_EV_BUSY);
+	if (!e)
+		return 0;
+	e->tier = ML_TIER_KERNEL;
+	e->ret = ret;
+	e->flags = flags;
+	if (ret == -EBUSY)
+		e->busy_source = ML_BUSY_UMOUNT;
+	/* struct vfsmount is embedded in struct mount. */
+	m = (struct mount *)((void *)BPF_CORE_READ(path, mnt) -
+			     bpf_core_field_offset(struct mount, mnt));
+	e->arg2 = mount_dev(m);
+	dentry_name(e->path1, sizeof(e->path1), BPF_CORE_READ(path, dentry));
+	event_submit(e);
+	return 0;
+}
+
+SEC("?fexit/path_umount")
+int BPF_PROG(ml_fexit_path_umount, struct path *path, int flags, int ret)
+{
+	return umount_done(path, flags, ret);
+}
+
+/* kprobe fallback: the entry saves the path, the return reads the result. */
+SEC("?kprobe/path_umount")
+int BPF_KPROBE(ml_kprobe_path_umount, struct path *path, int flags)
+{
+	struct pending_syscall p = {};
+	__u32 tid = (__u32)bpf_get_current_pid_tgid();
+
+	p.args[0] = (__u64)path;
+	p.args[1] = flags;
+	p.kind = ML_EV_UMOUNT;
+	if (bpf_map_update_elem(&pending, &tid, &p, BPF_ANY))
+		count(ML_CNT_DROPPED_PENDING);
+	return 0;
+}
+
+SEC("?kretprobe/path_umount")
+int BPF_KRETPROBE(ml_kretprobe_path_umount, int ret)
+{
+	struct pending_syscall p;
+
+	if (!pending_take(&p, true))
+		return 0;
+	return umount_done((struct path *)p.args[0], (int)p.args[1], ret);
+}
+
+/* The propagated copies are chained through mnt_hash in tree_list; each
+ * one's parent is the mount it was attached under, in its namespace. */
+SEC("?fexit/propagate_mnt")
+int BPF_PROG(ml_fexit_propagate_mnt, struct mount *dest_mnt, struct mountpoint *dest_mp,
+	     struct mount *source_mnt, struct hlist_head *tree_list, int ret)
+{
+	struct hlist_node *node;
+	__u32 own_ns = current_mntns();
+
+	if (ret != 0)
+		return 0;
+	node = BPF_CORE_READ(tree_list, first);
+	for (int i = 0; i < MAX_PROPAGATED && node; i++) {
+		struct mount *copy = (struct mount *)((void *)node -
+						      bpf_core_field_offset(struct mount, mnt_hash));
+		__u32 ns = mount_ns(BPF_CORE_READ(copy, mnt_parent));
+		struct ml_event *e;
+
+		node = BPF_CORE_READ(node, next);
+		if (!ns || ns == own_ns)
+			continue;
+		e = event_reserve(ML_EV_PROPAGATE_MOUNT);
+		if (!e)
+			return 0;
+		e->tier = ML_TIER_KERNEL;
+		e->mntns = ns;
+		e->arg2 = mount_dev(copy);
+		dentry_name(e->path2, sizeof(e->path2), BPF_CORE_READ(copy, mnt_mountpoint));
+		event_submit(e);
+	}
+	return 0;
+}
+
+/* The mounts an unmount takes away, the propagated ones included, are on
+ * `list` through mnt_list. Its return type changed (int, then void), which
+ * does not matter: it is not read. */
+SEC("?fexit/propagate_umount")
+int BPF_PROG(ml_fexit_propagate_umount, struct list_head *list)
+{
+	struct list_head *pos;
+	__u32 own_ns = current_mntns();
+	__u32 last_ns = 0;
+
+	pos = BPF_CORE_READ(list, next);
+	for (int i = 0; i < MAX_PROPAGATED && pos && pos != list; i++) {
+		struct mount *m = (struct mount *)((void *)pos -
+						   bpf_core_field_offset(struct mount, mnt_list));
+		__u32 ns = mount_ns(m);
+		struct ml_event *e;
+
+		pos = BPF_CORE_READ(pos, next);
+		/* One event per namespace run: the collector re-reads it whole. */
+		if (!ns || ns == own_ns || ns == last_ns)
+			continue;
+		last_ns = ns;
+		e = event_reserve(ML_EV_PROPAGATE_UMOUNT);
+		if (!e)
+			return 0;
+		e->tier = ML_TIER_KERNEL;
+		e->mntns = ns;
+		e->arg2 = mount_dev(m);
+		dentry_name(e->path2, sizeof(e->path2), BPF_CORE_READ(m, mnt_mountpoint));
+		event_submit(e);
+	}
+	return 0;
+}
