@@ -133,6 +133,22 @@ int BPF_KRETPROBE(ml_kretprobe_path_umount, int ret)
 	return umount_done((struct path *)p.args[0], (int)p.args[1], ret);
 }
 
+/* One PROPAGATE_* event for mount m in namespace ns; false when the ring
+ * buffer is full (counted), so the caller stops walking. */
+static __always_inline bool emit_propagated(__u32 kind, __u32 ns, struct mount *m)
+{
+	struct ml_event *e = event_reserve(kind);
+
+	if (!e)
+		return false;
+	e->tier = ML_TIER_KERNEL;
+	e->mntns = ns;
+	e->arg2 = mount_dev(m);
+	dentry_name(e->path2, sizeof(e->path2), BPF_CORE_READ(m, mnt_mountpoint));
+	event_submit(e);
+	return true;
+}
+
 /* The propagated copies are chained through mnt_hash in tree_list; each
  * one's parent is the mount it was attached under, in its namespace. */
 SEC("?fexit/propagate_mnt")
@@ -149,19 +165,12 @@ int BPF_PROG(ml_fexit_propagate_mnt, struct mount *dest_mnt, struct mountpoint *
 		struct mount *copy = (struct mount *)((void *)node -
 						      bpf_core_field_offset(struct mount, mnt_hash));
 		__u32 ns = mount_ns(BPF_CORE_READ(copy, mnt_parent));
-		struct ml_event *e;
 
 		node = BPF_CORE_READ(node, next);
 		if (!ns || ns == own_ns)
 			continue;
-		e = event_reserve(ML_EV_PROPAGATE_MOUNT);
-		if (!e)
+		if (!emit_propagated(ML_EV_PROPAGATE_MOUNT, ns, copy))
 			return 0;
-		e->tier = ML_TIER_KERNEL;
-		e->mntns = ns;
-		e->arg2 = mount_dev(copy);
-		dentry_name(e->path2, sizeof(e->path2), BPF_CORE_READ(copy, mnt_mountpoint));
-		event_submit(e);
 	}
 	return 0;
 }
@@ -181,21 +190,14 @@ int BPF_PROG(ml_fexit_propagate_umount, struct list_head *list)
 		struct mount *m = (struct mount *)((void *)pos -
 						   bpf_core_field_offset(struct mount, mnt_list));
 		__u32 ns = mount_ns(m);
-		struct ml_event *e;
 
 		pos = BPF_CORE_READ(pos, next);
 		/* One event per namespace run: the collector re-reads it whole. */
 		if (!ns || ns == own_ns || ns == last_ns)
 			continue;
 		last_ns = ns;
-		e = event_reserve(ML_EV_PROPAGATE_UMOUNT);
-		if (!e)
+		if (!emit_propagated(ML_EV_PROPAGATE_UMOUNT, ns, m))
 			return 0;
-		e->tier = ML_TIER_KERNEL;
-		e->mntns = ns;
-		e->arg2 = mount_dev(m);
-		dentry_name(e->path2, sizeof(e->path2), BPF_CORE_READ(m, mnt_mountpoint));
-		event_submit(e);
 	}
 	return 0;
 }

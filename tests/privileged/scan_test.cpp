@@ -13,28 +13,9 @@ namespace mountleak::testing {
 namespace {
 
 using fixture::ContainerKind;
-using fixture::ContainerSpec;
 
-class ScanSeed : public ::testing::TestWithParam<RuntimeVariant> {
+class ScanSeed : public SeedNodeTest {
  protected:
-  void SetUp() override {
-    node_ = make_seed_node();
-    ASSERT_NE(node_, nullptr);
-  }
-  void TearDown() override {
-    if (!node_) return;
-    node_->teardown();
-    EXPECT_TRUE(node_->teardown_errors().empty());
-  }
-  fixture::Container* start(ContainerKind kind) {
-    ContainerSpec spec;
-    spec.runtime = GetParam().runtime;
-    spec.cgroup_driver = GetParam().driver;
-    spec.kind = kind;
-    auto c = node_->start_container(spec);
-    if (!c) ADD_FAILURE() << "container: " << c.error().message;
-    return c ? *c : nullptr;
-  }
   RunResult scan(const std::vector<std::string>& args) {
     return run_mountleak(with(with({"scan", "-o", "json"}, args), node_->cli_args()));
   }
@@ -46,7 +27,6 @@ class ScanSeed : public ::testing::TestWithParam<RuntimeVariant> {
         return line;
     return std::nullopt;
   }
-  std::unique_ptr<fixture::SeedNode> node_;
 };
 
 TEST_P(ScanSeed, NamesTheLeakingLogCollectorAndItsPod) {

@@ -80,4 +80,29 @@ inline void expect_names(const nlohmann::json& holder, const fixture::Container&
   EXPECT_EQ(holder["pod"].value("uid", ""), c.pod.uid);
 }
 
+// A seed node per test, for tests parameterised by runtime variant.
+class SeedNodeTest : public ::testing::TestWithParam<RuntimeVariant> {
+ protected:
+  void SetUp() override {
+    node_ = make_seed_node();
+    ASSERT_NE(node_, nullptr);
+  }
+  void TearDown() override {
+    if (!node_) return;
+    node_->teardown();
+    EXPECT_TRUE(node_->teardown_errors().empty());
+  }
+  // A container of this test's runtime and cgroup driver.
+  fixture::Container* start(fixture::ContainerKind kind) {
+    fixture::ContainerSpec spec;
+    spec.runtime = GetParam().runtime;
+    spec.cgroup_driver = GetParam().driver;
+    spec.kind = kind;
+    auto c = node_->start_container(spec);
+    if (!c) ADD_FAILURE() << "container: " << c.error().message;
+    return c ? *c : nullptr;
+  }
+  std::unique_ptr<fixture::SeedNode> node_;
+};
+
 }  // namespace mountleak::testing

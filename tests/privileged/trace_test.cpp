@@ -25,7 +25,6 @@ namespace {
 
 using namespace std::chrono_literals;
 using fixture::ContainerKind;
-using fixture::ContainerSpec;
 
 constexpr auto kFindingTimeout = 10s;
 
@@ -60,21 +59,15 @@ bool names_container(const nlohmann::json& e, const std::string& kind, const fix
   return e.value("event", "") == kind && !holders_of_container(e, c.id).empty();
 }
 
-class TraceSeed : public ::testing::TestWithParam<RuntimeVariant> {
+class TraceSeed : public SeedNodeTest {
  protected:
-  void SetUp() override {
-    node_ = make_seed_node();
-    ASSERT_NE(node_, nullptr);
-  }
   void TearDown() override {
     if (trace_) {
       int code = trace_->stop();
       EXPECT_EQ(code, 0) << trace_->stderr_text();
       trace_.reset();
     }
-    if (!node_) return;
-    node_->teardown();
-    EXPECT_TRUE(node_->teardown_errors().empty());
+    SeedNodeTest::TearDown();
   }
   void start_trace(const std::vector<std::string>& extra = {}) {
     trace_ = std::make_unique<TraceProcess>(with(extra, node_->cli_args()));
@@ -84,20 +77,10 @@ class TraceSeed : public ::testing::TestWithParam<RuntimeVariant> {
     for (const char* hook : {"mntns_create", "mount", "umount", "open_excl_busy"})
       EXPECT_EQ((*ready)["tier"][hook], expected_tier()) << ready->dump();
   }
-  fixture::Container* start(ContainerKind kind) {
-    ContainerSpec spec;
-    spec.runtime = GetParam().runtime;
-    spec.cgroup_driver = GetParam().driver;
-    spec.kind = kind;
-    auto c = node_->start_container(spec);
-    if (!c) ADD_FAILURE() << "container: " << c.error().message;
-    return c ? *c : nullptr;
-  }
   std::optional<nlohmann::json> wait_naming(const std::string& kind, const fixture::Container& c,
                                             std::chrono::milliseconds timeout = kFindingTimeout) {
     return trace_->wait_for([&](const nlohmann::json& e) { return names_container(e, kind, c); }, timeout);
   }
-  std::unique_ptr<fixture::SeedNode> node_;
   std::unique_ptr<TraceProcess> trace_;
 };
 
