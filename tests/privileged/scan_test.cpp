@@ -2,9 +2,20 @@
 // `mountleak scan` on the seed node: the real binary, real namespaces,
 // loop device and cgroups, and each runtime's metadata layout.
 
+#include <fcntl.h>
+#include <sched.h>
+#include <signal.h>
+#include <sys/mount.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <cstring>
+#include <memory>
 
 #include "mountleak_process.h"
 #include "seed_test_support.h"
@@ -13,6 +24,53 @@ namespace mountleak::testing {
 namespace {
 
 using fixture::ContainerKind;
+
+// A process in a fresh mount namespace of its own that pins a second one,
+// which keeps a private copy of every mount but has no process left, by
+// bind-mounting its nsfs file at <dir>/mnt (what `unshare --mount=FILE`
+// does). Returns the pinner's pid, or -1 when the kernel refused the bind:
+// it refuses (EINVAL) a namespace whose id does not sort after the binder's,
+// and ids come from per-CPU batches, so callers try again.
+pid_t spawn_pinner(const std::string& dir) {
+  int ready[2];
+  if (pipe(ready) != 0) return -1;
+  pid_t pinner = fork();
+  if (pinner != 0) {
+    close(ready[1]);
+    char ok = 0;
+    bool pinned = read(ready[0], &ok, 1) == 1 && ok == 1;
+    close(ready[0]);
+    if (!pinned && pinner > 0) kill(pinner, SIGKILL), waitpid(pinner, nullptr, 0);
+    return pinned ? pinner : -1;
+  }
+  close(ready[0]);
+  prctl(PR_SET_PDEATHSIG, SIGKILL);
+  std::string pin = dir + "/mnt";
+  char ok = 0;
+  if (unshare(CLONE_NEWNS) == 0 && mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) == 0 &&
+      mount("pins", dir.c_str(), "tmpfs", 0, nullptr) == 0 && close(open(pin.c_str(), O_CREAT | O_WRONLY, 0600)) == 0) {
+    int sync[2];
+    if (pipe(sync) == 0) {
+      pid_t owner = fork();
+      if (owner == 0) {
+        char started = unshare(CLONE_NEWNS) == 0;
+        if (write(sync[1], &started, 1) != 1) _exit(1);
+        pause();
+        _exit(0);
+      }
+      char started = 0;
+      if (read(sync[0], &started, 1) == 1 && started) {
+        std::string ns_file = "/proc/" + std::to_string(owner) + "/ns/mnt";
+        ok = mount(ns_file.c_str(), pin.c_str(), nullptr, MS_BIND, nullptr) == 0;
+      }
+      kill(owner, SIGKILL);
+      waitpid(owner, nullptr, 0);
+    }
+  }
+  if (write(ready[1], &ok, 1) != 1 || !ok) _exit(1);
+  pause();
+  _exit(0);
+}
 
 class ScanSeed : public SeedNodeTest {
  protected:
@@ -112,6 +170,37 @@ TEST_P(ScanSeed, ReportsTheFileDescriptorHolder) {
   expect_names(held[0], *holder, GetParam().expected_runtime);
   ASSERT_TRUE(held[0].contains("fds"));
   EXPECT_EQ(held[0]["fds"][0]["pid"], holder->pid);
+}
+
+TEST_P(ScanSeed, NamespacePinnedByNsfsWithNoProcessIsReported) {
+  // A namespace with a private copy of every mount, the device's included,
+  // kept alive only by a bind mount of its nsfs file (what `unshare
+  // --mount=FILE` leaves): no process is in it, so lsns and /proc/*/mounts
+  // miss it.
+  std::string pins = node_->tmp_dir() + "/pins";
+  std::string pin = pins + "/mnt";
+  ASSERT_EQ(mkdir(pins.c_str(), 0755), 0);
+  pid_t pinner = -1;
+  for (int attempt = 0; attempt < 20 && pinner <= 0; ++attempt) pinner = spawn_pinner(pins);
+  ASSERT_GT(pinner, 0) << "could not pin a mount namespace";
+  // Reaped whatever happens below, so a failing assertion leaks nothing.
+  std::unique_ptr<pid_t, void (*)(pid_t*)> reap(&pinner, [](pid_t* p) {
+    kill(*p, SIGKILL);
+    waitpid(*p, nullptr, 0);
+  });
+  RunResult r = scan({"--device", node_->device_path()});
+  EXPECT_EQ(r.exit_code, 1) << r.err;
+  auto device = device_object(r);
+  ASSERT_TRUE(device) << r.out;
+  bool found = false;
+  for (const auto& h : (*device)["holders"]) {
+    if (!h.contains("pinned_at")) continue;
+    found = true;
+    EXPECT_EQ(h["role"], "leak") << h.dump();
+    EXPECT_TRUE(h["pids"].empty()) << h.dump();
+    EXPECT_NE(h["pinned_at"].get<std::string>().find(pin), std::string::npos) << h.dump();
+  }
+  EXPECT_TRUE(found) << device->dump(2);
 }
 
 INSTANTIATE_TEST_SUITE_P(Runtimes, ScanSeed, ::testing::ValuesIn(runtime_variants()), variant_name);
