@@ -20,15 +20,19 @@ void add_common_options(CLI::App& app, CommonOptions& options) {
   static const std::map<std::string, OutputFormat> kFormats = {{"table", OutputFormat::kTable},
                                                                {"json", OutputFormat::kJson}};
   app.add_option("-o,--output", options.output, "Output format: table (for people) or json (one object per line)")
-      ->transform(CLI::CheckedTransformer(kFormats, CLI::ignore_case))
+      ->transform(CLI::CheckedTransformer(kFormats, CLI::ignore_case).description(""))
+      ->type_name("table|json")
       ->default_str("table");
+  app.add_flag("-v,--verbose", options.verbose, "Print libbpf's own messages");
+}
+
+void add_bpf_options(CLI::App& app, CommonOptions& options) {
   app.add_option("--no-feature", options.no_feature,
                  "Pretend the kernel lacks these program types, forcing the fallback tier "
                  "(fentry, kprobe, lsm, raw_tracepoint)")
       ->delimiter(',');
   app.add_option("--bpf-object", options.bpf_object,
                  "Load BPF programs from this .bpf.o instead of the copy built into mountleak");
-  app.add_flag("-v,--verbose", options.verbose, "Print libbpf's own messages");
 }
 
 }  // namespace mountleak

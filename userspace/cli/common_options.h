@@ -28,6 +28,9 @@ struct CommonOptions {
   std::set<ProgramKind> disabled_features() const;
 };
 
+// Host paths, output format and verbosity: every command.
 void add_common_options(CLI::App& app, CommonOptions& options);
+// --no-feature and --bpf-object: the commands that load BPF programs.
+void add_bpf_options(CLI::App& app, CommonOptions& options);
 
 }  // namespace mountleak

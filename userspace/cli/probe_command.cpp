@@ -48,11 +48,11 @@ int run_probe(const CommonOptions& options) {
 
 void register_probe_command(CLI::App& app, CommandAction& action) {
   auto options = std::make_shared<CommonOptions>();
-  CLI::App* cmd = app.add_subcommand(
-      "probe",
-      "Report what this kernel offers (BTF, lockdown, JIT, which BPF program types load and attach)\n"
+  CLI::App* cmd = app.add_subcommand("probe", "Report what this kernel offers and which tier serves each hook");
+  cmd->footer("Report what this kernel offers (BTF, lockdown, JIT, which BPF program types load and attach)\n"
       "and which tier will serve each of mountleak's hooks. Run it first on a new node.");
   add_common_options(*cmd, *options);
+  add_bpf_options(*cmd, *options);
   cmd->callback([options, &action] { action = [options] { return run_probe(*options); }; });
 }
 

@@ -80,9 +80,8 @@ int run_scan_command(ScanOptions& options) {
 
 void register_scan_command(CLI::App& app, CommandAction& action) {
   auto options = std::make_shared<ScanOptions>();
-  CLI::App* cmd = app.add_subcommand(
-      "scan",
-      "Find every holder of a block device and name its container and pod, without eBPF.\n"
+  CLI::App* cmd = app.add_subcommand("scan", "Find who holds a block device and name its container and pod, without eBPF");
+  cmd->footer("Find every holder of a block device and name its container and pod, without eBPF.\n"
       "Reads each mount namespace's mountinfo once, plus open file descriptors.\n"
       "With no selector, --all is assumed.\n\n"
       "Exit status: 0 nothing to do, 1 something holds a device that should be free\n"

@@ -198,9 +198,8 @@ int run_trace(const TraceOptions& options) {
 
 void register_trace_command(CLI::App& app, CommandAction& action) {
   auto options = std::make_shared<TraceOptions>();
-  CLI::App* cmd = app.add_subcommand(
-      "trace",
-      "Watch mount namespaces, mounts and EBUSY failures live (eBPF) and attribute leaks\n"
+  CLI::App* cmd = app.add_subcommand("trace", "Watch mounts and EBUSY failures live (eBPF) and attribute leaks as they happen");
+  cmd->footer("Watch mount namespaces, mounts and EBUSY failures live (eBPF) and attribute leaks\n"
       "to a container and pod the moment they happen:\n"
       "  mntns_copy     a new mount namespace kept private copies of tracked mounts\n"
       "  hostpath_risk  a directory holding tracked mounts was bound in with private propagation\n"
@@ -212,6 +211,7 @@ void register_trace_command(CLI::App& app, CommandAction& action) {
       "  mountleak trace -o json --log /var/log/mountleak.jsonl\n"
       "  mountleak trace --devices 'rbd*,nbd*' --host-root /host   (from a DaemonSet)");
   add_common_options(*cmd, options->common);
+  add_bpf_options(*cmd, options->common);
   cmd->add_option("--duration", options->duration, "Stop after this many seconds (default: run until signalled)");
   cmd->add_option("--log", options->log_path, "Append every event, raw ones included, as JSON lines to FILE");
   cmd->add_flag("--all-events", options->all_events, "Also print raw mount, umount, mntns and setns events");
