@@ -1,7 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "cli/common_options.h"
 
-#include <map>
 
 namespace mountleak {
 
@@ -17,10 +16,13 @@ std::set<ProgramKind> CommonOptions::disabled_features() const {
 
 void add_common_options(CLI::App& app, CommonOptions& options) {
   add_host_path_options(app, options.paths);
-  static const std::map<std::string, OutputFormat> kFormats = {{"table", OutputFormat::kTable},
-                                                               {"json", OutputFormat::kJson}};
-  app.add_option("-o,--output", options.output, "Output format: table (for people) or json (one object per line)")
-      ->transform(CLI::CheckedTransformer(kFormats, CLI::ignore_case).description(""))
+  app.add_option_function<std::string>(
+         "-o,--output",
+         [&options](const std::string& format) {
+           options.output = format == "json" ? OutputFormat::kJson : OutputFormat::kTable;
+         },
+         "Output format: table (for people) or json (one object per line)")
+      ->check(CLI::IsMember({"table", "json"}).description(""))
       ->type_name("table|json")
       ->default_str("table");
   app.add_flag("-v,--verbose", options.verbose, "Print libbpf's own messages");
