@@ -1,0 +1,174 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
+# Fetches Debian's own kernel (the package linux-image-amd64 depends on
+# today) with `apt-get download`, and lays out in OUT_DIR what a QEMU guest
+# needs from it:
+#   OUT_DIR/vmlinuz, OUT_DIR/config       the kernel and its build config
+#   OUT_DIR/modules/lib/modules/<kver>/   the requested modules, their
+#                                         dependencies, and a modules.dep
+#   OUT_DIR/modules.load                  module paths, dependencies first
+#   OUT_DIR/package                       "<package> <version>", the cache key
+# A second run with the same package version does nothing, so the 70 MB
+# download happens once per build tree (and per kernel update). When apt
+# cannot answer (offline) an already fetched kernel is used as it is.
+#
+# usage: fetch_kernel.sh OUT_DIR [MODULE...]
+#   default modules: loop ext4 overlay crc32c_generic rbd. crc32c_generic is
+#   named because libcrc32c (under rbd) wants it only as a soft dependency on
+#   the crypto alias "crc32c", which .modinfo's depends= does not list.
+set -euo pipefail
+
+out="${1:?usage: fetch_kernel.sh OUT_DIR [MODULE...]}"
+shift
+modules=("$@")
+((${#modules[@]})) || modules=(loop ext4 overlay crc32c_generic rbd)
+
+say() { echo "fetch_kernel: $*" >&2; }
+die() {
+  say "$*"
+  exit 1
+}
+
+# The versioned package behind the meta-package, e.g. linux-image-6.1.0-56-amd64.
+resolve_package() {
+  apt-cache depends linux-image-amd64 2>/dev/null |
+    awk '$1 == "Depends:" && $2 ~ /^linux-image-[0-9].*-amd64$/ { print $2; exit }'
+}
+
+package="$(resolve_package || true)"
+if [[ -z "$package" && $EUID -eq 0 && -z "${MOUNTLEAK_VM_NO_APT_UPDATE:-}" ]]; then
+  # A machine that never ran `apt-get update` knows no candidates yet.
+  say "apt-cache knows no linux-image-amd64; running apt-get update"
+  apt-get update -qq >&2 || true
+  package="$(resolve_package || true)"
+fi
+version=""
+[[ -n "$package" ]] && version="$(apt-cache show --no-all-versions "$package" 2>/dev/null |
+  awk '$1 == "Version:" { print $2; exit }')"
+
+if [[ -z "$package" || -z "$version" ]]; then
+  [[ -s "$out/package" && -s "$out/vmlinuz" ]] ||
+    die "cannot resolve linux-image-amd64 with apt-cache, and nothing is cached in $out"
+  say "apt-cache cannot resolve linux-image-amd64; using the cached $(cat "$out/package")"
+  exit 0
+fi
+
+wanted="$package $version ${modules[*]}"
+if [[ -s "$out/package" && "$(cat "$out/package")" == "$wanted" && -s "$out/vmlinuz" ]]; then
+  say "cached: $package $version"
+  exit 0
+fi
+
+mkdir -p "$out"
+work="$(mktemp -d "$out/.fetch.XXXXXX")"
+trap 'rm -rf "$work"' EXIT
+
+deb=""
+for d in "$out"/"$package"_*.deb; do
+  [[ -f "$d" && "$(dpkg-deb -f "$d" Version)" == "$version" ]] && deb="$d"
+done
+if [[ -z "$deb" ]]; then
+  say "downloading $package $version"
+  rm -f "$out"/linux-image-*.deb
+  # apt's sandbox user cannot write into root-owned build trees; the download
+  # then runs unsandboxed, which is fine for a package only dpkg-deb reads.
+  (cd "$work" && apt-get download -q "$package=$version" >/dev/null 2>&1) ||
+    (cd "$work" && apt-get download "$package=$version" >&2) ||
+    die "apt-get download $package=$version failed"
+  mv "$work"/*.deb "$out/"
+  deb="$(ls "$out"/"$package"_*.deb)"
+fi
+
+say "extracting $(basename "$deb")"
+dpkg-deb -x "$deb" "$work/root"
+kver="$(ls "$work/root/lib/modules")"
+[[ -n "$kver" && -f "$work/root/boot/vmlinuz-$kver" ]] || die "no vmlinuz-$kver in $deb"
+src="$work/root/lib/modules/$kver"
+
+# Dependencies come from each module's own .modinfo "depends=" (what
+# `modinfo -F depends` prints); the package ships no modules.dep (its
+# postinst runs depmod), and kmod need not be installed here.
+declare -A path_of=()
+# No subshells per module: there are thousands, and forks are slow here.
+while IFS= read -r p; do
+  name="${p##*/}"
+  name="${name%%.ko*}"
+  path_of["${name//-/_}"]="${p#"$src/"}"
+done < <(find "$src/kernel" -name '*.ko*')
+
+depends_of() {
+  local file="$src/$1" tmp="$work/modinfo"
+  case "$file" in
+    *.ko.xz) xz -dc "$file" >"$tmp.ko" ;;
+    *.ko.zst) zstd -qdc "$file" >"$tmp.ko" ;;
+    *.ko.gz) gzip -dc "$file" >"$tmp.ko" ;;
+    *) cp "$file" "$tmp.ko" ;;
+  esac
+  objcopy -O binary --only-section=.modinfo "$tmp.ko" "$tmp.bin"
+  tr '\0' '\n' <"$tmp.bin" | sed -n 's/^depends=//p' | tr ',' '\n' | sed '/^$/d'
+}
+
+config="$work/root/boot/config-$kver"
+declare -A loaded=() all_deps=()
+order=()
+# Depth-first: a module is appended after everything it depends on.
+visit() {
+  local name="${1//-/_}" dep deps=()
+  [[ -n "${loaded[$name]:-}" ]] && return 0
+  local rel="${path_of[$name]:-}"
+  if [[ -z "$rel" ]]; then
+    # Built in (=y) needs no loading; anything else is a real gap.
+    if grep -qxF "$name" <(sed 's#.*/##; s/\.ko.*//; s/-/_/g' "$src/modules.builtin"); then
+      say "$name is built into $kver"
+      loaded[$name]=builtin
+      return 0
+    fi
+    die "module $name is neither built into $kver nor shipped in $package"
+  fi
+  loaded[$name]=visiting
+  mapfile -t deps < <(depends_of "$rel")
+  local closure=""
+  for dep in "${deps[@]}"; do
+    visit "$dep"
+    dep="${dep//-/_}"
+    [[ "${loaded[$dep]}" == builtin ]] && continue
+    closure+=" ${path_of[$dep]}${all_deps[$dep]:-}"
+  done
+  all_deps[$name]="$closure"
+  loaded[$name]=done
+  order+=("$rel")
+}
+for m in "${modules[@]}"; do visit "$m"; done
+
+stage="$work/out"
+mkdir -p "$stage/modules/lib/modules/$kver"
+cp "$work/root/boot/vmlinuz-$kver" "$stage/vmlinuz"
+cp "$config" "$stage/config"
+cp "$src/modules.builtin" "$src/modules.order" "$stage/modules/lib/modules/$kver/" 2>/dev/null || true
+: >"$stage/modules/lib/modules/$kver/modules.dep"
+: >"$stage/modules.load"
+for rel in "${order[@]}"; do
+  name="${rel##*/}"
+  name="${name%%.ko*}"
+  name="${name//-/_}"
+  mkdir -p "$stage/modules/lib/modules/$kver/$(dirname "$rel")"
+  # Decompressed here: busybox insmod in the guest takes plain ELF only.
+  dest="$stage/modules/lib/modules/$kver/${rel%%.ko*}.ko"
+  case "$rel" in
+    *.ko.xz) xz -dc "$src/$rel" >"$dest" ;;
+    *.ko.zst) zstd -qdc "$src/$rel" >"$dest" ;;
+    *.ko.gz) gzip -dc "$src/$rel" >"$dest" ;;
+    *) cp "$src/$rel" "$dest" ;;
+  esac
+  # modules.dep lists the whole closure, nearest dependency first.
+  deps="$(echo "${all_deps[$name]}" | tr ' ' '\n' | sed '/^$/d; s/\.ko.*/.ko/' | awk '!seen[$0]++' | tr '\n' ' ')"
+  echo "${rel%%.ko*}.ko: ${deps% }" | sed 's/: $/:/' >>"$stage/modules/lib/modules/$kver/modules.dep"
+  echo "lib/modules/$kver/${rel%%.ko*}.ko" >>"$stage/modules.load"
+done
+echo "$wanted" >"$stage/package"
+echo "$kver" >"$stage/kver"
+
+# Swap in atomically enough: a half-written cache never carries a package stamp.
+rm -rf "$out/vmlinuz" "$out/config" "$out/modules" "$out/modules.load" "$out/package" "$out/kver"
+mv "$stage"/* "$out/"
+say "ready: $package $version ($kver), modules: $(tr '\n' ' ' <"$out/modules.load")"

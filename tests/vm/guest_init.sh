@@ -1,0 +1,150 @@
+#!/bin/busybox sh
+# SPDX-License-Identifier: Apache-2.0
+# /init of the vm lane's guest. Sets up a node-like system (proc, sysfs,
+# devtmpfs, the hybrid cgroup layout of this project's CI host, tracefs,
+# bpffs, the kernel modules), runs the scenarios named on the kernel command
+# line and powers off.
+#
+# Kernel command line:
+#   mlvm_run=probe,privileged_kernel,privileged_tracepoint   what to run
+#   mlvm_filter=<gtest filter>                               for privileged_*
+# Each scenario's output streams to the console (ttyS0) as it runs, then goes
+# whole to the results port (ttyS1) between markers the host parses:
+#   @@MLVM BEGIN <name>
+#   ...
+#   @@MLVM END <name> rc=<exit code>
+# and "@@MLVM DONE" once every scenario ran. Anything missing means the guest
+# died or hung; the host treats that as a failure.
+
+/bin/busybox mkdir -p /proc /sys /dev /tmp /run
+/bin/busybox mount -t proc proc /proc
+/bin/busybox mount -t devtmpfs devtmpfs /dev 2>/dev/null
+
+# The initramfs is the rootfs, which pivot_root refuses (it has no parent
+# mount, and the fixture's containers pivot_root into their own rootfs).
+# A bind mount of it moved over / and entered with chroot is a real mount,
+# as a node's root is; copying the files onto a tmpfs would cost seconds.
+if [ "$$" = 1 ] && [ ! -e /.mlvm-switched ]; then
+  /bin/busybox mkdir -p /newroot
+  /bin/busybox mount --bind / /newroot
+  /bin/busybox touch /newroot/.mlvm-switched
+  /bin/busybox mount --move /proc /newroot/proc
+  /bin/busybox mount --move /dev /newroot/dev
+  cd /newroot || exit 1
+  /bin/busybox mount --move . /
+  exec /bin/busybox chroot . /init
+fi
+
+/bin/busybox --install -s
+# busybox's sh runs its own applets before anything on PATH (losetup,
+# mount...), so popen() and system() in the tests would get busybox's tools
+# instead of the util-linux ones shipped. dash, like Debian's /bin/sh, does not.
+[ -x /usr/bin/dash ] && ln -sf /usr/bin/dash /bin/sh
+export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
+export HOME=/root
+. /etc/mountleak-vm.env
+
+# Moved here from the first stage, unless this is a second boot of /init.
+[ -e /proc/self ] || mount -t proc proc /proc
+[ -e /dev/null ] || mount -t devtmpfs devtmpfs /dev
+echo "mlvm: init on tmpfs root after $(cut -d' ' -f1 /proc/uptime) s of guest time" >/dev/console
+mount -t sysfs sysfs /sys
+mkdir -p /dev/pts /dev/shm
+mount -t devpts devpts /dev/pts
+mount -t tmpfs -o mode=1777 tmpfs /dev/shm
+mount -t tmpfs -o mode=755 tmpfs /run
+chmod 1777 /tmp  # already on the tmpfs root; a new mount would hide shipped files
+mount -t tracefs tracefs /sys/kernel/tracing
+mount -t debugfs debugfs /sys/kernel/debug
+# The active LSMs and lockdown state are read from here.
+mount -t securityfs securityfs /sys/kernel/security
+mount -t bpf bpf /sys/fs/bpf
+# The CI host's (systemd hybrid) layout: both hierarchies the fixture and
+# mountleak understand, the unified one and v1 name=systemd.
+mount -t tmpfs -o mode=755 tmpfs /sys/fs/cgroup
+mkdir -p /sys/fs/cgroup/unified /sys/fs/cgroup/systemd
+mount -t cgroup2 cgroup2 /sys/fs/cgroup/unified
+mount -t cgroup -o none,name=systemd cgroup /sys/fs/cgroup/systemd
+# systemd makes the root shared; mount propagation scenarios depend on it.
+mount --make-rshared /
+
+results=/dev/ttyS1
+console=/dev/console
+# Raw: the host reads the results byte for byte (no \r added to each line).
+stty -F "$results" raw -echo 2>/dev/null
+emit() { echo "$*" >"$results"; }
+
+while read -r module; do
+  insmod "/$module" || echo "mlvm: insmod $module failed" >"$console"
+done </etc/modules.load
+echo "mlvm: ready after $(cut -d' ' -f1 /proc/uptime) s of guest time" >"$console"
+
+arg() {
+  set -f  # gtest filters hold '*': split the command line, never glob it
+  for word in $(cat /proc/cmdline); do
+    case "$word" in "$1="*) echo "${word#*=}" ;; esac
+  done
+}
+run_list="$(arg mlvm_run | tr ',' ' ')"
+filter="$(arg mlvm_filter)"
+
+# Runs "$@" with output streamed to the console and kept, then sends it to
+# the results port between markers.
+scenario() {
+  name="$1"
+  shift
+  echo "mlvm: scenario $name: $*" >"$console"
+  start=$(date +%s)
+  { "$@"; echo $? >/tmp/rc; } 2>&1 | tee "/tmp/$name.out" >"$console"
+  rc=$(cat /tmp/rc)
+  echo "mlvm: scenario $name exited $rc after $(($(date +%s) - start)) s" >"$console"
+  emit "@@MLVM BEGIN $name"
+  cat "/tmp/$name.out" >"$results"
+  emit "@@MLVM END $name rc=$rc"
+}
+
+privileged() {
+  if [ -n "$filter" ]; then
+    "$MLVM_PRIVILEGED_TESTS" --gtest_color=no "--gtest_filter=$filter"
+  else
+    "$MLVM_PRIVILEGED_TESTS" --gtest_color=no
+  fi
+}
+
+probe() {
+  # stdout alone is the JSON the host checks; stderr is kept for humans.
+  "$MLVM_MOUNTLEAK" probe -o json 2>/tmp/probe.err
+  rc=$?
+  cat /tmp/probe.err >"$console"
+  return $rc
+}
+
+emit "@@MLVM KERNEL $(uname -r)"
+for name in $run_list; do
+  case "$name" in
+    probe) scenario probe probe ;;
+    privileged_kernel)
+      # The trace tests check the ready event's tier for their hooks.
+      export MOUNTLEAK_TEST_EXPECT_TIER=kernel
+      scenario privileged_kernel privileged
+      unset MOUNTLEAK_TEST_EXPECT_TIER
+      ;;
+    privileged_tracepoint)
+      # Every `mountleak trace` the tests spawn gets these arguments
+      # (tests/privileged/mountleak_process.cpp), forcing the fallback tier.
+      export MOUNTLEAK_TEST_EXPECT_TIER=tracepoint
+      export MOUNTLEAK_TEST_TRACE_ARGS="--no-feature fentry,kprobe"
+      scenario privileged_tracepoint privileged
+      unset MOUNTLEAK_TEST_TRACE_ARGS MOUNTLEAK_TEST_EXPECT_TIER
+      ;;
+    *) emit "@@MLVM UNKNOWN $name" ;;
+  esac
+done
+# The kernel's log, for failures that leave traces only there (verifier,
+# module loading, warnings).
+emit "@@MLVM BEGIN dmesg"
+dmesg >"$results"
+emit "@@MLVM END dmesg rc=0"
+emit "@@MLVM DONE"
+sync
+poweroff -f
