@@ -208,12 +208,15 @@ run() {
     failed=1
   fi
   if ! grep -q "^@@MLVM KERNEL" "$results" 2>/dev/null; then
-    say "FAIL: the guest never reached its init"
+    say "FAIL: the guest's init never reported (boot failed or too slow)"
     failed=1
   fi
   local rc
   rc="$(section_rc "$results" "$scenario" 2>/dev/null || true)"
-  if [[ -z "$rc" ]]; then
+  if grep -q "^@@MLVM UNKNOWN $scenario\$" "$results" 2>/dev/null; then
+    say "FAIL: the guest's init has no scenario '$scenario' (see tests/vm/guest_init.sh)"
+    failed=1
+  elif [[ -z "$rc" ]]; then
     say "FAIL: no result for '$scenario' (guest died or hung during it)"
     failed=1
   else
