@@ -59,7 +59,8 @@ int run_scan_command(ScanOptions& options) {
                           {"device", device_json(d.device)},
                           {"host_mounted", d.host_mounted},
                           {"leaked", d.leaked()},
-                          {"holders", holders_json(d.holders)}};
+                          {"holders", holders_json(d.holders)},
+                          {"ceph", ceph_json(d)}};
       fmt::print("{}\n", j.dump());
     }
     fmt::print("{}\n", summary_json(*report).dump());
@@ -102,6 +103,12 @@ void register_scan_command(CLI::App& app, CommandAction& action) {
   cmd->add_option("--host-mntns", req.host_mntns,
                   "The host's mount namespace: a PID or an ns file [default: PID 1's, else our own]");
   cmd->add_flag("!--no-fds", req.scan_fds, "Do not look for open file descriptors");
+  cmd->add_option("--ceph-conf", req.ceph.conf_path,
+                  "Ask this cluster about rbd devices' watchers and lockers "
+                  "[default: <host-root>/etc/ceph/ceph.conf if it exists]");
+  cmd->add_option("--ceph-keyring", req.ceph.keyring_path, "Keyring for --ceph-id [default: as the conf says]");
+  cmd->add_option("--ceph-id", req.ceph.client, "Ceph client name")->capture_default_str();
+  cmd->add_flag("!--no-ceph", req.ask_ceph, "Do not ask the Ceph cluster");
   cmd->callback([options, &action] { action = [options] { return run_scan_command(*options); }; });
 }
 

@@ -18,6 +18,7 @@
 #include "config/host_paths.h"
 #include "findings/attribution.h"
 #include "findings/devices.h"
+#include "resolve/ceph_client.h"
 #include "sources/fd_holders.h"
 #include "sources/namespace_enumerator.h"
 
@@ -52,6 +53,10 @@ struct DeviceHolders {
   DeviceRef device;
   bool host_mounted = false;
   std::vector<Holder> holders;
+  // For an rbd device, what the cluster says (watchers, lockers), or why it
+  // could not be asked.
+  std::optional<RbdImageClients> ceph;
+  std::string ceph_error;
   // A leak: some namespace holds a private copy (the host may or may not
   // still have its own mount).
   bool leaked() const;

@@ -5,6 +5,8 @@
 #include <map>
 #include <set>
 
+#include <unistd.h>
+
 namespace mountleak {
 
 bool ScanReport::needs_action() const {
@@ -91,6 +93,18 @@ void add_mounted_devices(const HostPaths& paths, const ScanRequest& req, const N
       if (mounted.count(dev)) out.add(d, false);
 }
 
+// A client for the cluster the node's rbd devices come from, when there is
+// a configuration to find it by; nothing otherwise.
+std::unique_ptr<CephClient> ceph_client_for(const HostPaths& paths, const ScanRequest& req) {
+  if (!req.ask_ceph) return nullptr;
+  CephClientOptions options = req.ceph;
+  if (options.conf_path.empty()) {
+    options.conf_path = paths.under_host("/etc/ceph/ceph.conf");
+    if (access(options.conf_path.c_str(), R_OK) != 0) return nullptr;
+  }
+  return std::make_unique<CephClient>(options);
+}
+
 }  // namespace
 
 Result<ScanReport> run_scan(const HostPaths& paths, const ScanRequest& request) {
@@ -118,6 +132,7 @@ Result<ScanReport> run_scan(const HostPaths& paths, const ScanRequest& request) 
 
   Attributor attributor(paths);
   HolderFinder finder(paths, attributor);
+  std::unique_ptr<CephClient> ceph = ceph_client_for(paths, request);
   for (const auto& [device, named] : candidates.list()) {
     HolderInputs inputs{snap->namespaces, snap->host_mntns, {}, {}};
     for (const auto& fd : fds)
@@ -125,6 +140,13 @@ Result<ScanReport> run_scan(const HostPaths& paths, const ScanRequest& request) 
     if (!device.kernel_name.empty()) inputs.stacked_devices = sysfs_holders(paths, device.kernel_name);
     DeviceHolders holders = finder.find(device, inputs);
     if (!named && !keep_for_all(holders)) continue;
+    if (ceph && device.rbd) {
+      auto clients = ceph->image_clients(*device.rbd);
+      if (clients)
+        holders.ceph = std::move(*clients);
+      else
+        holders.ceph_error = clients.error().message;
+    }
     report.devices.push_back(std::move(holders));
   }
   report.counters = snap->counters;

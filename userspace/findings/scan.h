@@ -20,6 +20,10 @@ struct ScanRequest {
   bool all = false;                  // every leaked or shared tracked device
   std::string host_mntns;            // "" = auto (PID 1, else our own)
   bool scan_fds = true;              // look for open descriptors too
+  // Ask the Ceph cluster about rbd devices (watchers, lockers). Empty
+  // conf_path: <host-root>/etc/ceph/ceph.conf when it exists, else skipped.
+  bool ask_ceph = true;
+  CephClientOptions ceph;
 };
 
 struct ScanReport {

@@ -83,6 +83,21 @@ nlohmann::json holder_json(const Holder& h) {
   return j;
 }
 
+nlohmann::json ceph_json(const DeviceHolders& d) {
+  if (!d.ceph_error.empty()) return {{"error", d.ceph_error}};
+  if (!d.ceph) return nullptr;
+  nlohmann::json watchers = nlohmann::json::array();
+  for (const auto& w : d.ceph->watchers)
+    watchers.push_back({{"address", w.address}, {"client", "client." + std::to_string(w.global_id)}, {"cookie", w.cookie}});
+  nlohmann::json lockers = nlohmann::json::array();
+  for (const auto& l : d.ceph->lockers)
+    lockers.push_back({{"client", l.client}, {"cookie", l.cookie}, {"address", l.address}});
+  return {{"watchers", watchers},
+          {"lockers", lockers},
+          {"lock_exclusive", d.ceph->lock_exclusive},
+          {"lock_owners", d.ceph->lock_owners}};
+}
+
 nlohmann::json holders_json(const std::vector<Holder>& holders) {
   nlohmann::json j = nlohmann::json::array();
   for (const auto& h : holders) j.push_back(holder_json(h));

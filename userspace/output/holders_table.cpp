@@ -64,8 +64,21 @@ std::string holder_lines(const Holder& h, const std::string& indent) {
   return out;
 }
 
+std::string ceph_lines(const DeviceHolders& d) {
+  if (!d.ceph_error.empty()) return fmt::format("  ceph: {}\n", d.ceph_error);
+  if (!d.ceph) return "";
+  std::string out;
+  for (const auto& w : d.ceph->watchers)
+    out += fmt::format("  ceph watcher client.{} at {}\n", w.global_id, w.address);
+  for (const auto& l : d.ceph->lockers)
+    out += fmt::format("  ceph {} lock held by {} at {} (cookie {})\n", d.ceph->lock_exclusive ? "exclusive" : "shared",
+                       l.client, l.address, l.cookie);
+  if (out.empty()) out = "  ceph: no watchers, no lockers\n";
+  return out;
+}
+
 std::string device_block(const DeviceHolders& d) {
-  std::string out = device_heading(d);
+  std::string out = device_heading(d) + ceph_lines(d);
   if (d.holders.empty()) return out;
   out += fmt::format("  {:<8} {:<17} {:<18} {:<34} {:<28} {}\n", "ROLE", "NAMESPACE", "PROCESS",
                      "CONTAINER", "POD", "MOUNTPOINT / FILE");
