@@ -1,0 +1,41 @@
+#!/bin/busybox sh
+# SPDX-License-Identifier: Apache-2.0
+# A minimal /init for run_guest_scenario.sh's QEMU guest: mounts proc, sysfs
+# and devtmpfs, loads the shipped modules, runs guest_rbd_scenario.sh with
+# the arguments from the kernel command line and powers off. The result is
+# the line "@@GUEST_RBD rc=<exit code>" on the console.
+#
+# Kernel command line: mlceph_mon=127.0.0.1:P mlceph_osd=127.0.0.1:Q[,...]
+#   mlceph_key=BASE64 mlceph_pool=kube mlceph_image=NAME
+#   [mlceph_mountleak=/path/to/mountleak] (the same path as on the host)
+/bin/busybox mkdir -p /proc /sys /dev /tmp /run
+/bin/busybox mount -t proc proc /proc
+/bin/busybox mount -t sysfs sysfs /sys
+/bin/busybox mount -t devtmpfs devtmpfs /dev
+/bin/busybox --install -s
+export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
+export HOME=/root
+. /etc/mountleak-vm.env
+
+# crc32c first: libcrc32c asks the crypto API for it when it loads.
+for m in $(grep crc32c_generic /etc/modules.load) $(grep -v crc32c_generic /etc/modules.load); do
+  insmod "/$m" || echo "guest_init: insmod $m failed"
+done
+
+mon="" osd="" key="" pool="kube" image="img0" mountleak=""
+for w in $(cat /proc/cmdline); do
+  case "$w" in
+    mlceph_mon=*) mon="${w#*=}" ;;
+    mlceph_osd=*) osd="${w#*=}" ;;
+    mlceph_key=*) key="${w#*=}" ;;
+    mlceph_pool=*) pool="${w#*=}" ;;
+    mlceph_image=*) image="${w#*=}" ;;
+    mlceph_mountleak=*) mountleak="${w#*=}" ;;
+  esac
+done
+echo "guest_init: ready after $(cut -d' ' -f1 /proc/uptime) s of guest time"
+set -- --mon "$mon" --osd "$osd" --key "$key" --pool "$pool" --image "$image"
+[ -n "$mountleak" ] && set -- "$@" --mountleak "$mountleak"
+"$MLCEPH_SCENARIO" "$@"
+echo "@@GUEST_RBD rc=$?"
+poweroff -f

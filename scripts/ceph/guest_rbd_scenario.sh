@@ -1,0 +1,207 @@
+#!/bin/sh
+# SPDX-License-Identifier: Apache-2.0
+# The field report's leak with a real kernel RBD mapping, inside a QEMU guest
+# whose user-mode network (slirp) reaches the host's throwaway cluster
+# (scripts/ceph/start_cluster.sh, on the host's 127.0.0.1 only):
+#
+#   1. forward the guest's own 127.0.0.1:<port> of the mon and the OSD to
+#      10.0.2.2:<port>, which slirp connects to the host's 127.0.0.1:<port>.
+#      The guest must dial exactly the addresses the cluster advertises
+#      (127.0.0.1:<port>): the kernel client drops a peer whose banner names
+#      another address ("wrong peer at address").
+#   2. map the image through /sys/bus/rbd/add_single_major (msgr v1, cephx),
+#   3. mkfs.ext4 and mount it, the way kubelet mounts a volume,
+#   4. copy the mount into a new mount namespace with private propagation
+#      (a log collector's hostPath of /var/lib/kubelet),
+#   5. unmount it in the "host" namespace,
+#   6. remove_single_major must fail with EBUSY: the leak;
+#   7. optionally `mountleak scan --device rbdN -o json` must call it leaked
+#      and name the holder's namespace;
+#   8. end the holder; remove must then succeed, leaving nothing mapped.
+#
+# usage: guest_rbd_scenario.sh --mon 127.0.0.1:PORT --osd 127.0.0.1:PORT[,...]
+#          --key BASE64 [--name admin] [--pool kube] [--image img0]
+#          [--host-ip 10.0.2.2] [--mountleak PATH] [--keep-network]
+# (guest_args.sh prints --mon, --osd and --key for a running cluster.)
+#
+# Runs as root in the guest, under busybox sh or dash. Needs: the rbd and
+# libceph modules (with libcrc32c and a crc32c implementation, loaded first:
+# crc32c_generic), ext4 (jbd2, mbcache, crc16), a NIC driver for QEMU's
+# -nic user (e1000, or virtio_net with virtio_pci), and the programs ip,
+# unshare (--propagation), mount, umount (busybox has them), socat and
+# mkfs.ext4. Prints "guest_rbd: PASS" and exits 0, or says what failed and
+# exits 1.
+set -u
+
+say() { echo "guest_rbd: $*"; }
+fail() {
+  say "FAIL: $*"
+  cleanup
+  exit 1
+}
+
+mon="" osds="" key="" name="admin" pool="kube" image="img0" host_ip="10.0.2.2" mountleak=""
+keep_network=0
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --mon) mon="$2"; shift 2 ;;
+    --osd) osds="$2"; shift 2 ;;
+    --key) key="$2"; shift 2 ;;
+    --name) name="$2"; shift 2 ;;
+    --pool) pool="$2"; shift 2 ;;
+    --image) image="$2"; shift 2 ;;
+    --host-ip) host_ip="$2"; shift 2 ;;
+    --mountleak) mountleak="$2"; shift 2 ;;
+    --keep-network) keep_network=1; shift ;;
+    *) say "unknown argument $1"; exit 2 ;;
+  esac
+done
+if [ -z "$mon" ] || [ -z "$osds" ] || [ -z "$key" ]; then
+  say "usage: guest_rbd_scenario.sh --mon 127.0.0.1:PORT --osd 127.0.0.1:PORT[,...] --key BASE64 ..."
+  exit 2
+fi
+
+work=/tmp/guest-rbd
+mnt=$work/volume
+forwarders="" holder="" dev_id="" mounted=0
+
+cleanup() {
+  [ -n "$holder" ] && kill "$holder" 2>/dev/null && wait "$holder" 2>/dev/null
+  holder=""
+  [ "$mounted" = 1 ] && umount "$mnt" 2>/dev/null
+  mounted=0
+  if [ -n "$dev_id" ] && [ -e "/sys/bus/rbd/devices/$dev_id" ]; then
+    write_attr "$dev_id" /sys/bus/rbd/remove_single_major 2>/dev/null ||
+      write_attr "$dev_id force" /sys/bus/rbd/remove_single_major 2>/dev/null
+  fi
+  dev_id=""
+  for p in $forwarders; do kill "$p" 2>/dev/null; done
+  forwarders=""
+}
+
+mkdir -p "$mnt"
+
+# Writes $1 to the sysfs file $2; the error names errno ("Device or
+# resource busy"). dash's echo reports every failed write as "I/O error", so
+# busybox's shell does the write where it exists.
+write_attr() {
+  if command -v busybox >/dev/null; then
+    busybox sh -c 'echo "$1" >"$2"' write_attr "$1" "$2"
+  else
+    echo "$1" >"$2"
+  fi
+}
+
+# --- 1. network and forwarders ------------------------------------------
+if [ "$keep_network" = 0 ]; then
+  ip link set lo up
+  nic=""
+  for n in /sys/class/net/*; do
+    [ "${n##*/}" = lo ] || { nic="${n##*/}"; break; }
+  done
+  [ -n "$nic" ] || fail "no network interface (load e1000 or virtio_net)"
+  ip link set "$nic" up
+  # QEMU's user network: the guest is 10.0.2.15, the host's loopback 10.0.2.2.
+  ip addr add 10.0.2.15/24 dev "$nic" 2>/dev/null
+fi
+command -v socat >/dev/null || fail "socat not found"
+for addr in $mon $(echo "$osds" | tr ',' ' '); do
+  port="${addr##*:}"
+  ip4="${addr%:*}"
+  [ "$ip4" = 127.0.0.1 ] || fail "$addr: the cluster must advertise 127.0.0.1 (it listens on the host's loopback only)"
+  socat "TCP-LISTEN:$port,bind=127.0.0.1,fork,reuseaddr" "TCP:$host_ip:$port" &
+  forwarders="$forwarders $!"
+done
+# Until the listeners are up and the host's mon answers through them.
+i=0
+until socat -T1 /dev/null "TCP:$mon,connect-timeout=1" 2>/dev/null; do
+  i=$((i + 1))
+  [ $i -lt 20 ] || fail "the mon at $mon (host $host_ip:${mon##*:}) does not answer"
+  sleep 0.5
+done
+say "mon $mon reachable through $host_ip"
+
+# --- 2. map ------------------------------------------------------------
+[ -w /sys/bus/rbd/add_single_major ] || fail "/sys/bus/rbd/add_single_major missing (load rbd; single_major is the default)"
+before="$(ls /sys/bus/rbd/devices)"
+# "<mon addrs> <options> <pool> <image> <snap>", snap "-" for the image itself.
+# The secret is never echoed: the line is written straight to the driver.
+if ! printf '%s name=%s,secret=%s %s %s -\n' "$mon" "$name" "$key" "$pool" "$image" \
+  >/sys/bus/rbd/add_single_major 2>$work/add.err; then
+  dmesg | grep -E 'libceph|rbd' | tail -n 10
+  fail "mapping $pool/$image: $(cat $work/add.err)"
+fi
+for d in /sys/bus/rbd/devices/*; do
+  [ -e "$d" ] || continue
+  echo "$before" | grep -qx "${d##*/}" || dev_id="${d##*/}"
+done
+[ -n "$dev_id" ] || fail "no new device in /sys/bus/rbd/devices after mapping"
+dev="/dev/rbd$dev_id"
+i=0
+while [ ! -b "$dev" ]; do
+  i=$((i + 1))
+  [ $i -lt 50 ] || fail "$dev never appeared"
+  sleep 0.1
+done
+say "mapped $pool/$image as $dev (client $(cat "/sys/bus/rbd/devices/$dev_id/client_id"))"
+
+# --- 3. mkfs and mount ------------------------------------------------------
+mkfs.ext4 -q -F "$dev" >$work/mkfs.out 2>&1 || fail "mkfs.ext4 $dev: $(cat $work/mkfs.out)"
+mount -t ext4 "$dev" "$mnt" || fail "mounting $dev"
+mounted=1
+echo "written by guest_rbd_scenario" >"$mnt/volume-data" || fail "writing to $mnt"
+
+# --- 4. the leaking copy ----------------------------------------------------
+host_ns="$(readlink /proc/self/ns/mnt)"
+unshare -m --propagation private sh -c 'exec sleep 100000' &
+holder=$!
+i=0
+while [ "$(readlink /proc/$holder/ns/mnt 2>/dev/null)" = "$host_ns" ] ||
+  ! grep -q " $mnt " /proc/$holder/mountinfo 2>/dev/null; do
+  i=$((i + 1))
+  [ $i -lt 50 ] || fail "the holder (pid $holder) never got its own copy of $mnt"
+  sleep 0.1
+done
+say "pid $holder holds a private copy of $mnt in $(readlink /proc/$holder/ns/mnt)"
+
+# --- 5. the host unmounts ---------------------------------------------------
+umount "$mnt" || fail "umount $mnt in the host namespace"
+mounted=0
+grep -q " $mnt " /proc/self/mountinfo && fail "$mnt still mounted in the host namespace"
+
+# --- 6. unmap is busy -------------------------------------------------------
+if write_attr "$dev_id" /sys/bus/rbd/remove_single_major 2>$work/remove.err; then
+  dev_id=""
+  fail "remove_single_major succeeded although pid $holder still mounts $dev"
+fi
+grep -q "Device or resource busy" $work/remove.err || fail "remove_single_major failed, but not with EBUSY: $(cat $work/remove.err)"
+say "remove_single_major $dev_id: $(sed 's/.*: //' $work/remove.err) (EBUSY), as on the field report's node"
+
+# --- 7. mountleak names it ---------------------------------------------------
+if [ -n "$mountleak" ]; then
+  "$mountleak" scan --device "$dev" -o json >$work/scan.json 2>$work/scan.err
+  rc=$?
+  say "mountleak scan --device $dev exited $rc"
+  cat $work/scan.json
+  [ "$rc" = 1 ] || fail "mountleak scan exited $rc, not 1 (something holds a device that should be free): $(cat $work/scan.err)"
+  grep -q '"leaked":true' $work/scan.json || fail "mountleak scan did not call $dev leaked"
+  holder_ns="$(readlink /proc/$holder/ns/mnt | tr -dc 0-9)"
+  grep -q "\"mntns\":$holder_ns" $work/scan.json || fail "mountleak scan did not name mount namespace $holder_ns"
+  grep -q '"role":"leak"' $work/scan.json || fail "mountleak scan reported no holder with role leak"
+fi
+
+# --- 8. release -------------------------------------------------------------
+kill "$holder"
+wait "$holder" 2>/dev/null
+holder=""
+i=0
+until write_attr "$dev_id" /sys/bus/rbd/remove_single_major 2>$work/remove.err; do
+  i=$((i + 1))
+  [ $i -lt 50 ] || fail "remove_single_major still fails after the holder exited: $(cat $work/remove.err)"
+  sleep 0.1
+done
+[ -e "/sys/bus/rbd/devices/$dev_id" ] && fail "device $dev_id still mapped after remove"
+say "holder gone, $dev unmapped"
+dev_id=""
+cleanup
+say "PASS"
