@@ -6,7 +6,8 @@
 #   (a) the seed's leak_rbd.sh, (b) one cat per mount namespace (the floor),
 #   (c) mountleak scan --all -o json --no-fds (and with the fd scan),
 # then prints a table, the ratios, peak RSS, an in-process breakdown of (c)
-# and a final JSON line. Takes about 2-3 minutes on a 2-core machine.
+# and a final JSON line. About 2 minutes on an idle 2-core VM, 4-5 under load
+# (the seed script dominates: 12-35 s per round); --runs 3 for a quicker look.
 #
 # Usage: sudo scripts/bench_scan.sh [--runs N] [--seed-all-devices] [...]
 #        (every argument goes to scan_bench; see scan_bench --help)
