@@ -5,7 +5,7 @@
 # the arguments from the kernel command line and powers off. The result is
 # the line "@@GUEST_RBD rc=<exit code>" on the console.
 #
-# Kernel command line: mlceph_mon=127.0.0.1:P mlceph_osd=127.0.0.1:Q[,...]
+# Kernel command line: mlceph_mon=127.0.0.1:P [mlceph_mon_v2=127.0.0.1:P2] mlceph_osd=127.0.0.1:Q[,...]
 #   mlceph_key=BASE64 mlceph_pool=kube mlceph_image=NAME
 #   [mlceph_mountleak=/path/to/mountleak] (the same path as on the host)
 /bin/busybox mkdir -p /proc /sys /dev /tmp /run
@@ -22,10 +22,11 @@ for m in $(grep crc32c_generic /etc/modules.load) $(grep -v crc32c_generic /etc/
   insmod "/$m" || echo "guest_init: insmod $m failed"
 done
 
-mon="" osd="" key="" pool="kube" image="img0" mountleak=""
+mon="" mon_v2="" osd="" key="" pool="kube" image="img0" mountleak=""
 for w in $(cat /proc/cmdline); do
   case "$w" in
     mlceph_mon=*) mon="${w#*=}" ;;
+    mlceph_mon_v2=*) mon_v2="${w#*=}" ;;
     mlceph_osd=*) osd="${w#*=}" ;;
     mlceph_key=*) key="${w#*=}" ;;
     mlceph_pool=*) pool="${w#*=}" ;;
@@ -35,6 +36,7 @@ for w in $(cat /proc/cmdline); do
 done
 echo "guest_init: ready after $(cut -d' ' -f1 /proc/uptime) s of guest time"
 set -- --mon "$mon" --osd "$osd" --key "$key" --pool "$pool" --image "$image"
+[ -n "$mon_v2" ] && set -- "$@" --mon-v2 "$mon_v2"
 [ -n "$mountleak" ] && set -- "$@" --mountleak "$mountleak"
 "$MLCEPH_SCENARIO" "$@"
 echo "@@GUEST_RBD rc=$?"

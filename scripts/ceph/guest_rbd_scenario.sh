@@ -15,12 +15,13 @@
 #      (a log collector's hostPath of /var/lib/kubelet),
 #   5. unmount it in the "host" namespace,
 #   6. remove_single_major must fail with EBUSY: the leak;
-#   7. optionally `mountleak scan --device rbdN -o json` must call it leaked
-#      and name the holder's namespace;
+#   7. optionally `mountleak scan --device rbdN -o json` must call it leaked,
+#      name the holder's namespace, and (asking the cluster through a guest
+#      ceph.conf) list the mapping's own watch among the image's watchers;
 #   8. end the holder; remove must then succeed, leaving nothing mapped.
 #
 # usage: guest_rbd_scenario.sh --mon 127.0.0.1:PORT --osd 127.0.0.1:PORT[,...]
-#          --key BASE64 [--name admin] [--pool kube] [--image img0]
+#          --key BASE64 [--mon-v2 127.0.0.1:PORT] [--name admin] [--pool kube] [--image img0]
 #          [--host-ip 10.0.2.2] [--mountleak PATH] [--keep-network]
 # (guest_args.sh prints --mon, --osd and --key for a running cluster.)
 #
@@ -40,11 +41,12 @@ fail() {
   exit 1
 }
 
-mon="" osds="" key="" name="admin" pool="kube" image="img0" host_ip="10.0.2.2" mountleak=""
+mon="" mon_v2="" osds="" key="" name="admin" pool="kube" image="img0" host_ip="10.0.2.2" mountleak=""
 keep_network=0
 while [ $# -gt 0 ]; do
   case "$1" in
     --mon) mon="$2"; shift 2 ;;
+    --mon-v2) mon_v2="$2"; shift 2 ;;
     --osd) osds="$2"; shift 2 ;;
     --key) key="$2"; shift 2 ;;
     --name) name="$2"; shift 2 ;;
@@ -105,7 +107,7 @@ if [ "$keep_network" = 0 ]; then
   ip addr add 10.0.2.15/24 dev "$nic" 2>/dev/null
 fi
 command -v socat >/dev/null || fail "socat not found"
-for addr in $mon $(echo "$osds" | tr ',' ' '); do
+for addr in $mon $mon_v2 $(echo "$osds" | tr ',' ' '); do
   port="${addr##*:}"
   ip4="${addr%:*}"
   [ "$ip4" = 127.0.0.1 ] || fail "$addr: the cluster must advertise 127.0.0.1 (it listens on the host's loopback only)"
@@ -179,7 +181,13 @@ say "remove_single_major $dev_id: $(sed 's/.*: //' $work/remove.err) (EBUSY), as
 
 # --- 7. mountleak names it ---------------------------------------------------
 if [ -n "$mountleak" ]; then
-  "$mountleak" scan --device "$dev" -o json >$work/scan.json 2>$work/scan.err
+  # The cluster as this node's /etc/ceph would describe it.
+  mon_host="v1:$mon"
+  [ -n "$mon_v2" ] && mon_host="[v2:$mon_v2,v1:$mon]"
+  printf '[global]\nmon host = %s\nkeyring = %s\n' "$mon_host" "$work/keyring" >"$work/ceph.conf"
+  (umask 077 && printf '[client.%s]\n\tkey = %s\n' "$name" "$key" >"$work/keyring")
+  "$mountleak" scan --device "$dev" -o json --ceph-conf "$work/ceph.conf" --ceph-id "$name" \
+    >$work/scan.json 2>$work/scan.err
   rc=$?
   say "mountleak scan --device $dev exited $rc"
   cat $work/scan.json
@@ -188,6 +196,12 @@ if [ -n "$mountleak" ]; then
   holder_ns="$(readlink /proc/$holder/ns/mnt | tr -dc 0-9)"
   grep -q "\"mntns\":$holder_ns" $work/scan.json || fail "mountleak scan did not name mount namespace $holder_ns"
   grep -q '"role":"leak"' $work/scan.json || fail "mountleak scan reported no holder with role leak"
+  # The kernel client's watch on the image header: sysfs client_id
+  # "client4105" is the watcher client.4105.
+  gid="$(sed 's/^client//' "/sys/bus/rbd/devices/$dev_id/client_id")"
+  grep -q "\"client\":\"client\.$gid\"" $work/scan.json ||
+    fail "mountleak scan does not list the mapping's watch (client.$gid) among the image's watchers"
+  say "the cluster lists this mapping (client.$gid) as a watcher of $pool/$image"
 fi
 
 # --- 8. release -------------------------------------------------------------

@@ -59,7 +59,7 @@ for ((i = 0; i + 1 < ${#guest_args[@]}; i += 2)); do arg[${guest_args[i]}]="${gu
 # no_timer_check: on a loaded host TCG can miss the kernel's IO-APIC timer
 # check, which then panics ("IO-APIC + timer doesn't work"); seen here.
 cmdline="console=ttyS0 panic=-1 quiet no_timer_check mlceph_mon=${arg[--mon]} mlceph_osd=${arg[--osd]}"
-cmdline+=" mlceph_key=${arg[--key]} mlceph_pool=${arg[--pool]} mlceph_image=${arg[--image]}"
+cmdline+=" mlceph_mon_v2=${arg[--mon-v2]} mlceph_key=${arg[--key]} mlceph_pool=${arg[--pool]} mlceph_image=${arg[--image]}"
 [[ -n "$mountleak" ]] && cmdline+=" mlceph_mountleak=$mountleak"
 accel="${MOUNTLEAK_VM_ACCEL:-tcg}"
 cpu=max
