@@ -1,17 +1,21 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "resolve/ceph_client.h"
 
-#include <rados/librados.h>
-#include <rbd/librbd.h>
 
 #include <algorithm>
 #include <cerrno>
 
+#include "resolve/ceph_library.h"
 #include "resolve/ceph_names.h"
 
 namespace mountleak {
 
 namespace {
+
+// Set by the first successful CephClient::connect(); every other call
+// happens after one.
+const CephLibrary* g_library = nullptr;
+const CephLibrary& lib() { return *g_library; }
 
 // librados and librbd return -errno.
 Error ceph_error(std::string context, int r) { return Error::from_errno(std::move(context), -r); }
@@ -26,7 +30,7 @@ class OpenImage {
  public:
   OpenImage() = default;
   ~OpenImage() {
-    if (image_) rbd_close(image_);
+    if (image_) lib().rbd_close(image_);
   }
   OpenImage(const OpenImage&) = delete;
   OpenImage& operator=(const OpenImage&) = delete;
@@ -42,7 +46,7 @@ Result<std::vector<RbdWatcher>> list_watchers(rbd_image_t image, uint64_t own_in
   std::vector<rbd_image_watcher_t> raw(8);
   size_t count = raw.size();
   int r;
-  while ((r = rbd_watchers_list(image, raw.data(), &count)) == -ERANGE) {
+  while ((r = lib().rbd_watchers_list(image, raw.data(), &count)) == -ERANGE) {
     raw.resize(std::max(count, raw.size() * 2));
     count = raw.size();
   }
@@ -53,7 +57,7 @@ Result<std::vector<RbdWatcher>> list_watchers(rbd_image_t image, uint64_t own_in
     if (raw[i].id >= 0 && static_cast<uint64_t>(raw[i].id) == own_instance) continue;
     out.push_back({raw[i].addr ? raw[i].addr : "", raw[i].id, raw[i].cookie});
   }
-  rbd_watchers_list_cleanup(raw.data(), count);
+  lib().rbd_watchers_list_cleanup(raw.data(), count);
   return out;
 }
 
@@ -64,7 +68,7 @@ Status list_lockers(rbd_image_t image, RbdImageClients& out) {
     std::string tag(tag_len, '\0'), clients(clients_len, '\0'), cookies(cookies_len, '\0'),
         addrs(addrs_len, '\0');
     int exclusive = 0;
-    ssize_t n = rbd_list_lockers(image, &exclusive, tag.data(), &tag_len, clients.data(), &clients_len,
+    ssize_t n = lib().rbd_list_lockers(image, &exclusive, tag.data(), &tag_len, clients.data(), &clients_len,
                                  cookies.data(), &cookies_len, addrs.data(), &addrs_len);
     if (n == -ERANGE) continue;  // the lock changed hands between two calls: ask again
     if (n < 0) return ceph_error("listing lockers", static_cast<int>(n));
@@ -92,8 +96,8 @@ CephClient::CephClient(CephClientOptions options) : options_(std::move(options))
 }
 
 CephClient::~CephClient() {
-  for (auto& [key, io] : ioctxs_) rados_ioctx_destroy(static_cast<rados_ioctx_t>(io));
-  if (cluster_) rados_shutdown(static_cast<rados_t>(cluster_));
+  for (auto& [key, io] : ioctxs_) lib().rados_ioctx_destroy(static_cast<rados_ioctx_t>(io));
+  if (cluster_) lib().rados_shutdown(static_cast<rados_t>(cluster_));
 }
 
 Status CephClient::connect() {
@@ -101,40 +105,44 @@ Status CephClient::connect() {
   if (connect_error_) return *connect_error_;
 
   auto fail = [this](Error e) -> Status {
-    if (cluster_) rados_shutdown(static_cast<rados_t>(cluster_));
+    if (cluster_) lib().rados_shutdown(static_cast<rados_t>(cluster_));
     cluster_ = nullptr;
     connect_error_ = e;
     return e;
   };
 
+  auto library = load_ceph_library();
+  if (!library) return fail(library.error());
+  g_library = *library;
+
   auto id = ceph_client_id(options_.client);
   if (!id) return fail(Error{"connecting to " + description_ + ": not a client name", EINVAL});
   rados_t cluster = nullptr;
-  if (int r = rados_create(&cluster, id->c_str()); r < 0)
+  if (int r = lib().rados_create(&cluster, id->c_str()); r < 0)
     return fail(ceph_error("creating a librados handle for client." + *id, r));
   cluster_ = cluster;
 
   const char* conf = options_.conf_path.empty() ? nullptr : options_.conf_path.c_str();
-  if (int r = rados_conf_read_file(cluster, conf); r < 0)
+  if (int r = lib().rados_conf_read_file(cluster, conf); r < 0)
     return fail(ceph_error("reading " + (conf ? options_.conf_path
                                               : std::string("the Ceph configuration ($CEPH_CONF, "
                                                             "/etc/ceph/ceph.conf, ~/.ceph/ceph.conf)")),
                            r));
   // After the file, which may say otherwise: librados must not write to our
   // stderr, only the CLI prints.
-  rados_conf_set(cluster, "log_to_stderr", "false");
-  rados_conf_set(cluster, "err_to_stderr", "false");
+  lib().rados_conf_set(cluster, "log_to_stderr", "false");
+  lib().rados_conf_set(cluster, "err_to_stderr", "false");
   if (!options_.keyring_path.empty()) {
-    if (int r = rados_conf_set(cluster, "keyring", options_.keyring_path.c_str()); r < 0)
+    if (int r = lib().rados_conf_set(cluster, "keyring", options_.keyring_path.c_str()); r < 0)
       return fail(ceph_error("using keyring " + options_.keyring_path, r));
   }
   const auto ms = std::max<int64_t>(options_.timeout.count(), 1);
   const std::string seconds = std::to_string((ms + 999) / 1000);
   for (const char* option : {"client_mount_timeout", "rados_mon_op_timeout", "rados_osd_op_timeout"}) {
-    if (int r = rados_conf_set(cluster, option, seconds.c_str()); r < 0)
+    if (int r = lib().rados_conf_set(cluster, option, seconds.c_str()); r < 0)
       return fail(ceph_error(std::string("setting ") + option, r));
   }
-  if (int r = rados_connect(cluster); r < 0) return fail(ceph_error("connecting to " + description_, r));
+  if (int r = lib().rados_connect(cluster); r < 0) return fail(ceph_error("connecting to " + description_, r));
   connected_ = true;
   return ok_status();
 }
@@ -143,9 +151,9 @@ Result<void*> CephClient::ioctx_for(const std::string& pool, const std::string& 
   auto key = std::make_pair(pool, rados_namespace);
   if (auto it = ioctxs_.find(key); it != ioctxs_.end()) return it->second;
   rados_ioctx_t io = nullptr;
-  if (int r = rados_ioctx_create(static_cast<rados_t>(cluster_), pool.c_str(), &io); r < 0)
+  if (int r = lib().rados_ioctx_create(static_cast<rados_t>(cluster_), pool.c_str(), &io); r < 0)
     return ceph_error("opening pool " + pool + " in " + description_, r);
-  rados_ioctx_set_namespace(io, rados_namespace.c_str());
+  lib().rados_ioctx_set_namespace(io, rados_namespace.c_str());
   ioctxs_.emplace(key, io);
   return static_cast<void*>(io);
 }
@@ -166,17 +174,17 @@ Result<RbdImageClients> CephClient::image_clients(std::string_view pool, std::st
   if (!io) return io.error();
   OpenImage img;
   // Read-only: no lock taken, nothing changed; only the header is read.
-  if (int r = rbd_open_read_only(static_cast<rados_ioctx_t>(*io), out.image.c_str(), img.out(), nullptr);
+  if (int r = lib().rbd_open_read_only(static_cast<rados_ioctx_t>(*io), out.image.c_str(), img.out(), nullptr);
       r < 0)
     return ceph_error("opening rbd image " + spec + " in " + description_, r);
 
-  auto watchers = list_watchers(img.get(), rados_get_instance_id(static_cast<rados_t>(cluster_)));
+  auto watchers = list_watchers(img.get(), lib().rados_get_instance_id(static_cast<rados_t>(cluster_)));
   if (!watchers) return with_context(watchers.error());
   out.watchers = std::move(*watchers);
   if (auto s = list_lockers(img.get(), out); !s) return with_context(s.error());
 
   uint64_t features = 0;
-  if (int r = rbd_get_features(img.get(), &features); r < 0)
+  if (int r = lib().rbd_get_features(img.get(), &features); r < 0)
     return with_context(ceph_error("reading features", r));
   out.has_exclusive_lock_feature = (features & RBD_FEATURE_EXCLUSIVE_LOCK) != 0;
   // rbd_lock_get_owners would say the same, but refuses images opened
@@ -190,7 +198,7 @@ Result<RbdImageClients> CephClient::image_clients(std::string_view pool, std::st
 Result<std::string> CephClient::cluster_fsid() {
   if (auto s = connect(); !s) return s.error();
   char buf[64] = {};
-  if (int r = rados_cluster_fsid(static_cast<rados_t>(cluster_), buf, sizeof(buf)); r < 0)
+  if (int r = lib().rados_cluster_fsid(static_cast<rados_t>(cluster_), buf, sizeof(buf)); r < 0)
     return ceph_error("reading the fsid of " + description_, r);
   return std::string(buf);
 }
