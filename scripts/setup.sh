@@ -11,6 +11,10 @@ packages=(
   libcli11-dev nlohmann-json3-dev libfmt-dev librbd-dev librados-dev
   # tests: GoogleTest, libFuzzer's runtime, and the tools the fixture uses
   libgtest-dev googletest libclang-rt-14-dev e2fsprogs util-linux procps
+  # the Ceph tests: a throwaway loopback cluster (scripts/ceph)
+  ceph-mon ceph-osd ceph-common socat
+  # the vm lane: Debian's kernel under QEMU with a busybox initramfs
+  qemu-system-x86 busybox-static cpio kmod
 )
 
 missing=()

@@ -88,7 +88,12 @@ nlohmann::json ceph_json(const DeviceHolders& d) {
   if (!d.ceph) return nullptr;
   nlohmann::json watchers = nlohmann::json::array();
   for (const auto& w : d.ceph->watchers)
-    watchers.push_back({{"address", w.address}, {"client", "client." + std::to_string(w.global_id)}, {"cookie", w.cookie}});
+    // A watcher that is not this node's own mapping is the other side of
+    // "image is locked by other nodes".
+    watchers.push_back({{"address", w.address},
+                        {"client", "client." + std::to_string(w.global_id)},
+                        {"cookie", w.cookie},
+                        {"this_mapping", d.device.rbd && is_mapping_watcher(w, *d.device.rbd)}});
   nlohmann::json lockers = nlohmann::json::array();
   for (const auto& l : d.ceph->lockers)
     lockers.push_back({{"client", l.client}, {"cookie", l.cookie}, {"address", l.address}});
