@@ -1,0 +1,95 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
+# Builds everything (scripts/build.sh) and runs the `mountleak trace`
+# benchmarks as root, each in its own private mount namespace, each with the
+# real tracer binary as a child process:
+#   trace_latency     busy attribution latency (p50/p99/max) and the tracer's
+#                     peak RSS on the synthetic node (200 containers x ~500
+#                     mounts, 2,000 processes, leaked loop-device "rbd" mounts)
+#   trace_throughput  mount/umount storm ramp: highest rate without loss,
+#                     where loss begins, flat-out rates without/with tracer
+#   trace_overhead    container churn and plain syscalls (getppid, write),
+#                     without/with the tracer, alternating
+# Each prints a table and a final JSON line; this script then prints the
+# headline figures and the load average around the runs (the figures mean
+# little on a loaded machine: check it). Takes about 10-15 minutes on a
+# 2-core machine.
+#
+# Usage: sudo scripts/bench_trace.sh [latency|throughput|overhead ...]
+#        (default: all three; BENCH_ARGS_<NAME> adds arguments to one, e.g.
+#        BENCH_ARGS_latency="--triggers 500"; see <bench> --help)
+# Environment: BUILD_DIR (default build), JOBS (ninja -j), as for build.sh;
+#              RESULTS_DIR (default: a new temp dir) keeps each bench's output.
+# Exit status: 0 when every target is met, 1 when one is missed, 2 on error.
+set -euo pipefail
+here="$(cd "$(dirname "$0")" && pwd)"
+root="$(dirname "$here")"
+build_dir=${BUILD_DIR:-build}
+[[ $build_dir == /* ]] || build_dir="$root/$build_dir"
+if [[ $EUID -ne 0 ]]; then
+  echo "bench_trace.sh: run as root (BPF programs, mount namespaces, loop devices, cgroups)" >&2
+  exit 2
+fi
+benches=("$@")
+[[ ${#benches[@]} -gt 0 ]] || benches=(latency throughput overhead)
+for b in "${benches[@]}"; do
+  case $b in latency | throughput | overhead) ;; *)
+    echo "bench_trace.sh: unknown benchmark '$b' (latency, throughput, overhead)" >&2
+    exit 2
+    ;;
+  esac
+done
+
+"$here/build.sh" >&2
+results=${RESULTS_DIR:-$(mktemp -d /tmp/mountleak-bench-trace-XXXXXX)}
+mkdir -p "$results"
+echo "== $(date -u +%FT%TZ) $(uname -r), $(nproc) CPUs, load average $(cut -d' ' -f1-3 /proc/loadavg)"
+
+status=0
+for b in "${benches[@]}"; do
+  args_var="BENCH_ARGS_$b"
+  read -r -a extra <<<"${!args_var:-}"
+  echo
+  echo "== trace_$b ${extra[*]:-}  (load average $(cut -d' ' -f1-3 /proc/loadavg))"
+  set +e
+  "$build_dir/bench/trace_$b" "${extra[@]}" | tee "$results/$b.txt"
+  rc=${PIPESTATUS[0]}
+  set -e
+  if ((rc >= 2)); then
+    echo "bench_trace.sh: trace_$b failed (exit $rc)" >&2
+    status=2
+  elif ((rc == 1 && status == 0)); then
+    status=1
+  fi
+done
+
+echo
+echo "== summary (load average now $(cut -d' ' -f1-3 /proc/loadavg); outputs in $results)"
+for b in "${benches[@]}"; do
+  json=$(grep '^{"bench"' "$results/$b.txt" | tail -1 || true)
+  [[ -n $json ]] || continue
+  python3 - "$json" <<'EOF'
+import json, sys
+j = json.loads(sys.argv[1])
+b = j["bench"]
+load = "load %s..%s" % (j["load_average_before"][0], j["load_average_after"][0])
+if b == "trace_latency":
+    a = j["latency"]["all"]
+    print("latency    p50 %.2f ms  p99 %.2f ms  max %.2f ms (tracer's latency_us; reader saw p99 %.2f ms);"
+          " tracer VmHWM %.1f MiB; %s" % (a["tracer"]["p50_ms"], a["tracer"]["p99_ms"], a["tracer"]["max_ms"],
+                                         a["observed"]["p99_ms"], j["tracer_vmhwm_mib"], load))
+elif b == "trace_throughput":
+    f = j["flat_out"]
+    print("throughput highest without loss %.0f events/s; loss begins %s; flat out bind %.0f -> %.0f, flip %.0f -> %.0f"
+          " events/s (untraced -> traced); %s" % (
+              j["max_zero_loss_events_per_s"],
+              "never" if j["loss_begins_events_per_s"] is None else "%.0f events/s" % j["loss_begins_events_per_s"],
+              f["bind"]["untraced_events_per_s"], f["bind"]["traced_events_per_s"],
+              f["flip"]["untraced_events_per_s"], f["flip"]["traced_events_per_s"], load))
+elif b == "trace_overhead":
+    print("overhead   churn %.3f wall, %.3f CPU, %.3f CPU incl. tracer; getppid %.3f, write %.3f (CPU); %s" % (
+        j["churn_ratio_wall"], j["churn_ratio_cpu"], j["churn_ratio_cpu_with_tracer"], j["getppid_ratio_cpu"],
+        j["write_ratio_cpu"], load))
+EOF
+done
+exit $status
