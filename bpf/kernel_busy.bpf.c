@@ -43,14 +43,15 @@ int BPF_PROG(ml_fexit_bd_prepare_to_claim, struct block_device *bdev)
 	__u64 ret = 0;
 	struct ml_event *e;
 
-	if (bpf_get_func_ret(ctx, &ret) || (long)ret != -EBUSY)
+	/* An int result: only the low 32 bits of the return slot are set. */
+	if (bpf_get_func_ret(ctx, &ret) || (int)ret != -EBUSY)
 		return 0;
 	e = event_reserve(ML_EV_BUSY);
 	if (!e)
 		return 0;
 	e->tier = ML_TIER_KERNEL;
 	e->busy_source = ML_BUSY_OPEN_EXCL;
-	e->ret = (long)ret;
+	e->ret = (int)ret;
 	e->arg2 = BPF_CORE_READ(bdev, bd_dev);
 	event_submit(e);
 	return 0;

@@ -63,7 +63,8 @@ int BPF_PROG(ml_fexit_attach_recursive_mnt, struct mount *source_mnt)
 	struct ml_event *e;
 	__u32 ns;
 
-	if (bpf_get_func_ret(ctx, &ret) || ret != 0)
+	/* An int result: only the low 32 bits of the return slot are set. */
+	if (bpf_get_func_ret(ctx, &ret) || (int)ret != 0)
 		return 0;
 	ns = mount_ns(source_mnt);
 	e = event_reserve(ML_EV_MOUNT);
