@@ -254,6 +254,68 @@ TEST_P(TraceBusy, BindsByMountAndByTheNewMountApiAreBothCaught) {
   }
 }
 
+// A process in a new mount namespace that is a slave of ours, so mounts made
+// here propagate into it; it waits to be killed.
+pid_t spawn_slave_namespace() {
+  int ready[2];
+  if (pipe(ready) != 0) return -1;
+  pid_t pid = fork();
+  if (pid != 0) {
+    close(ready[1]);
+    char ok = 0;
+    bool started = read(ready[0], &ok, 1) == 1 && ok == 1;
+    close(ready[0]);
+    return started ? pid : -1;
+  }
+  close(ready[0]);
+  char ok = unshare(CLONE_NEWNS) == 0 && mount(nullptr, "/", nullptr, MS_REC | MS_SLAVE, nullptr) == 0;
+  if (write(ready[1], &ok, 1) != 1 || !ok) _exit(1);
+  pause();
+  _exit(0);
+}
+
+// The tracked mounts the tracer's model holds when it stops.
+std::set<std::pair<uint64_t, std::string>> model_mounts_at_stop(TraceProcess& trace) {
+  trace.stop();
+  std::set<std::pair<uint64_t, std::string>> out;
+  for (const auto& e : trace.events())
+    if (e.value("event", "") == "stats")
+      for (const auto& m : e["tracked_mounts"]) out.insert({m["mntns"].get<uint64_t>(), m["mountpoint"]});
+  return out;
+}
+
+TEST_P(TraceBusy, PropagatedCopiesReachTheModelThroughTheKernelTierHook) {
+  // With the collector's own propagation reconcile off, only the kernel
+  // tier's propagate_mnt hook can tell the model about a copy the kernel
+  // made in another namespace.
+  pid_t slave = spawn_slave_namespace();
+  ASSERT_GT(slave, 0);
+  std::unique_ptr<pid_t, void (*)(pid_t*)> reap(&slave, [](pid_t* p) { kill_and_reap(*p); });
+  start_trace({"--no-propagation-reconcile"});
+  std::string target = node_->tmp_dir() + "/propagated";
+  ASSERT_EQ(mkdir(target.c_str(), 0755), 0);
+  ASSERT_EQ(mount(node_->global_mount_path().c_str(), target.c_str(), nullptr, MS_BIND, nullptr), 0);
+  // The kernel did propagate it: the slave has the copy.
+  std::ifstream slave_mounts("/proc/" + std::to_string(slave) + "/mountinfo");
+  std::string text((std::istreambuf_iterator<char>(slave_mounts)), std::istreambuf_iterator<char>());
+  bool slave_has_copy = false;
+  for (const auto& m : parse_mountinfo(text, "slave").mounts)
+    slave_has_copy |= m.dev == node_->dev_id() && m.mount_point == target;
+  ASSERT_TRUE(slave_has_copy);
+  usleep(500 * 1000);  // longer than the collector's settle time
+
+  struct stat st {};
+  ASSERT_EQ(stat(("/proc/" + std::to_string(slave) + "/ns/mnt").c_str(), &st), 0);
+  auto model = model_mounts_at_stop(*trace_);
+  trace_.reset();
+  bool model_has_copy = model.count({st.st_ino, target}) > 0;
+  if (expected_tier() == "kernel")
+    EXPECT_TRUE(model_has_copy) << "the propagation hook did not bring the copy into the model";
+  else
+    EXPECT_FALSE(model_has_copy) << "without the kernel tier and without reconcile nothing should";
+  umount2(target.c_str(), MNT_DETACH);
+}
+
 // Mount points of the device in this (the host) namespace, as the kernel has them.
 std::set<std::string> host_mounts_of(DevId dev) {
   std::ifstream in("/proc/self/mountinfo");
