@@ -6,8 +6,9 @@
 # line and powers off.
 #
 # Kernel command line:
-#   mlvm_run=probe,privileged_kernel,privileged_tracepoint   what to run
-#   mlvm_filter=<gtest filter>                               for privileged_*
+#   mlvm_run=probe,privileged_kernel,privileged_tracepoint   what to run, in order
+#   mlvm_filter_<scenario>=<gtest filter>                    for privileged_*
+#   mlvm_limit_<scenario>=<seconds>                          kill it after that
 # Each scenario's output streams to the console (ttyS0) as it runs, then goes
 # whole to the results port (ttyS1) between markers the host parses:
 #   @@MLVM BEGIN <name>
@@ -86,24 +87,58 @@ arg() {
   done
 }
 run_list="$(arg mlvm_run | tr ',' ' ')"
-filter="$(arg mlvm_filter)"
 
-# Runs "$@" with output streamed to the console and kept, then sends it to
-# the results port between markers.
+# Runs "$@" with its output kept in a file and streamed to the console, then
+# sends it to the results port between markers. The scenario ends when its
+# own process does, whatever it left behind; leftovers are listed and killed
+# so the next scenario starts clean. A scenario that outlives its limit is
+# killed with everything it started, and the next one still runs.
 scenario() {
   name="$1"
   shift
-  echo "mlvm: scenario $name: $*" >"$console"
+  limit="$(arg "mlvm_limit_$name")"
+  out="/tmp/$name.out"
+  echo "mlvm: scenario $name (limit ${limit:-none} s): $*" >"$console"
   start=$(date +%s)
-  { "$@"; echo $? >/tmp/rc; } 2>&1 | tee "/tmp/$name.out" >"$console"
-  rc=$(cat /tmp/rc)
+  rm -f /tmp/killed
+  : >"$out"
+  tail -f "$out" >"$console" &
+  tailer=$!
+  "$@" >"$out" 2>&1 </dev/null &
+  running=$!
+  watchdog=""
+  if [ -n "$limit" ]; then
+    (sleep "$limit" && touch /tmp/killed && kill -KILL "$running") &
+    watchdog=$!
+  fi
+  wait "$running"
+  rc=$?
+  [ -n "$watchdog" ] && kill "$watchdog" 2>/dev/null
+  sleep 1  # let tail print the last lines
+  kill "$tailer" 2>/dev/null
+  if [ -e /tmp/killed ]; then
+    echo "mlvm: scenario $name killed after its limit of $limit s" | tee -a "$out" >"$console"
+    rc=137
+  fi
   echo "mlvm: scenario $name exited $rc after $(($(date +%s) - start)) s" >"$console"
+  # Kernel threads show as [name]; this shell's own forks (the ps and awk
+  # below) show with /init's command line; the watchdog's sleep is harmless.
+  leftovers="$(ps -o pid,ppid,args | awk 'NR > 1 && $1 != 1 && $3 !~ /^\[/ && $0 !~ /\/init$/ && $3 != "sleep"')"
+  if [ -n "$leftovers" ]; then
+    # Reported outside the scenario's output, which may be JSON.
+    echo "mlvm: scenario $name left processes running (killed now):" >"$console"
+    echo "$leftovers" >"$console"
+    echo "$leftovers" | while read -r line; do emit "@@MLVM LEFTOVER $name $line"; done
+  fi
+  kill -KILL -1 2>/dev/null  # spares init only
   emit "@@MLVM BEGIN $name"
-  cat "/tmp/$name.out" >"$results"
+  cat "$out" >"$results"
   emit "@@MLVM END $name rc=$rc"
 }
 
+# privileged_tests with the filter the command line gives this scenario.
 privileged() {
+  filter="$(arg "mlvm_filter_$1")"
   if [ -n "$filter" ]; then
     "$MLVM_PRIVILEGED_TESTS" --gtest_color=no "--gtest_filter=$filter"
   else
@@ -126,7 +161,7 @@ for name in $run_list; do
     privileged_kernel)
       # The trace tests check the ready event's tier for their hooks.
       export MOUNTLEAK_TEST_EXPECT_TIER=kernel
-      scenario privileged_kernel privileged
+      scenario privileged_kernel privileged privileged_kernel
       unset MOUNTLEAK_TEST_EXPECT_TIER
       ;;
     privileged_tracepoint)
@@ -134,7 +169,7 @@ for name in $run_list; do
       # (tests/privileged/mountleak_process.cpp), forcing the fallback tier.
       export MOUNTLEAK_TEST_EXPECT_TIER=tracepoint
       export MOUNTLEAK_TEST_TRACE_ARGS="--no-feature fentry,kprobe"
-      scenario privileged_tracepoint privileged
+      scenario privileged_tracepoint privileged privileged_tracepoint
       unset MOUNTLEAK_TEST_TRACE_ARGS MOUNTLEAK_TEST_EXPECT_TIER
       ;;
     *) emit "@@MLVM UNKNOWN $name" ;;

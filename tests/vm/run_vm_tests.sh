@@ -1,25 +1,28 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: Apache-2.0
 # The vm lane: mountleak's privileged scenarios on Debian's own kernel,
-# booted under QEMU. Two modes:
-#
-#   run_vm_tests.sh prepare --work DIR --mountleak PATH --privileged-tests PATH
-#                           [--file PATH]...
-#     fetches the kernel (cached in DIR/../vm-cache, or $MOUNTLEAK_VM_CACHE),
-#     builds DIR/initramfs.cpio.gz, and decides TCG or KVM (DIR/accel).
-#
-#   run_vm_tests.sh run SCENARIO --work DIR [--filter GTEST_FILTER] [--timeout S]
-#     boots the guest for one scenario and judges it from the guest's results:
-#       probe                  `mountleak probe -o json`: fentry, fexit and
-#                              kprobe available, a tier for every hook, the
-#                              kernel tier chosen for at least one
-#       privileged_kernel      privileged_tests as they are
-#       privileged_tracepoint  the same with every `mountleak trace` forced to
-#                              the tracepoint tier (--no-feature fentry,kprobe)
-#     Fails on a failing test, a failed check, a missing marker (guest died)
-#     or the timeout (guest hung), printing the relevant part of the logs.
-#     Logs: DIR/<scenario>.console.log (serial console, streamed output and
-#     kernel messages) and DIR/<scenario>.results.log (what was judged).
+# booted under QEMU. Scenarios (see guest_init.sh):
+#   probe                  `mountleak probe -o json`: fentry, fexit and kprobe
+#                          available, a tier for every hook, the kernel tier
+#                          chosen for at least one
+#   privileged_kernel      privileged_tests as they are (the kernel tier wins)
+#   privileged_tracepoint  the same with every `mountleak trace` forced to the
+#                          tracepoint tier (--no-feature fentry,kprobe)
+# Modes:
+#   prepare --work DIR --mountleak PATH --privileged-tests PATH [--file PATH]...
+#       fetch the kernel (cached in DIR/../vm-cache, or $MOUNTLEAK_VM_CACHE),
+#       build DIR/initramfs.cpio.gz, pick TCG or KVM (DIR/accel)
+#   boot --work DIR --log NAME --timeout S [--limit SCENARIO=S]...
+#        [--filter SCENARIO=GTEST_FILTER]... SCENARIO...
+#       one guest runs the scenarios in order, each killed after its own
+#       limit, all of them after S; logs DIR/NAME.console.log (serial console:
+#       streamed output, kernel messages) and DIR/NAME.results.log (what the
+#       guest reports between markers). Fails only if the guest never booted.
+#   judge SCENARIO --work DIR --log NAME
+#       judges one scenario from that log: fails on a failed test or check, a
+#       missing result (guest died, hung or was killed) or a non-zero exit
+#   run SCENARIO --work DIR [--filter F] [--timeout S]
+#       boot for that scenario alone, then judge it (for people)
 #
 # Environment: MOUNTLEAK_VM_ACCEL=auto|tcg|kvm (auto: KVM only where a quick
 # boot under it works, else TCG), MOUNTLEAK_VM_CACHE (kernel cache dir).
@@ -38,24 +41,27 @@ die() {
   exit 1
 }
 
-mode="${1:?usage: run_vm_tests.sh prepare|run ...}"
+mode="${1:?usage: run_vm_tests.sh prepare|boot|judge|run ...}"
 shift
 scenario=""
-if [[ "$mode" == run ]]; then
-  scenario="${1:?usage: run_vm_tests.sh run SCENARIO ...}"
+if [[ "$mode" == judge || "$mode" == run ]]; then
+  scenario="${1:?usage: run_vm_tests.sh $mode SCENARIO ...}"
   shift
 fi
-work="" mountleak="" privileged="" filter="" timeout_s=480
-files=()
+work="" mountleak="" privileged="" log="" filter="" timeout_s=480
+files=() limits=() filters=() scenarios=()
 while (($#)); do
   case "$1" in
     --work) work="$2"; shift 2 ;;
     --mountleak) mountleak="$2"; shift 2 ;;
     --privileged-tests) privileged="$2"; shift 2 ;;
     --file) files+=("$2"); shift 2 ;;
-    --filter) filter="$2"; shift 2 ;;
+    --log) log="$2"; shift 2 ;;
+    --filter) filter="$2"; filters+=("$2"); shift 2 ;;
+    --limit) limits+=("$2"); shift 2 ;;
     --timeout) timeout_s="$2"; shift 2 ;;
-    *) die "unknown argument $1" ;;
+    -*) die "unknown argument $1" ;;
+    *) scenarios+=("$1"); shift ;;
   esac
 done
 [[ -n "$work" ]] || die "--work is required"
@@ -183,45 +189,64 @@ check_gtest() {  # output file -> summary, non-zero unless every test passed
   return 0
 }
 
-run() {
+# Boots one guest for the scenarios; records how it ended in NAME.status.
+boot_lane() {  # name scenario-args...
+  local name="$1"
+  shift
   [[ -s "$work/initramfs.cpio.gz" ]] || die "no $work/initramfs.cpio.gz: run the prepare step (ctest runs vm_prepare first)"
-  local accel
+  local accel console="$work/$name.console.log" results="$work/$name.results.log"
   accel="$(cat "$work/accel" 2>/dev/null || echo tcg)"
-  local console="$work/$scenario.console.log" results="$work/$scenario.results.log"
-  local extra="mlvm_run=$scenario"
-  [[ -n "$filter" ]] && extra+=" mlvm_filter=$filter"
+  local extra="mlvm_run=$(IFS=,; echo "$*")" item
+  for item in "${limits[@]}"; do extra+=" mlvm_limit_$item"; done
+  for item in "${filters[@]}"; do extra+=" mlvm_filter_$item"; done
   local start=$SECONDS status=0
-  say "booting $(cat "$cache/package" | cut -d' ' -f1-2) under $accel for '$scenario' (limit ${timeout_s} s)"
+  say "booting $(cut -d' ' -f1-2 "$cache/package") under $accel for: $* (limit ${timeout_s} s)"
   boot "$accel" "$timeout_s" "$console" "$results" "$extra" || status=$?
-  local took=$((SECONDS - start))
   # A tty that was not switched to raw adds \r to every line.
   [[ -f "$results" ]] && sed -i 's/\r$//' "$results"
-  say "guest ran $took s (qemu exit $status); logs: $console $results"
-
-  local failed=0
+  echo "$status $((SECONDS - start)) $timeout_s" >"$work/$name.status"
+  say "guest ran $((SECONDS - start)) s (qemu exit $status); logs: $console $results"
+  [[ "$mode" == run ]] || grep -E '^mlvm: scenario .* exited' "$console" 2>/dev/null | sed 's/^/vm: guest: /' || true
   if ((status == 124 || status == 137)); then
-    say "FAIL: timed out after ${timeout_s} s"
-    failed=1
+    say "the guest was stopped at the lane's limit of ${timeout_s} s; scenarios without a result fail"
   elif ((status != 0)); then
-    say "FAIL: qemu exited $status:"
+    say "qemu exited $status:"
     cat "$work/qemu.stderr"
-    failed=1
   fi
   if ! grep -q "^@@MLVM KERNEL" "$results" 2>/dev/null; then
     say "FAIL: the guest's init never reported (boot failed or too slow)"
-    failed=1
+    echo "----- last 40 lines of $console -----"
+    tail -n 40 "$console" 2>/dev/null | cut -c1-600 || true
+    return 1
   fi
-  local rc
+}
+
+judge() {  # name
+  local name="$1"
+  local console="$work/$name.console.log" results="$work/$name.results.log"
+  [[ -f "$results" ]] || die "no $results: nothing booted for '$name'"
+  local status took limit
+  read -r status took limit <"$work/$name.status" || true
+  local failed=0 rc
   rc="$(section_rc "$results" "$scenario" 2>/dev/null || true)"
   if grep -q "^@@MLVM UNKNOWN $scenario\$" "$results" 2>/dev/null; then
     say "FAIL: the guest's init has no scenario '$scenario' (see tests/vm/guest_init.sh)"
     failed=1
   elif [[ -z "$rc" ]]; then
-    say "FAIL: no result for '$scenario' (guest died or hung during it)"
+    if [[ "$status" == 124 || "$status" == 137 ]]; then
+      say "FAIL: no result for '$scenario': the guest was stopped at its limit of $limit s"
+    else
+      say "FAIL: no result for '$scenario' (the guest died during it, qemu exit $status)"
+    fi
     failed=1
   else
-    local out="$work/$scenario.out"
+    local out="$work/$name.$scenario.out"
     section "$results" "$scenario" >"$out"
+    grep -E "^mlvm: scenario $scenario (exited|killed)" "$console" 2>/dev/null | sed 's/^/vm: guest: /' || true
+    if grep -q "^@@MLVM LEFTOVER $scenario " "$results"; then
+      say "warning: processes outlived '$scenario' in the guest (the tests should have ended them):"
+      sed -n "s/^@@MLVM LEFTOVER $scenario /vm:   /p" "$results"
+    fi
     case "$scenario" in
       probe) check_probe "$out" || failed=1 ;;
       privileged_*) check_gtest "$out" || failed=1 ;;
@@ -234,11 +259,12 @@ run() {
   fi
   if ((failed)); then
     if [[ -z "$rc" ]]; then
-      echo "----- last 80 lines of $console -----"
-      tail -n 80 "$console" 2>/dev/null | cut -c1-600 || true
+      echo "----- $scenario's part of $console (last 60 lines) -----"
+      sed -n "/^mlvm: scenario $scenario /,\$p" "$console" 2>/dev/null | tail -n 60 | cut -c1-600 || true
     fi
     echo "----- kernel warnings (dmesg) -----"
     section "$results" dmesg 2>/dev/null | grep -iE 'warn|bug|error|fail|oops|panic|denied' | tail -n 30 || true
+    say "logs: $console $results"
     return 1
   fi
   say "PASS: $scenario"
@@ -246,6 +272,19 @@ run() {
 
 case "$mode" in
   prepare) prepare ;;
-  run) run ;;
-  *) die "unknown mode $mode (prepare or run)" ;;
+  boot)
+    [[ -n "$log" && ${#scenarios[@]} -gt 0 ]] || die "boot needs --log NAME and scenarios"
+    boot_lane "$log" "${scenarios[@]}"
+    ;;
+  judge)
+    [[ -n "$log" ]] || die "judge needs --log NAME"
+    judge "$log"
+    ;;
+  run)
+    filters=()
+    [[ -n "$filter" ]] && filters=("$scenario=$filter")
+    boot_lane "$scenario" "$scenario"
+    judge "$scenario"
+    ;;
+  *) die "unknown mode $mode (prepare, boot, judge or run)" ;;
 esac
