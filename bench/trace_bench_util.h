@@ -51,7 +51,16 @@ inline double percentile(std::vector<double> v, double p) {
   return v[std::clamp<size_t>(rank, 1, v.size()) - 1];
 }
 
-inline double median(const std::vector<double>& v) { return percentile(v, 50); }
+inline double median(std::vector<double> v) {
+  if (v.empty()) return 0;
+  std::sort(v.begin(), v.end());
+  const size_t n = v.size();
+  return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+}
+
+inline double minimum(const std::vector<double>& v) {
+  return v.empty() ? 0 : *std::min_element(v.begin(), v.end());
+}
 
 // A directory under /tmp with a tmpfs on it. The tmpfs exists only in this
 // process's private namespace, so the host never sees it; the directory

@@ -9,14 +9,17 @@
 #   trace_throughput  mount/umount storm ramp: highest rate without loss,
 #                     where loss begins, flat-out rates without/with tracer
 #   trace_overhead    container churn and plain syscalls (getppid, write),
-#                     without/with the tracer, alternating
+#                     without/with the tracer, alternating; "overhead" on a
+#                     bare node as the issue asks, "overhead_node" on the
+#                     synthetic node with containers that live 100 ms, 8 at a
+#                     time (what the collector pays per container at scale)
 # Each prints a table and a final JSON line; this script then prints the
 # headline figures and the load average around the runs (the figures mean
 # little on a loaded machine: check it). Takes about 10-15 minutes on a
 # 2-core machine.
 #
-# Usage: sudo scripts/bench_trace.sh [latency|throughput|overhead ...]
-#        (default: all three; BENCH_ARGS_<NAME> adds arguments to one, e.g.
+# Usage: sudo scripts/bench_trace.sh [latency|throughput|overhead|overhead_node ...]
+#        (default: all four; BENCH_ARGS_<NAME> adds arguments to one, e.g.
 #        BENCH_ARGS_latency="--triggers 500"; see <bench> --help)
 # Environment: BUILD_DIR (default build), JOBS (ninja -j), as for build.sh;
 #              RESULTS_DIR (default: a new temp dir) keeps each bench's output.
@@ -31,10 +34,10 @@ if [[ $EUID -ne 0 ]]; then
   exit 2
 fi
 benches=("$@")
-[[ ${#benches[@]} -gt 0 ]] || benches=(latency throughput overhead)
+[[ ${#benches[@]} -gt 0 ]] || benches=(latency throughput overhead overhead_node)
 for b in "${benches[@]}"; do
-  case $b in latency | throughput | overhead) ;; *)
-    echo "bench_trace.sh: unknown benchmark '$b' (latency, throughput, overhead)" >&2
+  case $b in latency | throughput | overhead | overhead_node) ;; *)
+    echo "bench_trace.sh: unknown benchmark '$b' (latency, throughput, overhead, overhead_node)" >&2
     exit 2
     ;;
   esac
@@ -49,14 +52,19 @@ status=0
 for b in "${benches[@]}"; do
   args_var="BENCH_ARGS_$b"
   read -r -a extra <<<"${!args_var:-}"
+  binary=trace_$b
+  if [[ $b == overhead_node ]]; then
+    binary=trace_overhead
+    extra=(--synthetic-node --concurrency 8 --lifetime-ms 100 "${extra[@]}")
+  fi
   echo
-  echo "== trace_$b ${extra[*]:-}  (load average $(cut -d' ' -f1-3 /proc/loadavg))"
+  echo "== $binary ${extra[*]:-}  (load average $(cut -d' ' -f1-3 /proc/loadavg))"
   set +e
-  "$build_dir/bench/trace_$b" "${extra[@]}" | tee "$results/$b.txt"
+  "$build_dir/bench/$binary" "${extra[@]}" | tee "$results/$b.txt"
   rc=${PIPESTATUS[0]}
   set -e
   if ((rc >= 2)); then
-    echo "bench_trace.sh: trace_$b failed (exit $rc)" >&2
+    echo "bench_trace.sh: $binary failed (exit $rc)" >&2
     status=2
   elif ((rc == 1 && status == 0)); then
     status=1
@@ -68,9 +76,9 @@ echo "== summary (load average now $(cut -d' ' -f1-3 /proc/loadavg); outputs in 
 for b in "${benches[@]}"; do
   json=$(grep '^{"bench"' "$results/$b.txt" | tail -1 || true)
   [[ -n $json ]] || continue
-  python3 - "$json" <<'EOF'
+  python3 - "$b" "$json" <<'EOF'
 import json, sys
-j = json.loads(sys.argv[1])
+name, j = sys.argv[1], json.loads(sys.argv[2])
 b = j["bench"]
 load = "load %s..%s" % (j["load_average_before"][0], j["load_average_after"][0])
 if b == "trace_latency":
@@ -87,8 +95,8 @@ elif b == "trace_throughput":
               f["bind"]["untraced_events_per_s"], f["bind"]["traced_events_per_s"],
               f["flip"]["untraced_events_per_s"], f["flip"]["traced_events_per_s"], load))
 elif b == "trace_overhead":
-    print("overhead   churn %.3f wall, %.3f CPU, %.3f CPU incl. tracer; getppid %.3f, write %.3f (CPU); %s" % (
-        j["churn_ratio_wall"], j["churn_ratio_cpu"], j["churn_ratio_cpu_with_tracer"], j["getppid_ratio_cpu"],
+    print("%-10s churn %.3f wall, %.3f CPU, %.3f CPU incl. tracer; getppid %.3f, write %.3f (CPU); %s" % (
+        name, j["churn_ratio_wall"], j["churn_ratio_cpu"], j["churn_ratio_cpu_with_tracer"], j["getppid_ratio_cpu"],
         j["write_ratio_cpu"], load))
 EOF
 done
