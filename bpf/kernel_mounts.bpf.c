@@ -98,7 +98,8 @@ static __always_inline int umount_done(struct path *path, int flags, long ret)
 	m = (struct mount *)((void *)BPF_CORE_READ(path, mnt) -
 			     bpf_core_field_offset(struct mount, mnt));
 	e->arg2 = mount_dev(m);
-	dentry_name(e->path1, sizeof(e->path1), BPF_CORE_READ(path, dentry));
+	/* path->dentry is the mounted root ("/"); name the mount point. */
+	dentry_name(e->path1, sizeof(e->path1), BPF_CORE_READ(m, mnt_mountpoint));
 	event_submit(e);
 	return 0;
 }
