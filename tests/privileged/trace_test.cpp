@@ -14,6 +14,7 @@
 
 #include <cstdlib>
 #include <fstream>
+#include <functional>
 #include <set>
 
 #include "model/mountinfo.h"
@@ -176,9 +177,9 @@ TEST_P(TraceBusy, ExclusiveOpenAndUmountFailuresNameTheHolder) {
 
 INSTANTIATE_TEST_SUITE_P(Runtimes, TraceBusy, ::testing::Values(runtime_variants()[0]), variant_name);
 
-// A child that makes a private bind of `source` at `target` in a new mount
-// namespace, by the new mount API or by mount(2), then waits to be killed.
-pid_t spawn_binder(const std::string& source, const std::string& target, bool new_api) {
+// A child in a new mount namespace, a slave of ours, that runs `setup` there
+// and then waits to be killed; -1 when setup failed.
+pid_t spawn_in_new_namespace(const std::function<bool()>& setup) {
   int ready[2];
   if (pipe(ready) != 0) return -1;
   pid_t pid = fork();
@@ -190,24 +191,25 @@ pid_t spawn_binder(const std::string& source, const std::string& target, bool ne
     return done ? pid : -1;
   }
   close(ready[0]);
-  char ok = 0;
-  if (unshare(CLONE_NEWNS) == 0 && mount(nullptr, "/", nullptr, MS_REC | MS_SLAVE, nullptr) == 0) {
-    if (new_api) {
-      int tree = open_tree(AT_FDCWD, source.c_str(), OPEN_TREE_CLONE | AT_RECURSIVE);
-      struct mount_attr attr {};
-      attr.propagation = MS_PRIVATE;
-      if (tree >= 0 && mount_setattr(tree, "", AT_EMPTY_PATH | AT_RECURSIVE, &attr, sizeof(attr)) == 0 &&
-          move_mount(tree, "", AT_FDCWD, target.c_str(), MOVE_MOUNT_F_EMPTY_PATH) == 0)
-        ok = 1;
-    } else if (mount(source.c_str(), target.c_str(), nullptr, MS_BIND | MS_REC, nullptr) == 0 &&
-               mount(nullptr, target.c_str(), nullptr, MS_REC | MS_PRIVATE, nullptr) == 0) {
-      ok = 1;
-    }
-  }
-  if (write(ready[1], &ok, 1) != 1) _exit(1);
-  if (!ok) _exit(1);
+  char ok = unshare(CLONE_NEWNS) == 0 && mount(nullptr, "/", nullptr, MS_REC | MS_SLAVE, nullptr) == 0 && setup();
+  if (write(ready[1], &ok, 1) != 1 || !ok) _exit(1);
   pause();
   _exit(0);
+}
+
+// A private bind of `source` at `target` in a new namespace, by the new
+// mount API or by mount(2).
+pid_t spawn_binder(const std::string& source, const std::string& target, bool new_api) {
+  return spawn_in_new_namespace([&] {
+    if (!new_api)
+      return mount(source.c_str(), target.c_str(), nullptr, MS_BIND | MS_REC, nullptr) == 0 &&
+             mount(nullptr, target.c_str(), nullptr, MS_REC | MS_PRIVATE, nullptr) == 0;
+    int tree = open_tree(AT_FDCWD, source.c_str(), OPEN_TREE_CLONE | AT_RECURSIVE);
+    struct mount_attr attr {};
+    attr.propagation = MS_PRIVATE;
+    return tree >= 0 && mount_setattr(tree, "", AT_EMPTY_PATH | AT_RECURSIVE, &attr, sizeof(attr)) == 0 &&
+           move_mount(tree, "", AT_FDCWD, target.c_str(), MOVE_MOUNT_F_EMPTY_PATH) == 0;
+  });
 }
 
 void kill_and_reap(pid_t pid) {
@@ -254,26 +256,6 @@ TEST_P(TraceBusy, BindsByMountAndByTheNewMountApiAreBothCaught) {
   }
 }
 
-// A process in a new mount namespace that is a slave of ours, so mounts made
-// here propagate into it; it waits to be killed.
-pid_t spawn_slave_namespace() {
-  int ready[2];
-  if (pipe(ready) != 0) return -1;
-  pid_t pid = fork();
-  if (pid != 0) {
-    close(ready[1]);
-    char ok = 0;
-    bool started = read(ready[0], &ok, 1) == 1 && ok == 1;
-    close(ready[0]);
-    return started ? pid : -1;
-  }
-  close(ready[0]);
-  char ok = unshare(CLONE_NEWNS) == 0 && mount(nullptr, "/", nullptr, MS_REC | MS_SLAVE, nullptr) == 0;
-  if (write(ready[1], &ok, 1) != 1 || !ok) _exit(1);
-  pause();
-  _exit(0);
-}
-
 // The tracked mounts the tracer's model holds when it stops.
 std::set<std::pair<uint64_t, std::string>> model_mounts_at_stop(TraceProcess& trace) {
   trace.stop();
@@ -288,7 +270,8 @@ TEST_P(TraceBusy, PropagatedCopiesReachTheModelThroughTheKernelTierHook) {
   // With the collector's own propagation reconcile off, only the kernel
   // tier's propagate_mnt hook can tell the model about a copy the kernel
   // made in another namespace.
-  pid_t slave = spawn_slave_namespace();
+  // A namespace that is a slave of ours: mounts made here propagate into it.
+  pid_t slave = spawn_in_new_namespace([] { return true; });
   ASSERT_GT(slave, 0);
   std::unique_ptr<pid_t, void (*)(pid_t*)> reap(&slave, [](pid_t* p) { kill_and_reap(*p); });
   start_trace({"--no-propagation-reconcile"});
