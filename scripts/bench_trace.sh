@@ -15,7 +15,7 @@
 #                     time (what the collector pays per container at scale)
 # Each prints a table and a final JSON line; this script then prints the
 # headline figures and the load average around the runs (the figures mean
-# little on a loaded machine: check it). Takes about 10-15 minutes on a
+# little on a loaded machine: check it). Takes about 10 minutes on a
 # 2-core machine.
 #
 # Usage: sudo scripts/bench_trace.sh [latency|throughput|overhead|overhead_node ...]
