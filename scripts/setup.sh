@@ -14,7 +14,7 @@ packages=(
   # the Ceph tests: a throwaway loopback cluster (scripts/ceph)
   ceph-mon ceph-osd ceph-common socat
   # the vm lane: Debian's kernel under QEMU with a busybox initramfs
-  qemu-system-x86 busybox-static cpio kmod
+  qemu-system-x86 busybox-static jq
 )
 
 missing=()
