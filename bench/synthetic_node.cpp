@@ -456,31 +456,8 @@ void SyntheticNode::kill_containers() {
 }
 
 void SyntheticNode::unmount_all_under_tmp(bool including_tmp) {
-  // Deepest first; the same path mounted twice comes off in reverse order.
-  for (int pass = 0; pass < 4; ++pass) {
-    auto mounts = fixture::mount_points_under(tmp_dir_);
-    if (!mounts) {
-      errors_.push_back(mounts.error().message);
-      return;
-    }
-    std::vector<std::pair<size_t, std::string>> order;
-    for (size_t i = 0; i < mounts->size(); ++i)
-      if (including_tmp || (*mounts)[i] != tmp_dir_) order.emplace_back(i, (*mounts)[i]);
-    if (order.empty()) return;
-    std::stable_sort(order.begin(), order.end(), [](const auto& a, const auto& b) {
-      auto depth = [](const std::string& p) { return std::count(p.begin(), p.end(), '/'); };
-      if (depth(a.second) != depth(b.second)) return depth(a.second) > depth(b.second);
-      return a.first > b.first;
-    });
-    for (const auto& [index, path] : order) {
-      if (umount2(path.c_str(), 0) == 0 || errno == EINVAL || errno == ENOENT) continue;
-      const int err = errno;
-      if (umount2(path.c_str(), MNT_DETACH) == 0)
-        errors_.push_back("umount " + path + ": " + std::strerror(err) + " (detached lazily)");
-      else
-        errors_.push_back(Error::from_errno("umount " + path).message);
-    }
-  }
+  if (tmp_dir_.empty()) return;
+  fixture::unmount_all_under(tmp_dir_, including_tmp, errors_);
 }
 
 void SyntheticNode::teardown() noexcept {
