@@ -198,28 +198,6 @@ TEST(RealProc, ReadNamespaceOfSelf) {
   EXPECT_FALSE(read_namespace_of(HostPaths{}, 0x3fffffff));
 }
 
-TEST(RealProc, MountinfoThroughNsfsMatchesOurOwn) {
-  if (::geteuid() != 0) GTEST_SKIP() << "setns() needs CAP_SYS_ADMIN";
-  // Other test suites may mount things meanwhile: compare mount IDs, and
-  // allow a retry.
-  bool same = false;
-  for (int attempt = 0; attempt < 3 && !same; ++attempt) {
-    auto via = read_mountinfo_via_nsfs("/proc", "/proc/self/ns/mnt");
-    ASSERT_TRUE(via) << via.error().message;
-    auto direct = read_file("/proc/self/mountinfo");
-    ASSERT_TRUE(direct);
-    std::vector<uint64_t> a, b;
-    for (const auto& m : parse_mountinfo(*via, "via").mounts) a.push_back(m.mount_id);
-    for (const auto& m : parse_mountinfo(*direct, "direct").mounts) b.push_back(m.mount_id);
-    same = !a.empty() && a == b;
-  }
-  EXPECT_TRUE(same);
-  EXPECT_FALSE(read_mountinfo_via_nsfs("/proc", "/nonexistent/ns"));
-  // Not a namespace file: setns() refuses it.
-  auto not_ns = read_mountinfo_via_nsfs("/proc", "/proc/self/mountinfo");
-  ASSERT_FALSE(not_ns);
-  EXPECT_NE(not_ns.error().message.find("setns"), std::string::npos);
-}
 
 // ---- a synthetic proc tree -------------------------------------------------
 
@@ -448,33 +426,6 @@ TEST(FdHolders, RootDirectoryHoldsItsFilesystem) {
   EXPECT_EQ(it->target, "/");
 }
 
-TEST(FdHolders, FindsOpenBlockDeviceNode) {
-  // Any block device we may open read-only, except the kinds privileged
-  // tests running alongside create and detach (loop, rbd, nbd, dm, md).
-  // Unprivileged runs skip.
-  int fd = -1;
-  struct stat st {};
-  for (const auto& entry : fs::directory_iterator("/dev")) {
-    const std::string name = entry.path().filename().string();
-    bool volatile_kind = false;
-    for (const char* prefix : {"loop", "rbd", "nbd", "dm-", "md", "sr"})
-      volatile_kind = volatile_kind || name.rfind(prefix, 0) == 0;
-    if (volatile_kind || ::stat(entry.path().c_str(), &st) != 0 || !S_ISBLK(st.st_mode)) continue;
-    fd = ::open(entry.path().c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
-    if (fd >= 0) break;
-  }
-  if (fd < 0) GTEST_SKIP() << "no block device can be opened";
-  ScanCounters counters;
-  const DevId dev = DevId::from_dev_t(st.st_rdev);
-  const auto holders = find_fd_holders(HostPaths{}, dev, {::getpid()}, counters);
-  ::close(fd);
-  auto node = std::find_if(holders.begin(), holders.end(),
-                           [&](const FdHolder& h) { return h.kind == "fd" && h.fd == fd; });
-  ASSERT_NE(node, holders.end());
-  EXPECT_TRUE(node->device_node);
-  EXPECT_EQ(node->dev, dev);
-  EXPECT_EQ(node->target.rfind("/dev/", 0), 0u) << node->target;
-}
 
 TEST(SysfsHolders, ListsHoldersDirectory) {
   TempDir tmp;
