@@ -49,13 +49,8 @@ LiveModel::Change LiveModel::replace_mounts(uint64_t inode, std::vector<MountEnt
   for (const auto& m : ns.mounts) before.emplace(m.mount_id, &m);
   std::unordered_map<uint64_t, const MountEntry*> after;
   for (const auto& m : mounts) after.emplace(m.mount_id, &m);
-  for (const auto& m : mounts) {
-    auto it = before.find(m.mount_id);
-    if (it == before.end())
-      change.added.push_back(m);
-    else if (it->second->shared_group != m.shared_group || it->second->master_group != m.master_group)
-      change.repropagated.push_back(m);
-  }
+  for (const auto& m : mounts)
+    if (!before.count(m.mount_id)) change.added.push_back(m);
   for (const auto& m : ns.mounts)
     if (!after.count(m.mount_id)) change.removed.push_back(m);
   ns.mounts = std::move(mounts);

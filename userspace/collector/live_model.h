@@ -35,7 +35,6 @@ class LiveModel {
   struct Change {
     std::vector<MountEntry> added;
     std::vector<MountEntry> removed;
-    std::vector<MountEntry> repropagated;  // same mount, other peer group/master
   };
   Change replace_mounts(uint64_t inode, std::vector<MountEntry> mounts);
   void remove(uint64_t inode);
