@@ -156,7 +156,9 @@ TEST_P(TraceBusy, ExclusiveOpenAndUmountFailuresNameTheHolder) {
   ASSERT_TRUE(busy) << trace_->describe();
   EXPECT_EQ((*busy)["source"], "open_excl");
   EXPECT_EQ((*busy)["process"]["pid"], getpid());
-  if (expected_tier() == "tracepoint") EXPECT_EQ((*busy)["path"], node_->device_path());
+  if (expected_tier() == "tracepoint") {
+    EXPECT_EQ((*busy)["path"], node_->device_path());
+  }
   expect_names(holders_of_container(*busy, collector->id)[0], *collector, GetParam().expected_runtime);
 
   // umount2 of a mount with an open file fails with EBUSY.

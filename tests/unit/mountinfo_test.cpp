@@ -30,15 +30,6 @@ const MountEntry* find_mount(const MountTable& t, const std::string& mount_point
   return it == t.mounts.end() ? nullptr : &*it;
 }
 
-bool same_entry(const MountEntry& a, const MountEntry& b) {
-  return a.mount_id == b.mount_id && a.parent_id == b.parent_id && a.dev == b.dev &&
-         a.root == b.root && a.mount_point == b.mount_point && a.mount_options == b.mount_options &&
-         a.optional_fields == b.optional_fields && a.shared_group == b.shared_group &&
-         a.master_group == b.master_group && a.propagate_from == b.propagate_from &&
-         a.unbindable == b.unbindable && a.fs_type == b.fs_type && a.source == b.source &&
-         a.super_options == b.super_options;
-}
-
 // ---- DevId ---------------------------------------------------------------
 
 TEST(DevId, ParsesAndPrints) {
@@ -111,7 +102,7 @@ TEST(SplitMountOptions, UnescapesEachOption) {
 }
 
 TEST(ParseMountinfo, EscapesInEveryField) {
-  const auto t = parse_mountinfo(data_file("escapes.txt"), "escapes.txt");
+  const auto t = parse_mountinfo(data_file("escapes.txt"), "escapes.txt", MountDetail::kVerbatim);
   EXPECT_TRUE(t.issues.empty()) << t.issues.front().line << ": " << t.issues.front().reason;
   ASSERT_EQ(t.mounts.size(), 10u);
   EXPECT_EQ(t.mounts[0].mount_point, "/mnt/with space");
@@ -123,28 +114,30 @@ TEST(ParseMountinfo, EscapesInEveryField) {
   EXPECT_EQ(t.mounts[5].mount_point, "/mnt/bind of src");
   EXPECT_EQ(t.mounts[6].fs_type, "fuse.my fs");
   EXPECT_EQ(t.mounts[6].source, "my server:/export dir");
-  EXPECT_EQ(t.mounts[6].super_options, "rw,user_id=0,group_id=0");
+  EXPECT_EQ(t.verbatim[6].super_options, "rw,user_id=0,group_id=0");
   EXPECT_EQ(t.mounts[7].mount_point, "/mnt/not\\9escape\\04");
   EXPECT_EQ(t.mounts[8].source, "");
-  EXPECT_EQ(t.mounts[8].super_options, "rw,size=1024k");
-  EXPECT_EQ(split_mount_options(t.mounts[9].super_options)[1], "lowerdir=/l,one:/l2");
+  EXPECT_EQ(t.verbatim[8].super_options, "rw,size=1024k");
+  EXPECT_EQ(split_mount_options(t.verbatim[9].super_options)[1], "lowerdir=/l,one:/l2");
 }
 
 // ---- optional fields -----------------------------------------------------
 
 TEST(ParseMountinfo, EveryOptionalFieldKind) {
-  const auto t = parse_mountinfo(data_file("optional_fields.txt"), "optional_fields.txt");
+  const auto t =
+      parse_mountinfo(data_file("optional_fields.txt"), "optional_fields.txt", MountDetail::kVerbatim);
   ASSERT_TRUE(t.issues.empty());
   ASSERT_EQ(t.mounts.size(), 8u);
+  ASSERT_EQ(t.verbatim.size(), 8u);
 
   const auto& root = t.mounts[0];
-  EXPECT_TRUE(root.optional_fields.empty());
+  EXPECT_TRUE(t.verbatim[0].optional_fields.empty());
   EXPECT_EQ(root.propagation(), Propagation::kPrivate);
 
   const auto& shared = t.mounts[1];
   EXPECT_EQ(shared.shared_group, 12u);
   EXPECT_EQ(shared.propagation(), Propagation::kShared);
-  EXPECT_EQ(shared.optional_fields, std::vector<std::string>{"shared:12"});
+  EXPECT_EQ(t.verbatim[1].optional_fields, std::vector<std::string>{"shared:12"});
 
   const auto& slave = t.mounts[2];
   EXPECT_EQ(slave.master_group, 7u);
@@ -167,7 +160,7 @@ TEST(ParseMountinfo, EveryOptionalFieldKind) {
 
   const auto& future = t.mounts[6];
   EXPECT_EQ(future.shared_group, 40u);
-  EXPECT_EQ(future.optional_fields,
+  EXPECT_EQ(t.verbatim[6].optional_fields,
             (std::vector<std::string>{"shared:40", "future_field:9", "another"}));
   EXPECT_EQ(future.fs_type, "tmpfs");
 
@@ -176,7 +169,7 @@ TEST(ParseMountinfo, EveryOptionalFieldKind) {
   EXPECT_EQ(many.master_group, 1u);
   EXPECT_EQ(many.propagate_from, 2u);
   EXPECT_TRUE(many.unbindable);
-  EXPECT_EQ(many.optional_fields.size(), 4u);
+  EXPECT_EQ(t.verbatim[7].optional_fields.size(), 4u);
 }
 
 TEST(Propagation, Names) {
@@ -190,13 +183,14 @@ TEST(Propagation, Names) {
 // ---- malformed input -----------------------------------------------------
 
 TEST(ParseMountinfo, MalformedLinesAreReportedAndSkipped) {
-  const auto t = parse_mountinfo(data_file("malformed.txt"), "/proc/42/mountinfo");
+  const auto t = parse_mountinfo(data_file("malformed.txt"), "/proc/42/mountinfo", MountDetail::kVerbatim);
   std::vector<uint64_t> ids;
   for (const auto& m : t.mounts) ids.push_back(m.mount_id);
   EXPECT_EQ(ids, (std::vector<uint64_t>{21, 30, 34}));
   EXPECT_EQ(t.lines, 16u);
   EXPECT_EQ(t.mounts[2].mount_point, "/last-line-without-newline");
-  EXPECT_EQ(t.mounts[2].super_options, "rw");
+  ASSERT_EQ(t.verbatim.size(), 3u);  // the failed lines' are dropped with them
+  EXPECT_EQ(t.verbatim[2].super_options, "rw");
 
   std::vector<std::pair<size_t, std::string>> issues;
   for (const auto& i : t.issues) {
@@ -229,10 +223,10 @@ TEST(ParseMountinfo, EmptyAndDegenerateInput) {
   EXPECT_EQ(parse_mountinfo("1 2 3:4 / /x rw - t", "x").issues.size(), 1u);
   // Source and super options may be empty; the kernel always prints the
   // separators, so the fields exist.
-  const auto t = parse_mountinfo("1 2 3:4 / /x rw - t  ", "x");
+  const auto t = parse_mountinfo("1 2 3:4 / /x rw - t  ", "x", MountDetail::kVerbatim);
   ASSERT_EQ(t.mounts.size(), 1u);
   EXPECT_EQ(t.mounts[0].source, "");
-  EXPECT_EQ(t.mounts[0].super_options, "");
+  EXPECT_EQ(t.verbatim[0].super_options, "");
   // A mount point named "-" is a field in a fixed position, not the separator.
   const auto dash = parse_mountinfo("1 2 3:4 / - rw - t s rw", "x");
   ASSERT_EQ(dash.mounts.size(), 1u);
@@ -242,7 +236,8 @@ TEST(ParseMountinfo, EmptyAndDegenerateInput) {
 // ---- realistic tables ----------------------------------------------------
 
 TEST(ParseMountinfo, LogCollectorContainerWithKubeletHostPath) {
-  const auto t = parse_mountinfo(data_file("kubelet_rbd_container.txt"), "/proc/4683/mountinfo");
+  const auto t = parse_mountinfo(data_file("kubelet_rbd_container.txt"), "/proc/4683/mountinfo",
+                                 MountDetail::kVerbatim);
   ASSERT_TRUE(t.issues.empty());
   EXPECT_EQ(t.mounts.size(), 28u);
 
@@ -267,12 +262,12 @@ TEST(ParseMountinfo, LogCollectorContainerWithKubeletHostPath) {
   EXPECT_EQ(rbd1[0]->fs_type, "ext4");
 
   // A subPath bind: non-/ root with an escaped space.
-  std::vector<const MountEntry*> rbd2;
-  for (const auto& m : t.mounts)
-    if (m.dev == DevId{252, 32}) rbd2.push_back(&m);
+  std::vector<size_t> rbd2;
+  for (size_t i = 0; i < t.mounts.size(); ++i)
+    if (t.mounts[i].dev == DevId{252, 32}) rbd2.push_back(i);
   ASSERT_EQ(rbd2.size(), 3u);
-  EXPECT_EQ(rbd2[2]->root, "/data/sub path");
-  EXPECT_EQ(split_mount_options(rbd2[0]->super_options).back(), "noquota");
+  EXPECT_EQ(t.mounts[rbd2[2]].root, "/data/sub path");
+  EXPECT_EQ(split_mount_options(t.verbatim[rbd2[0]].super_options).back(), "noquota");
 
   const MountEntry* kcore = find_mount(t, "/proc/kcore");
   ASSERT_NE(kcore, nullptr);
@@ -297,14 +292,20 @@ TEST(ParseMountinfo, HostWithSharedKubeletAndPinnedNamespace) {
 TEST(FormatMountinfoLine, EveryDataFileRoundTrips) {
   for (const char* name : {"escapes.txt", "optional_fields.txt", "malformed.txt",
                            "kubelet_rbd_container.txt", "kubelet_rbd_host.txt"}) {
-    const auto t = parse_mountinfo(data_file(name), name);
+    const auto t = parse_mountinfo(data_file(name), name, MountDetail::kVerbatim);
     std::string text;
-    for (const auto& m : t.mounts) text += format_mountinfo_line(m) + "\n";
-    const auto again = parse_mountinfo(text, name);
+    for (size_t i = 0; i < t.mounts.size(); ++i)
+      text += format_mountinfo_line(t.mounts[i], &t.verbatim[i]) + "\n";
+    const auto again = parse_mountinfo(text, name, MountDetail::kVerbatim);
     EXPECT_TRUE(again.issues.empty()) << name;
     ASSERT_EQ(again.mounts.size(), t.mounts.size()) << name;
-    for (size_t i = 0; i < t.mounts.size(); ++i)
-      EXPECT_TRUE(same_entry(t.mounts[i], again.mounts[i])) << name << " entry " << i;
+    for (size_t i = 0; i < t.mounts.size(); ++i) {
+      EXPECT_EQ(t.mounts[i], again.mounts[i]) << name << " entry " << i;
+      EXPECT_EQ(t.verbatim[i], again.verbatim[i]) << name << " entry " << i;
+    }
+    // The essential parse is the same entries without the rest.
+    EXPECT_EQ(parse_mountinfo(data_file(name), name).mounts, t.mounts) << name;
+    EXPECT_TRUE(parse_mountinfo(data_file(name), name).verbatim.empty()) << name;
   }
 }
 
@@ -315,14 +316,16 @@ TEST(FormatMountinfoLine, HandBuiltEntryStatesPropagation) {
   e.dev = {7, 3};
   e.root = "/";
   e.mount_point = "/var/lib/kubelet/pods/x/volumes/kubernetes.io~rbd/v 0";
-  e.mount_options = "rw,relatime";
   e.master_group = 9;
   e.fs_type = "ext4";
   e.source = "/dev/loop3";
-  e.super_options = "rw";
   EXPECT_EQ(format_mountinfo_line(e),
-            "5 1 7:3 / /var/lib/kubelet/pods/x/volumes/kubernetes.io~rbd/v\\0400 rw,relatime "
+            "5 1 7:3 / /var/lib/kubelet/pods/x/volumes/kubernetes.io~rbd/v\\0400 rw "
             "master:9 - ext4 /dev/loop3 rw");
+  MountVerbatim v{"rw,relatime", {}, "rw,errors=remount-ro"};
+  EXPECT_EQ(format_mountinfo_line(e, &v),
+            "5 1 7:3 / /var/lib/kubelet/pods/x/volumes/kubernetes.io~rbd/v\\0400 rw,relatime "
+            "master:9 - ext4 /dev/loop3 rw,errors=remount-ro");
 }
 
 // ---- speed ---------------------------------------------------------------

@@ -76,7 +76,7 @@ void unescape_into(std::string_view field, std::string& out) {
 }
 
 // Reads one optional field into the entry; returns a reason on failure.
-const char* apply_optional_field(std::string_view f, MountEntry& e) {
+const char* apply_optional_field(std::string_view f, MountEntry& e, MountVerbatim* v) {
   constexpr std::string_view kShared = "shared:";
   constexpr std::string_view kMaster = "master:";
   constexpr std::string_view kPropagateFrom = "propagate_from:";
@@ -92,13 +92,15 @@ const char* apply_optional_field(std::string_view f, MountEntry& e) {
   } else if (f == "unbindable") {
     e.unbindable = true;
   }
-  // Unknown fields are kept verbatim and otherwise ignored, as proc(5) asks.
-  e.optional_fields.emplace_back(f);
+  // Unknown fields are kept verbatim (when asked) and otherwise ignored, as
+  // proc(5) asks.
+  if (v) v->optional_fields.emplace_back(f);
   return nullptr;
 }
 
-// Parses one non-empty line into e; returns nullptr or the reason it failed.
-const char* parse_line(std::string_view line, MountEntry& e) {
+// Parses one non-empty line into e (and v, when given); returns nullptr or
+// the reason it failed.
+const char* parse_line(std::string_view line, MountEntry& e, MountVerbatim* v) {
   FieldCursor cur(line);
   std::string_view f;
 
@@ -113,13 +115,13 @@ const char* parse_line(std::string_view line, MountEntry& e) {
   if (!cur.next(f) || f.empty()) return "missing mount point (field 5)";
   unescape_into(f, e.mount_point);
   if (!cur.next(f) || f.empty()) return "missing mount options (field 6)";
-  e.mount_options.assign(f);
+  if (v) v->mount_options.assign(f);
 
   for (;;) {
     if (!cur.next(f)) return "no \" - \" separator after the optional fields";
     if (f == "-") break;
     if (f.empty()) return "empty optional field";
-    if (const char* why = apply_optional_field(f, e)) return why;
+    if (const char* why = apply_optional_field(f, e, v)) return why;
   }
 
   if (!cur.next(f) || f.empty()) return "missing filesystem type";
@@ -129,7 +131,7 @@ const char* parse_line(std::string_view line, MountEntry& e) {
   // Super options run to the end of the line; a filesystem's show_options()
   // is not obliged to escape spaces, so they are not split further.
   if (!cur.take_rest(f)) return "missing super options";
-  e.super_options.assign(f);
+  if (v) v->super_options.assign(f);
   return nullptr;
 }
 
@@ -159,9 +161,12 @@ Propagation MountEntry::propagation() const {
   return Propagation::kPrivate;
 }
 
-MountTable parse_mountinfo(std::string_view text, std::string_view origin) {
+MountTable parse_mountinfo(std::string_view text, std::string_view origin, MountDetail detail) {
   MountTable table;
-  table.mounts.reserve(static_cast<size_t>(std::count(text.begin(), text.end(), '\n')) + 1);
+  const bool verbatim = detail == MountDetail::kVerbatim;
+  const auto lines = static_cast<size_t>(std::count(text.begin(), text.end(), '\n')) + 1;
+  table.mounts.reserve(lines);
+  if (verbatim) table.verbatim.reserve(lines);
 
   size_t line_no = 0;
   while (!text.empty()) {
@@ -176,8 +181,10 @@ MountTable parse_mountinfo(std::string_view text, std::string_view origin) {
       continue;
     }
     MountEntry& entry = table.mounts.emplace_back();
-    if (const char* why = parse_line(line, entry)) {
+    MountVerbatim* v = verbatim ? &table.verbatim.emplace_back() : nullptr;
+    if (const char* why = parse_line(line, entry, v)) {
       table.mounts.pop_back();
+      if (verbatim) table.verbatim.pop_back();
       table.issues.push_back({std::string(origin), line_no, why});
     }
   }
@@ -220,10 +227,10 @@ std::vector<std::string> split_mount_options(std::string_view options) {
   return out;
 }
 
-std::string format_mountinfo_line(const MountEntry& e) {
+std::string format_mountinfo_line(const MountEntry& e, const MountVerbatim* v) {
   std::string line;
-  line.reserve(64 + e.root.size() + e.mount_point.size() + e.mount_options.size() +
-               e.super_options.size() + e.source.size());
+  line.reserve(64 + e.root.size() + e.mount_point.size() + e.source.size() +
+               (v ? v->mount_options.size() + v->super_options.size() : 0));
   line += std::to_string(e.mount_id);
   line += ' ';
   line += std::to_string(e.parent_id);
@@ -234,15 +241,15 @@ std::string format_mountinfo_line(const MountEntry& e) {
   line += ' ';
   line += escape_mount_field(e.mount_point);
   line += ' ';
-  line += e.mount_options;
-  if (!e.optional_fields.empty()) {
-    for (const auto& f : e.optional_fields) {
+  line += v ? v->mount_options : "rw";
+  if (v && !v->optional_fields.empty()) {
+    for (const auto& f : v->optional_fields) {
       line += ' ';
       line += f;
     }
   } else {
-    // An entry built by hand (fixtures) states propagation only in the
-    // numeric members.
+    // Without the verbatim fields, propagation is stated by the numeric
+    // members alone.
     if (e.shared_group != 0) line += " shared:" + std::to_string(e.shared_group);
     if (e.master_group != 0) line += " master:" + std::to_string(e.master_group);
     if (e.propagate_from != 0) line += " propagate_from:" + std::to_string(e.propagate_from);
@@ -253,7 +260,7 @@ std::string format_mountinfo_line(const MountEntry& e) {
   line += ' ';
   line += escape_mount_field(e.source);
   line += ' ';
-  line += e.super_options;
+  line += v ? v->super_options : "rw";
   return line;
 }
 
