@@ -113,6 +113,10 @@ Result<int> BpfTracer::poll(int timeout_ms) {
   int n = ring_buffer__poll(ring_, timeout_ms);
   if (n == -EINTR) return 0;
   if (n < 0) return Error::from_errno("polling the ring buffer", -n);
+  // Mount events are submitted without a wakeup (bpf/common.bpf.h): a
+  // quiet poll still has to read what arrived meanwhile.
+  if (n == 0) n = ring_buffer__consume(ring_);
+  if (n < 0) return Error::from_errno("reading the ring buffer", -n);
   return n;
 }
 
