@@ -32,10 +32,6 @@ std::string strip_trailing_slash(std::string p) {
   return p;
 }
 
-bool is_under(const std::string& path, const std::string& dir) {
-  return path == dir || (dir == "/" ? true : path.rfind(dir + "/", 0) == 0);
-}
-
 // A path as the process saw it, reachable from here through its /proc entry.
 std::string through_proc(const HostPaths& paths, int pid, const std::string& path) {
   std::string base = paths.proc() + "/" + std::to_string(pid);
@@ -204,7 +200,19 @@ void Collector::forget_namespace(uint64_t inode) {
   std::erase_if(reported_copies_, [&](const auto& r) { return r.first == inode; });
 }
 
+const std::vector<int>& Collector::members_of(uint64_t inode) {
+  static const std::vector<int> kNone;
+  if (!members_) {
+    members_.emplace();
+    for (int pid : list_pids(paths_.proc()))
+      if (auto ino = ns_inode(paths_.proc(), pid, "mnt")) (*members_)[*ino].push_back(pid);
+  }
+  auto it = members_->find(inode);
+  return it == members_->end() ? kNone : it->second;
+}
+
 void Collector::tick(Clock::time_point now) {
+  members_.reset();  // processes come and go between ticks
   if (now - last_cache_clear_ > kCacheLifetime) {
     attributor_.clear();  // pids get reused; metadata files get rewritten
     last_cache_clear_ = now;
@@ -235,9 +243,7 @@ bool Collector::reconcile_one(uint64_t inode, LiveModel::Change& change) {
   if (ns->pinned_only) return false;
   // Every process we knew of has left: look for any other before
   // declaring the namespace gone.
-  for (int pid : list_pids(paths_.proc())) {
-    auto ino = ns_inode(paths_.proc(), pid, "mnt");
-    if (!ino || *ino != inode) continue;
+  for (int pid : members_of(inode)) {
     auto fresh = source_.read(pid);
     if (!fresh || fresh->inode != inode) continue;
     model_.add_pid(inode, pid);
@@ -434,6 +440,7 @@ void Collector::on_busy(const ml_event& e) {
   // The model must be current before it names holders: re-read what is
   // pending now rather than at the next tick.
   auto now = Clock::now();
+  members_.reset();
   while (!dirty_.empty()) reconcile(dirty_.begin()->first, now);
   auto dev = busy_device(e);
   if (!dev || !tracked(*dev)) {
