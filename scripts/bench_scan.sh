@@ -21,5 +21,5 @@ if [[ $EUID -ne 0 ]]; then
   echo "bench_scan.sh: run as root (mounts, loop devices, cgroups, every /proc/PID)" >&2
   exit 2
 fi
-"$here/build.sh" >&2
+"$here/build.sh" -DMOUNTLEAK_BUILD_BENCH=ON >&2
 exec "$build_dir/bench/scan_bench" "$@"

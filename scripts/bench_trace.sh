@@ -43,7 +43,7 @@ for b in "${benches[@]}"; do
   esac
 done
 
-"$here/build.sh" >&2
+"$here/build.sh" -DMOUNTLEAK_BUILD_BENCH=ON >&2
 results=${RESULTS_DIR:-$(mktemp -d /tmp/mountleak-bench-trace-XXXXXX)}
 mkdir -p "$results"
 echo "== $(date -u +%FT%TZ) $(uname -r), $(nproc) CPUs, load average $(cut -d' ' -f1-3 /proc/loadavg)"
