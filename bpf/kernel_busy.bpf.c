@@ -6,32 +6,48 @@
  */
 #include "common.bpf.h"
 
-/* do_rbd_remove lives in the rbd module (module BTF). Its arguments
- * changed: (bus, buf, count) until the bus argument was dropped, (buf,
- * count) after; buf is always the second to last. */
-SEC("?fexit/do_rbd_remove")
-int BPF_PROG(ml_fexit_do_rbd_remove)
+/*
+ * rbd's remove attributes, in the rbd module (module BTF). do_rbd_remove,
+ * which does the work, is no target: Debian's 6.1 build has only a clone
+ * (do_rbd_remove.constprop.0) and no BTF for it. The bus attribute store
+ * functions that call it are reached through function pointers, so they
+ * keep their names and BTF: (bus, buf, count) -> ssize_t, with bus const
+ * since 6.4 (bus_type constification), which changes no argument's place.
+ * remove_store serves /sys/bus/rbd/remove, remove_single_major_store
+ * /sys/bus/rbd/remove_single_major; an unmap goes through one of them.
+ * The add attributes carry the cephx secret and are never hooked.
+ */
+static __always_inline int rbd_remove_exit(const char *buf, long ret)
 {
-	__u64 ret = 0, buf = 0;
 	struct ml_event *e;
-	long n;
 
-	if (bpf_get_func_ret(ctx, &ret) || (long)ret != -EBUSY)
-		return 0;
-	n = bpf_get_func_arg_cnt(ctx);
-	if (n < 2 || bpf_get_func_arg(ctx, n - 2, &buf))
+	if (ret != -EBUSY)
 		return 0;
 	e = event_reserve(ML_EV_BUSY);
 	if (!e)
 		return 0;
 	e->tier = ML_TIER_KERNEL;
 	e->busy_source = ML_BUSY_RBD_REMOVE;
-	e->ret = (long)ret;
-	/* The text written to /sys/bus/rbd/remove*, e.g. "4": a kernel copy. */
-	if (bpf_probe_read_kernel_str(e->path1, sizeof(e->path1), (const void *)buf) < 0)
+	e->ret = ret;
+	/* The text written, e.g. "4" or "4 force": the collector reads the
+	 * device id from it, as it does for the tracepoint tier. */
+	if (bpf_probe_read_kernel_str(e->path1, sizeof(e->path1), buf) < 0)
 		e->path1[0] = 0;
 	event_submit(e);
 	return 0;
+}
+
+SEC("?fexit/remove_single_major_store")
+int BPF_PROG(ml_fexit_remove_single_major_store, void *bus, const char *buf, size_t count,
+	     long ret)
+{
+	return rbd_remove_exit(buf, ret);
+}
+
+SEC("?fexit/remove_store")
+int BPF_PROG(ml_fexit_remove_store, void *bus, const char *buf, size_t count, long ret)
+{
+	return rbd_remove_exit(buf, ret);
 }
 
 /* bd_prepare_to_claim(bdev, holder[, hops]): the hops argument came later;

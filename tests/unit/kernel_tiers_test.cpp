@@ -7,6 +7,8 @@
 #include <gtest/gtest.h>
 
 #include <map>
+#include <set>
+#include <string>
 
 namespace mountleak {
 namespace {
@@ -14,11 +16,13 @@ namespace {
 class TableFeatures : public FeatureSource {
  public:
   std::map<ProgramKind, bool> available;
+  std::set<std::string> modules;
   int probes = 0;
   FeatureProbe probe(ProgramKind kind) override {
     ++probes;
     return {available[kind], available[kind] ? "ok" : "load refused: EPERM"};
   }
+  bool module_loaded(const std::string& name) override { return modules.count(name) > 0; }
 };
 
 const std::vector<Hook> kHooks = {
@@ -79,6 +83,58 @@ TEST(ParseDisabledFeatures, RejectsUnknownNames) {
   EXPECT_FALSE(parse_disabled_features({"kprobe", "warp-drive"}, &bad));
   EXPECT_EQ(bad, "warp-drive");
   EXPECT_FALSE(parse_disabled_features({"ringbuf"}, &bad));  // not optional
+}
+
+const std::vector<Hook> kRbdHooks = {
+    {"rbd_remove_busy", "",
+     {{Tier::kKernel, ProgramKind::kFexit, {"fexit_remove_single_major_store", "fexit_remove_store"}, "rbd"},
+      {Tier::kTracepoint, ProgramKind::kTracepoint, {"exit_write"}}}},
+};
+
+TEST(ChooseHooks, ModuleHookNeedsTheModuleLoaded) {
+  TableFeatures f;  // fexit works, which says nothing about rbd's functions
+  f.available = {{ProgramKind::kFexit, true}, {ProgramKind::kTracepoint, true}};
+  auto chosen = choose_hooks(kRbdHooks, f);
+  EXPECT_EQ(chosen[0].tier, Tier::kTracepoint);
+  EXPECT_NE(chosen[0].reason.find("the rbd module is not loaded"), std::string::npos) << chosen[0].reason;
+
+  f.modules = {"rbd"};
+  chosen = choose_hooks(kRbdHooks, f);
+  EXPECT_EQ(chosen[0].tier, Tier::kKernel);
+  EXPECT_EQ(chosen[0].programs.size(), 2u);
+}
+
+TEST(ChooseHooks, ModuleLoadedButOneTargetRefusedFallsBack) {
+  // A loaded module without BTF for a target: the loader's refusal decides.
+  TableFeatures f;
+  f.available = {{ProgramKind::kFexit, true}, {ProgramKind::kTracepoint, true}};
+  f.modules = {"rbd"};
+  auto chosen = choose_hooks(kRbdHooks, f, {"fexit_remove_store"});
+  EXPECT_EQ(chosen[0].tier, Tier::kTracepoint);
+  EXPECT_NE(chosen[0].reason.find("program fexit_remove_store refused"), std::string::npos) << chosen[0].reason;
+}
+
+TEST(ChooseHooks, ModuleIsNotAskedAboutWhenTheTypeIsMissing) {
+  TableFeatures f;  // no fexit: the type's own reason, not the module's
+  f.available = {{ProgramKind::kTracepoint, true}};
+  auto chosen = choose_hooks(kRbdHooks, f);
+  EXPECT_EQ(chosen[0].tier, Tier::kTracepoint);
+  EXPECT_NE(chosen[0].reason.find("fexit: load refused"), std::string::npos) << chosen[0].reason;
+  EXPECT_EQ(chosen[0].reason.find("module"), std::string::npos) << chosen[0].reason;
+}
+
+TEST(RestrictedFeatures, AsksTheInnerSourceAboutModules) {
+  TableFeatures inner;
+  inner.modules = {"rbd"};
+  RestrictedFeatures f(inner, {ProgramKind::kKprobe});
+  EXPECT_TRUE(f.module_loaded("rbd"));
+  EXPECT_FALSE(f.module_loaded("nbd"));
+}
+
+TEST(MountleakHooks, ModuleCandidatesAreKernelTier) {
+  for (const auto& hook : mountleak_hooks())
+    for (const auto& candidate : hook.candidates)
+      if (!candidate.module.empty()) EXPECT_EQ(candidate.tier, Tier::kKernel) << hook.name;
 }
 
 TEST(MountleakHooks, EveryHookHasATracepointOrReconcileFallback) {

@@ -80,7 +80,9 @@ const std::vector<Hook>& mountleak_hooks() {
        {{Tier::kKernel, ProgramKind::kFexit, {"ml_fexit_propagate_mnt", "ml_fexit_propagate_umount"}},
         {Tier::kReconcile, std::nullopt, {}}}},
       {"rbd_remove_busy", "rbd unmap failing with EBUSY",
-       {{Tier::kKernel, ProgramKind::kFexit, {"ml_fexit_do_rbd_remove"}},
+       // The sysfs store functions, not do_rbd_remove: see bpf/kernel_busy.bpf.c.
+       {{Tier::kKernel, ProgramKind::kFexit,
+         {"ml_fexit_remove_single_major_store", "ml_fexit_remove_store"}, "rbd"},
         {Tier::kTracepoint, ProgramKind::kTracepoint, {"ml_exit_write"}}}},
       {"open_excl_busy", "exclusive claims of a block device failing with EBUSY",
        {{Tier::kKernel, ProgramKind::kFexit, {"ml_fexit_bd_prepare_to_claim"}},
@@ -104,6 +106,8 @@ std::vector<HookChoice> choose_hooks(const std::vector<Hook>& hooks, FeatureSour
         if (!probe.available)
           why_not = std::string(program_kind_name(*candidate.needs)) + ": " + probe.detail;
       }
+      if (why_not.empty() && !candidate.module.empty() && !features.module_loaded(candidate.module))
+        why_not = "the " + candidate.module + " module is not loaded";
       for (const auto& program : candidate.programs)
         if (why_not.empty() && refused.count(program))
           why_not = "program " + program + " refused by the kernel";

@@ -4,9 +4,12 @@
 // Which hook is served by which tier. For every hook mountleak needs there
 // is a list of candidates in order of preference (kernel tier first, the
 // syscall tracepoints last); the first whose program type this kernel
-// accepts, and whose programs it did not refuse, wins. The answers come
-// from a FeatureSource that really loads programs (see
-// sources/bpf/kernel_features.h); tests substitute their own.
+// accepts, whose module (if any) is loaded, and whose programs it did not
+// refuse, wins. The answers come from a FeatureSource that really loads
+// programs (see sources/bpf/kernel_features.h); tests substitute their own.
+// A program type that loads says nothing about one target function: the
+// loader (sources/bpf/tracer.h) feeds the programs the kernel refuses back
+// in as `refused`, and `probe` reports what that loader ends up with.
 
 #include <optional>
 #include <set>
@@ -34,6 +37,10 @@ class FeatureSource {
  public:
   virtual ~FeatureSource() = default;
   virtual FeatureProbe probe(ProgramKind kind) = 0;
+  // Whether the kernel module `name` is loaded (its functions and their BTF
+  // exist only then). The default cannot tell and says yes: loading the
+  // programs then decides.
+  virtual bool module_loaded(const std::string& /*name*/) { return true; }
 };
 
 // Answers "not available (disabled by --no-feature)" for the kinds it was
@@ -44,6 +51,7 @@ class RestrictedFeatures : public FeatureSource {
   RestrictedFeatures(FeatureSource& inner, std::set<ProgramKind> disabled)
       : inner_(inner), disabled_(std::move(disabled)) {}
   FeatureProbe probe(ProgramKind kind) override;
+  bool module_loaded(const std::string& name) override { return inner_.module_loaded(name); }
 
  private:
   FeatureSource& inner_;
@@ -65,6 +73,7 @@ struct HookCandidate {
   Tier tier;
   std::optional<ProgramKind> needs;   // none for kReconcile
   std::vector<std::string> programs;  // BPF program names in the object
+  std::string module;                 // the kernel module they attach to; empty: vmlinux
 };
 
 struct Hook {

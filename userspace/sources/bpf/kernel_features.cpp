@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "sources/bpf/kernel_features.h"
 
+#include <sys/stat.h>
+
 #include <cerrno>
 #include <cstring>
 
@@ -35,6 +37,13 @@ FeatureProbe KernelProber::probe(ProgramKind kind) {
   FeatureProbe result = run(kind);
   cache_.emplace(kind, result);
   return result;
+}
+
+bool KernelProber::module_loaded(const std::string& name) {
+  // /sys/module/<name> exists for a loaded module, and for a built-in one
+  // with parameters (rbd has some), whose functions are then vmlinux's.
+  struct stat st;
+  return stat((sys_root_ + "/module/" + name).c_str(), &st) == 0 && S_ISDIR(st.st_mode);
 }
 
 FeatureProbe KernelProber::run(ProgramKind kind) {

@@ -6,6 +6,7 @@
 // `probe`, tier selection and the ready event all agree.
 
 #include <map>
+#include <string>
 
 #include "sources/bpf/bpf_object.h"
 #include "sources/kernel_tiers.h"
@@ -14,12 +15,17 @@ namespace mountleak {
 
 class KernelProber : public FeatureSource {
  public:
-  explicit KernelProber(BpfObjectSource source) : source_(std::move(source)) {}
+  // sys_root: where sysfs is mounted (HostPaths::sys() from a container).
+  explicit KernelProber(BpfObjectSource source, std::string sys_root = "/sys")
+      : source_(std::move(source)), sys_root_(std::move(sys_root)) {}
   FeatureProbe probe(ProgramKind kind) override;
+  // Asked each time, not cached: a module can be loaded while we run.
+  bool module_loaded(const std::string& name) override;
 
  private:
   FeatureProbe run(ProgramKind kind);
   BpfObjectSource source_;
+  std::string sys_root_;
   std::map<ProgramKind, FeatureProbe> cache_;
 };
 
