@@ -9,33 +9,68 @@
 #include "output/tier_report.h"
 #include "sources/bpf/kernel_features.h"
 #include "sources/bpf/tracefs.h"
+#include "sources/bpf/tracer.h"
+#include "sources/event_sink.h"
 #include "sources/kernel_info.h"
 
 namespace mountleak {
 
 namespace {
 
+class DiscardEvents : public EventSink {
+ public:
+  void on_event(const ml_event&) override {}
+};
+
+struct TrialLoad {
+  bool loaded = false;
+  std::string detail;
+  std::vector<HookChoice> hooks;
+  std::vector<std::string> refused;
+};
+
+// A program type that loads says nothing about one target function (rbd's,
+// say, exist only while the module is loaded, and only with its BTF). So
+// the hooks are those `trace` itself ends up with: the same loader, its
+// refusals and fallbacks, attached for a moment and let go.
+TrialLoad trial_load(const CommonOptions& options, FeatureSource& features) {
+  DiscardEvents discard;
+  TracerOptions topts{BpfObjectSource{options.bpf_object}, 64u * 1024};
+  auto tracer = BpfTracer::start(topts, features, discard);
+  if (!tracer) return {false, tracer.error().message, {}, {}};
+  return {true, "loaded and attached what trace would", (*tracer)->hooks(), (*tracer)->refusals()};
+}
+
 int run_probe(const CommonOptions& options) {
   set_libbpf_verbose(options.verbose);
   KernelInfo kernel = read_kernel_info(options.paths);
   TracefsStatus tracefs = ensure_tracefs();
-  KernelProber prober(BpfObjectSource{options.bpf_object});
+  KernelProber prober(BpfObjectSource{options.bpf_object}, options.paths.sys());
   RestrictedFeatures features(prober, options.disabled_features());
 
   std::vector<std::pair<ProgramKind, FeatureProbe>> programs;
   for (ProgramKind kind : kAllProgramKinds) programs.emplace_back(kind, features.probe(kind));
-  auto hooks = choose_hooks(mountleak_hooks(), features);
+  TrialLoad trial = trial_load(options, features);
+  // Without a trial (no privileges, nothing loads), the program types alone.
+  auto hooks = trial.loaded ? trial.hooks : choose_hooks(mountleak_hooks(), features);
 
   if (options.output == OutputFormat::kJson) {
     nlohmann::json out = {{"event", "probe"},
                           {"kernel", kernel_info_json(kernel)},
                           {"tracefs", {{"available", tracefs.available}, {"detail", tracefs.detail}}},
                           {"programs", program_probes_json(programs)},
+                          {"load", {{"loaded", trial.loaded}, {"detail", trial.detail},
+                                    {"refused", trial.refused}}},
                           {"hooks", hook_choices_json(hooks)},
                           {"tier", tier_summary_json(hooks)}};
     fmt::print("{}\n", out.dump());
   } else {
-    fmt::print("tracefs    {}\n{}", tracefs.detail, probe_table(kernel, programs, hooks));
+    fmt::print("tracefs    {}\n", tracefs.detail);
+    fmt::print("load       {}\n", trial.loaded ? trial.detail
+                                               : "FAILED: " + trial.detail +
+                                                     " (hooks below judged from program types alone)");
+    for (const auto& refusal : trial.refused) fmt::print("refused    {}\n", refusal);
+    fmt::print("{}", probe_table(kernel, programs, hooks));
   }
   // The probe itself succeeded even when the kernel offers little; only a
   // kernel where no hook at all can be served is an error for our purposes.
@@ -50,7 +85,8 @@ void register_probe_command(CLI::App& app, CommandAction& action) {
   auto options = std::make_shared<CommonOptions>();
   CLI::App* cmd = app.add_subcommand("probe", "Report what this kernel offers and which tier serves each hook");
   cmd->footer("Report what this kernel offers (BTF, lockdown, JIT, which BPF program types load and attach)\n"
-      "and which tier will serve each of mountleak's hooks. Run it first on a new node.");
+      "and which tier will serve each of mountleak's hooks: it loads and attaches, for a moment, what\n"
+      "`trace` would, with the same fallbacks. Run it first on a new node.");
   add_common_options(*cmd, *options);
   add_bpf_options(*cmd, *options);
   cmd->callback([options, &action] { action = [options] { return run_probe(*options); }; });
