@@ -3,16 +3,21 @@
 # A minimal /init for run_guest_scenario.sh's QEMU guest: mounts proc, sysfs
 # and devtmpfs, loads the shipped modules, runs guest_rbd_scenario.sh with
 # the arguments from the kernel command line and powers off. The result is
-# the line "@@GUEST_RBD rc=<exit code>" on the console.
+# the line "@@GUEST_RBD rc=<exit code>" on the console; what mountleak
+# printed goes to the second serial port (ttyS1), where nothing interleaves.
 #
 # Kernel command line: mlceph_mon=127.0.0.1:P [mlceph_mon_v2=127.0.0.1:P2] mlceph_osd=127.0.0.1:Q[,...]
 #   mlceph_key=BASE64 mlceph_pool=kube mlceph_image=NAME
 #   [mlceph_mountleak=/path/to/mountleak] (the same path as on the host)
+#   [mlceph_trace=1] (run `mountleak trace` through the EBUSY)
 /bin/busybox mkdir -p /proc /sys /dev /tmp /run
 /bin/busybox mount -t proc proc /proc
 /bin/busybox mount -t sysfs sysfs /sys
 /bin/busybox mount -t devtmpfs devtmpfs /dev
 /bin/busybox --install -s
+# mountleak trace: tracefs for the tracepoint programs, bpffs as on a node.
+mount -t tracefs tracefs /sys/kernel/tracing
+mount -t bpf bpf /sys/fs/bpf
 export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
 export HOME=/root
 . /etc/mountleak-vm.env
@@ -22,7 +27,7 @@ for m in $(grep crc32c_generic /etc/modules.load) $(grep -v crc32c_generic /etc/
   insmod "/$m" || echo "guest_init: insmod $m failed"
 done
 
-mon="" mon_v2="" osd="" key="" pool="kube" image="img0" mountleak=""
+mon="" mon_v2="" osd="" key="" pool="kube" image="img0" mountleak="" trace=""
 for w in $(cat /proc/cmdline); do
   case "$w" in
     mlceph_mon=*) mon="${w#*=}" ;;
@@ -32,12 +37,21 @@ for w in $(cat /proc/cmdline); do
     mlceph_pool=*) pool="${w#*=}" ;;
     mlceph_image=*) image="${w#*=}" ;;
     mlceph_mountleak=*) mountleak="${w#*=}" ;;
+    mlceph_trace=*) trace="${w#*=}" ;;
   esac
 done
 echo "guest_init: ready after $(cut -d' ' -f1 /proc/uptime) s of guest time"
 set -- --mon "$mon" --osd "$osd" --key "$key" --pool "$pool" --image "$image"
 [ -n "$mon_v2" ] && set -- "$@" --mon-v2 "$mon_v2"
 [ -n "$mountleak" ] && set -- "$@" --mountleak "$mountleak"
+[ "$trace" = 1 ] && set -- "$@" --trace
+if [ -e /dev/ttyS1 ]; then
+  # Raw: the host reads the results byte for byte (no \r added to each line).
+  stty -F /dev/ttyS1 raw -echo 2>/dev/null
+  set -- "$@" --results /dev/ttyS1
+fi
 "$MLCEPH_SCENARIO" "$@"
-echo "@@GUEST_RBD rc=$?"
+rc=$?
+echo "@@GUEST_RBD rc=$rc"
+[ -e /dev/ttyS1 ] && echo "@@GUEST_RBD rc=$rc" >/dev/ttyS1
 poweroff -f

@@ -19,11 +19,17 @@
 #      name the holder's namespace, and (asking the cluster through a guest
 #      ceph.conf) list the mapping's own watch among the image's watchers;
 #   8. end the holder; remove must then succeed, leaving nothing mapped.
+# With --trace, `mountleak trace -o json --all-events` runs from before the
+# copy (step 4) until it has reported the EBUSY of step 6.
 #
 # usage: guest_rbd_scenario.sh --mon 127.0.0.1:PORT --osd 127.0.0.1:PORT[,...]
 #          --key BASE64 [--mon-v2 127.0.0.1:PORT] [--name admin] [--pool kube] [--image img0]
-#          [--host-ip 10.0.2.2] [--mountleak PATH] [--keep-network]
+#          [--host-ip 10.0.2.2] [--mountleak PATH [--trace]] [--results FILE] [--keep-network]
 # (guest_args.sh prints --mon, --osd and --key for a running cluster.)
+#
+# --results FILE (a second serial port, say) receives, for a host to judge:
+#   @@GUEST_RBD HOLDER pid=<pid> mntns=<inode> dev=/dev/rbdN id=<rbd id>
+#   @@GUEST_RBD BEGIN <scan|trace|trace.err>  ...output...  @@GUEST_RBD END <name>
 #
 # Runs as root in the guest, under busybox sh or dash. Needs: the rbd and
 # libceph modules (with libcrc32c and a crc32c implementation, loaded first:
@@ -42,7 +48,7 @@ fail() {
 }
 
 mon="" mon_v2="" osds="" key="" name="admin" pool="kube" image="img0" host_ip="10.0.2.2" mountleak=""
-keep_network=0
+keep_network=0 trace=0 results=/dev/null
 while [ $# -gt 0 ]; do
   case "$1" in
     --mon) mon="$2"; shift 2 ;;
@@ -55,6 +61,8 @@ while [ $# -gt 0 ]; do
     --host-ip) host_ip="$2"; shift 2 ;;
     --mountleak) mountleak="$2"; shift 2 ;;
     --keep-network) keep_network=1; shift ;;
+    --trace) trace=1; shift ;;
+    --results) results="$2"; shift 2 ;;
     *) say "unknown argument $1"; exit 2 ;;
   esac
 done
@@ -62,12 +70,17 @@ if [ -z "$mon" ] || [ -z "$osds" ] || [ -z "$key" ]; then
   say "usage: guest_rbd_scenario.sh --mon 127.0.0.1:PORT --osd 127.0.0.1:PORT[,...] --key BASE64 ..."
   exit 2
 fi
+if [ "$trace" = 1 ] && [ -z "$mountleak" ]; then
+  say "--trace needs --mountleak"
+  exit 2
+fi
 
 work=/tmp/guest-rbd
 mnt=$work/volume
-forwarders="" holder="" dev_id="" mounted=0
+forwarders="" holder="" dev_id="" mounted=0 tracer=""
 
 cleanup() {
+  stop_trace
   [ -n "$holder" ] && kill "$holder" 2>/dev/null && wait "$holder" 2>/dev/null
   holder=""
   [ "$mounted" = 1 ] && umount "$mnt" 2>/dev/null
@@ -82,6 +95,43 @@ cleanup() {
 }
 
 mkdir -p "$mnt"
+
+# One output file as a section of the results, for the host to judge.
+emit_section() {
+  {
+    echo "@@GUEST_RBD BEGIN $1"
+    cat "$2" 2>/dev/null
+    echo "@@GUEST_RBD END $1"
+  } >>"$results"
+}
+
+# Waits up to $2 tenths of a second for the trace to print a line with $1,
+# failing early if the tracer died.
+wait_trace_line() {
+  i=0
+  until grep -q "$1" $work/trace.json 2>/dev/null; do
+    kill -0 "$tracer" 2>/dev/null || return 1
+    i=$((i + 1))
+    [ $i -lt "$2" ] || return 1
+    sleep 0.1
+  done
+}
+
+# SIGTERM lets the tracer drain and print its stats; KILL if it hangs.
+stop_trace() {
+  [ -n "$tracer" ] || return 0
+  kill -TERM "$tracer" 2>/dev/null
+  i=0
+  while kill -0 "$tracer" 2>/dev/null && [ $i -lt 200 ]; do
+    i=$((i + 1))
+    sleep 0.1
+  done
+  kill -KILL "$tracer" 2>/dev/null
+  wait "$tracer" 2>/dev/null
+  tracer=""
+  emit_section trace $work/trace.json
+  emit_section trace.err $work/trace.err
+}
 
 # Writes $1 to the sysfs file $2; the error names errno ("Device or
 # resource busy"). dash's echo reports every failed write as "I/O error", so
@@ -153,6 +203,17 @@ mount -t ext4 "$dev" "$mnt" || fail "mounting $dev"
 mounted=1
 echo "written by guest_rbd_scenario" >"$mnt/volume-data" || fail "writing to $mnt"
 
+# --- the tracer, from before the copy until after the EBUSY --------------------
+if [ "$trace" = 1 ]; then
+  mount | grep -q ' /sys/kernel/tracing ' || mount -t tracefs tracefs /sys/kernel/tracing
+  start=$(cut -d. -f1 /proc/uptime)
+  "$mountleak" trace -o json --all-events >$work/trace.json 2>$work/trace.err &
+  tracer=$!
+  # Loading and attaching every program is slow under TCG: allow 150 s.
+  wait_trace_line '"event":"ready"' 1500 || fail "mountleak trace not ready: $(tail -n 5 $work/trace.err)"
+  say "mountleak trace ready after $(($(cut -d. -f1 /proc/uptime) - start)) s of guest time"
+fi
+
 # --- 4. the leaking copy ----------------------------------------------------
 host_ns="$(readlink /proc/self/ns/mnt)"
 unshare -m --propagation private sh -c 'exec sleep 100000' &
@@ -165,6 +226,7 @@ while [ "$(readlink /proc/$holder/ns/mnt 2>/dev/null)" = "$host_ns" ] ||
   sleep 0.1
 done
 say "pid $holder holds a private copy of $mnt in $(readlink /proc/$holder/ns/mnt)"
+echo "@@GUEST_RBD HOLDER pid=$holder mntns=$(readlink /proc/$holder/ns/mnt | tr -dc 0-9) dev=$dev id=$dev_id" >>"$results"
 
 # --- 5. the host unmounts ---------------------------------------------------
 umount "$mnt" || fail "umount $mnt in the host namespace"
@@ -178,6 +240,11 @@ if write_attr "$dev_id" /sys/bus/rbd/remove_single_major 2>$work/remove.err; the
 fi
 grep -q "Device or resource busy" $work/remove.err || fail "remove_single_major failed, but not with EBUSY: $(cat $work/remove.err)"
 say "remove_single_major $dev_id: $(sed 's/.*: //' $work/remove.err) (EBUSY), as on the field report's node"
+if [ -n "$tracer" ]; then
+  # The host judges what the trace says; here only whether it said anything.
+  wait_trace_line '"event":"busy"' 300 || say "mountleak trace reported no busy finding within 30 s"
+  stop_trace
+fi
 
 # --- 7. mountleak names it ---------------------------------------------------
 if [ -n "$mountleak" ]; then
@@ -191,6 +258,7 @@ if [ -n "$mountleak" ]; then
   rc=$?
   say "mountleak scan --device $dev exited $rc"
   cat $work/scan.json
+  emit_section scan $work/scan.json
   [ "$rc" = 1 ] || fail "mountleak scan exited $rc, not 1 (something holds a device that should be free): $(cat $work/scan.err)"
   grep -q '"leaked":true' $work/scan.json || fail "mountleak scan did not call $dev leaked"
   holder_ns="$(readlink /proc/$holder/ns/mnt | tr -dc 0-9)"

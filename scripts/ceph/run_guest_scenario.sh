@@ -4,12 +4,17 @@
 # host's 127.0.0.1, boots Debian's kernel under QEMU with user networking,
 # and runs guest_rbd_scenario.sh in the guest (map, mkfs, mount, private copy
 # in another mount namespace, host unmount, remove_single_major -> EBUSY,
-# optionally mountleak scan, release, unmap). Stops the cluster on any exit.
+# optionally mountleak scan and trace, release, unmap). Stops the cluster and
+# QEMU on any exit, signals included.
 #
-# usage: run_guest_scenario.sh --work DIR [--mountleak PATH] [--timeout S]
+# usage: run_guest_scenario.sh --work DIR [--mountleak PATH [--trace]] [--timeout S]
 #   --work DIR        initramfs, logs, and the kernel cache (DIR/vm-cache,
 #                     or $MOUNTLEAK_VM_CACHE) reused across runs
 #   --mountleak PATH  ship this binary and check `scan --device` in the guest
+#   --trace           also run `mountleak trace` through the failing unmap
+# Logs: DIR/guest-rbd.console.log (the console), DIR/guest-rbd.results.log
+# (what mountleak printed, in the sections guest_rbd_scenario.sh describes,
+# for a caller such as tests/vm/rbd_busy_test.sh to judge).
 # Needs root, qemu-system-x86, busybox-static, socat, e2fsprogs and the
 # packages start_cluster.sh needs. TCG unless MOUNTLEAK_VM_ACCEL=kvm.
 set -euo pipefail
@@ -22,16 +27,18 @@ die() {
   exit 1
 }
 
-work="" mountleak="" timeout_s=300
+work="" mountleak="" timeout_s=300 trace=0
 while (($#)); do
   case "$1" in
     --work) work="$2"; shift 2 ;;
     --mountleak) mountleak="$(realpath "$2")"; shift 2 ;;
     --timeout) timeout_s="$2"; shift 2 ;;
+    --trace) trace=1; shift ;;
     *) die "unknown argument $1" ;;
   esac
 done
 [[ -n "$work" ]] || die "--work DIR is required"
+((trace == 0)) || [[ -n "$mountleak" ]] || die "--trace needs --mountleak"
 mkdir -p "$work"
 work="$(cd "$work" && pwd)"
 cache="${MOUNTLEAK_VM_CACHE:-$work/vm-cache}"
@@ -46,11 +53,27 @@ initramfs="$work/guest-rbd.cpio.gz"
 args=(--kernel "$cache" --init "$here/guest_init.sh" --out "$initramfs" --strip
   --program socat --program mkfs.ext4 --file "$here/guest_rbd_scenario.sh"
   --env "MLCEPH_SCENARIO=$here/guest_rbd_scenario.sh")
-[[ -n "$mountleak" ]] && args+=(--file "$mountleak")
+# mountleak opens librados and librbd with dlopen (scan --ceph-conf), which
+# ldd cannot see: ship them by name.
+[[ -n "$mountleak" ]] && args+=(--file "$mountleak"
+  --file /usr/lib/x86_64-linux-gnu/librados.so.2 --file /usr/lib/x86_64-linux-gnu/librbd.so.1)
 "$vm_scripts/build_initramfs.sh" "${args[@]}"
 
 cluster="$(mktemp -d /tmp/mountleak-ceph-guest-XXXXXX)"
-trap '"$here/stop_cluster.sh" "$cluster"' EXIT
+qemu_pid=""
+cleanup() {
+  # timeout passes TERM on to QEMU (and KILLs it 10 s later if need be).
+  if [[ -n "$qemu_pid" ]]; then
+    kill -TERM "$qemu_pid" 2>/dev/null
+    wait "$qemu_pid" 2>/dev/null
+  fi
+  "$here/stop_cluster.sh" "$cluster"
+}
+trap cleanup EXIT
+# A signal (ctest's timeout, ^C) ends the script through the EXIT trap.
+trap 'exit 143' TERM
+trap 'exit 130' INT
+trap 'exit 129' HUP
 "$here/start_cluster.sh" "$cluster" --owner-pid $$ >/dev/null
 read -r -a guest_args <<<"$("$here/guest_args.sh" "$cluster")"
 declare -A arg=()
@@ -61,18 +84,27 @@ for ((i = 0; i + 1 < ${#guest_args[@]}; i += 2)); do arg[${guest_args[i]}]="${gu
 cmdline="console=ttyS0 panic=-1 quiet no_timer_check mlceph_mon=${arg[--mon]} mlceph_osd=${arg[--osd]}"
 cmdline+=" mlceph_mon_v2=${arg[--mon-v2]} mlceph_key=${arg[--key]} mlceph_pool=${arg[--pool]} mlceph_image=${arg[--image]}"
 [[ -n "$mountleak" ]] && cmdline+=" mlceph_mountleak=$mountleak"
+((trace)) && cmdline+=" mlceph_trace=1"
 accel="${MOUNTLEAK_VM_ACCEL:-tcg}"
 cpu=max
 [[ "$accel" == kvm ]] && cpu=host
 console="$work/guest-rbd.console.log"
+results="$work/guest-rbd.results.log"
+rm -f "$console" "$results"
 say "booting ($accel); console: $console"
 start=$SECONDS
 # -nic user: slirp, whose 10.0.2.2 is this host's 127.0.0.1. No hostfwd:
-# nothing listens anywhere but on the cluster's loopback ports.
+# nothing listens anywhere but on the cluster's loopback ports. In the
+# background, so that a signal's trap runs at once (bash defers traps while
+# a foreground child runs) and kills it.
 timeout -k 10 "$timeout_s" qemu-system-x86_64 -accel "$accel" -cpu "$cpu" -m 1G -smp 2 -no-reboot \
-  -display none -vga none -monitor none -nodefaults -serial "file:$console" \
+  -display none -vga none -monitor none -nodefaults -serial "file:$console" -serial "file:$results" \
   -nic user,model=e1000 -kernel "$cache/vmlinuz" -initrd "$initramfs" \
-  -append "$cmdline" </dev/null >"$work/guest-rbd.qemu.log" 2>&1 || true
+  -append "$cmdline" </dev/null >"$work/guest-rbd.qemu.log" 2>&1 &
+qemu_pid=$!
+wait "$qemu_pid" || true
+qemu_pid=""
+[[ -f "$results" ]] && sed -i 's/\r$//' "$results"
 grep '^guest_rbd:\|^guest_init:\|^{' "$console" >&2 || true
 rc="$(sed -n 's/^@@GUEST_RBD rc=\([0-9]*\).*/\1/p' "$console" | head -n1)"
 [[ -n "$rc" ]] || die "the guest gave no result within ${timeout_s} s (see $console)"
