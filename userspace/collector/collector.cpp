@@ -136,7 +136,9 @@ nlohmann::json Collector::process_json(int pid, const std::string& comm) {
 }
 
 DeviceHolders Collector::holders_of(DevId dev) {
-  return finder_.find(device(dev), HolderInputs{model_.namespaces(), model_.host_mntns(), {}, {}});
+  std::vector<uint64_t> mounting = model_.namespaces_holding(dev);
+  return finder_.find(device(dev),
+                      HolderInputs{model_.namespaces(), model_.host_mntns(), {}, {}, &mounting});
 }
 
 nlohmann::json Collector::finding(const std::string& kind, const DeviceHolders& d,

@@ -6,9 +6,34 @@
 
 namespace mountleak {
 
+namespace {
+
+std::set<DevId> devices_of(const std::vector<MountEntry>& mounts) {
+  std::set<DevId> out;
+  for (const auto& m : mounts) out.insert(m.dev);
+  return out;
+}
+
+}  // namespace
+
 void LiveModel::reset(NodeSnapshot snapshot) {
   namespaces_ = std::move(snapshot.namespaces);
   host_mntns_ = snapshot.host_mntns;
+  holding_.clear();
+  for (const auto& [inode, ns] : namespaces_) index(inode, ns.mounts);
+}
+
+void LiveModel::index(uint64_t inode, const std::vector<MountEntry>& mounts) {
+  for (DevId dev : devices_of(mounts)) holding_[dev].insert(inode);
+}
+
+void LiveModel::unindex(uint64_t inode, const std::vector<MountEntry>& mounts) {
+  for (DevId dev : devices_of(mounts)) {
+    auto it = holding_.find(dev);
+    if (it == holding_.end()) continue;
+    it->second.erase(inode);
+    if (it->second.empty()) holding_.erase(it);
+  }
 }
 
 const MountNamespace* LiveModel::find(uint64_t inode) const {
@@ -21,8 +46,10 @@ void LiveModel::add_namespace(uint64_t inode, int pid, uint64_t copied_from) {
   MountNamespace& ns = it->second;
   if (fresh) {
     ns.inode = inode;
-    if (auto from = namespaces_.find(copied_from); from != namespaces_.end())
+    if (auto from = namespaces_.find(copied_from); from != namespaces_.end()) {
       ns.mounts = from->second.mounts;
+      index(inode, ns.mounts);
+    }
   }
   add_pid(inode, pid);
 }
@@ -53,11 +80,18 @@ LiveModel::Change LiveModel::replace_mounts(uint64_t inode, std::vector<MountEnt
     if (!before.count(m.mount_id)) change.added.push_back(m);
   for (const auto& m : ns.mounts)
     if (!after.count(m.mount_id)) change.removed.push_back(m);
+  unindex(inode, ns.mounts);
+  index(inode, mounts);
   ns.mounts = std::move(mounts);
   return change;
 }
 
-void LiveModel::remove(uint64_t inode) { namespaces_.erase(inode); }
+void LiveModel::remove(uint64_t inode) {
+  auto it = namespaces_.find(inode);
+  if (it == namespaces_.end()) return;
+  unindex(inode, it->second.mounts);
+  namespaces_.erase(it);
+}
 
 std::vector<uint64_t> LiveModel::namespaces_in_groups(const std::set<uint32_t>& groups,
                                                       uint64_t except) const {
@@ -76,14 +110,9 @@ std::vector<uint64_t> LiveModel::namespaces_in_groups(const std::set<uint32_t>& 
 }
 
 std::vector<uint64_t> LiveModel::namespaces_holding(DevId dev) const {
-  std::vector<uint64_t> out;
-  for (const auto& [inode, ns] : namespaces_)
-    for (const auto& m : ns.mounts)
-      if (m.dev == dev) {
-        out.push_back(inode);
-        break;
-      }
-  return out;
+  auto it = holding_.find(dev);
+  if (it == holding_.end()) return {};
+  return {it->second.begin(), it->second.end()};
 }
 
 }  // namespace mountleak

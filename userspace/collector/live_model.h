@@ -44,12 +44,17 @@ class LiveModel {
   // unmount under such a group propagates.
   std::vector<uint64_t> namespaces_in_groups(const std::set<uint32_t>& groups, uint64_t except) const;
 
-  // Namespaces holding a mount of dev.
+  // Namespaces holding a mount of dev, ascending; from an index, so a busy
+  // event does not walk every mount of the node.
   std::vector<uint64_t> namespaces_holding(DevId dev) const;
 
  private:
+  void index(uint64_t inode, const std::vector<MountEntry>& mounts);
+  void unindex(uint64_t inode, const std::vector<MountEntry>& mounts);
+
   std::map<uint64_t, MountNamespace> namespaces_;
   uint64_t host_mntns_ = 0;
+  std::map<DevId, std::set<uint64_t>> holding_;  // device -> namespaces mounting it
 };
 
 }  // namespace mountleak

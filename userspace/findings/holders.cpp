@@ -128,7 +128,16 @@ DeviceHolders HolderFinder::find(const DeviceRef& device, const HolderInputs& in
     }
   }
 
-  for (const auto& [inode, ns] : in.namespaces) {
+  std::vector<std::pair<uint64_t, const MountNamespace*>> candidates;
+  if (in.mounting) {
+    for (uint64_t inode : *in.mounting)
+      if (auto it = in.namespaces.find(inode); it != in.namespaces.end())
+        candidates.emplace_back(inode, &it->second);
+  } else {
+    for (const auto& [inode, ns] : in.namespaces) candidates.emplace_back(inode, &ns);
+  }
+  for (const auto& [inode, candidate] : candidates) {
+    const MountNamespace& ns = *candidate;
     auto mounts = mounts_of(ns, device.dev);
     if (mounts.empty()) continue;
     Holder h;

@@ -69,6 +69,10 @@ struct HolderInputs {
   uint64_t host_mntns;
   std::vector<FdHolder> fds;                  // for this device
   std::vector<std::string> stacked_devices;   // /sys/class/block/<dev>/holders
+  // The namespaces that mount the device, when the caller keeps an index of
+  // them (trace's live model), so a lookup does not walk every mount of the
+  // node; null: look through all of them.
+  const std::vector<uint64_t>* mounting = nullptr;
 };
 
 // The peer groups of the host's own mounts of dev.

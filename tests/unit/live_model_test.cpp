@@ -1,0 +1,85 @@
+// SPDX-License-Identifier: Apache-2.0
+// The live model's device index must always agree with its mount tables:
+// busy findings name holders from the index alone.
+#include <gtest/gtest.h>
+
+#include "collector/live_model.h"
+
+namespace mountleak {
+namespace {
+
+MountEntry mount(uint64_t id, DevId dev, std::string point) {
+  MountEntry m;
+  m.mount_id = id;
+  m.parent_id = 1;
+  m.dev = dev;
+  m.root = "/";
+  m.mount_point = std::move(point);
+  return m;
+}
+
+// What the index should say, by walking every mount.
+std::vector<uint64_t> walk(const LiveModel& model, DevId dev) {
+  std::vector<uint64_t> out;
+  for (const auto& [inode, ns] : model.namespaces())
+    for (const auto& m : ns.mounts)
+      if (m.dev == dev) {
+        out.push_back(inode);
+        break;
+      }
+  return out;
+}
+
+constexpr DevId kRoot{8, 1};
+constexpr DevId kRbd{252, 0};
+constexpr DevId kOther{252, 16};
+
+void expect_consistent(const LiveModel& model) {
+  for (DevId dev : {kRoot, kRbd, kOther}) EXPECT_EQ(model.namespaces_holding(dev), walk(model, dev)) << dev.str();
+}
+
+TEST(LiveModel, DeviceIndexFollowsEveryChange) {
+  NodeSnapshot snap;
+  snap.host_mntns = 100;
+  snap.namespaces[100].inode = 100;
+  snap.namespaces[100].pids = {1};
+  snap.namespaces[100].mounts = {mount(1, kRoot, "/"), mount(2, kRbd, "/var/lib/kubelet/rbd")};
+  snap.namespaces[200].inode = 200;
+  snap.namespaces[200].pids = {50};
+  snap.namespaces[200].mounts = {mount(10, kRoot, "/")};
+  LiveModel model;
+  model.reset(std::move(snap));
+  EXPECT_EQ(model.namespaces_holding(kRbd), (std::vector<uint64_t>{100}));
+  expect_consistent(model);
+
+  // A copy of the host's table holds what the host held.
+  model.add_namespace(300, 70, 100);
+  EXPECT_EQ(model.namespaces_holding(kRbd), (std::vector<uint64_t>{100, 300}));
+  expect_consistent(model);
+
+  // The host unmounts; the copy keeps it; another namespace mounts a new device.
+  model.replace_mounts(100, {mount(1, kRoot, "/")});
+  model.replace_mounts(200, {mount(10, kRoot, "/"), mount(11, kOther, "/data")});
+  EXPECT_EQ(model.namespaces_holding(kRbd), (std::vector<uint64_t>{300}));
+  EXPECT_EQ(model.namespaces_holding(kOther), (std::vector<uint64_t>{200}));
+  expect_consistent(model);
+
+  // A recycled mount id that now names another device.
+  model.replace_mounts(200, {mount(10, kRoot, "/"), mount(11, kRbd, "/data")});
+  EXPECT_TRUE(model.namespaces_holding(kOther).empty());
+  EXPECT_EQ(model.namespaces_holding(kRbd), (std::vector<uint64_t>{200, 300}));
+  expect_consistent(model);
+
+  model.remove(300);
+  model.remove(300);  // twice: no effect
+  EXPECT_EQ(model.namespaces_holding(kRbd), (std::vector<uint64_t>{200}));
+  expect_consistent(model);
+
+  // A reset rebuilds it from scratch.
+  model.reset(NodeSnapshot{});
+  EXPECT_TRUE(model.namespaces_holding(kRbd).empty());
+  EXPECT_TRUE(model.namespaces_holding(kRoot).empty());
+}
+
+}  // namespace
+}  // namespace mountleak
