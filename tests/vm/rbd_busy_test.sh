@@ -1,0 +1,139 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
+# The vm lane's real-rbd test: a throwaway Ceph cluster on this host's
+# 127.0.0.1, Debian's kernel under QEMU mapping an image through
+# /sys/bus/rbd/add_single_major, a private copy of its mount in another
+# mount namespace, and `remove_single_major` failing with EBUSY
+# (scripts/ceph/run_guest_scenario.sh --trace does all that). The guest runs
+# `mountleak trace -o json --all-events` through the failing unmap and
+# `mountleak scan --device` after it; this host judges what they printed:
+#   - trace's ready event: the kernel tier serves rbd_remove_busy
+#   - a raw busy event from the kernel tier, source rbd_remove
+#   - a busy finding, source rbd_remove, for the mapped device, naming the
+#     holder (its pid and mount namespace) as a leak
+#   - scan --device: the device leaked, held by that pid in that namespace
+# Fails on any mismatch, a missing result or a timeout. run_guest_scenario.sh
+# stops the cluster and QEMU on every exit.
+#
+# usage: rbd_busy_test.sh --work DIR --mountleak PATH [--timeout S]
+#   DIR/vm-cache holds the kernel; a package the vm lane already downloaded
+#   (DIR/../vm-cache) is reused rather than fetched again.
+set -euo pipefail
+
+here="$(cd "$(dirname "$0")" && pwd)"
+say() { echo "vm_rbd: $*"; }
+die() {
+  say "$*"
+  exit 1
+}
+
+work="" mountleak="" timeout_s=240
+while (($#)); do
+  case "$1" in
+    --work) work="$2"; shift 2 ;;
+    --mountleak) mountleak="$2"; shift 2 ;;
+    --timeout) timeout_s="$2"; shift 2 ;;
+    *) die "unknown argument $1" ;;
+  esac
+done
+[[ -n "$work" && -x "$mountleak" ]] || die "usage: rbd_busy_test.sh --work DIR --mountleak PATH [--timeout S]"
+command -v jq >/dev/null || die "jq missing (install jq)"
+mkdir -p "$work"
+work="$(cd "$work" && pwd)"
+
+# Its own cache: fetch_kernel.sh keys a cache by the modules it holds, and
+# this guest needs other modules than the lane's (e1000), so sharing one
+# would re-extract the kernel on every alternation. The .deb is shared.
+cache="$work/vm-cache"
+mkdir -p "$cache"
+for deb in "$work"/../vm-cache/linux-image-*.deb; do
+  [[ -f "$deb" && ! -e "$cache/${deb##*/}" ]] || continue
+  ln "$deb" "$cache/" 2>/dev/null || cp "$deb" "$cache/"
+done
+
+start=$SECONDS
+status=0 child=""
+# A signal here is passed on: the scenario's own traps stop QEMU and the
+# cluster (in the background, as bash runs no trap while a foreground child runs).
+trap '[[ -n "$child" ]] && kill -TERM "$child" 2>/dev/null && wait "$child"; exit 143' TERM INT HUP
+MOUNTLEAK_VM_CACHE="$cache" "$here/../../scripts/ceph/run_guest_scenario.sh" \
+  --work "$work" --mountleak "$mountleak" --trace --timeout "$timeout_s" &
+child=$!
+wait "$child" || status=$?
+child=""
+say "guest scenario exited $status after $((SECONDS - start)) s"
+
+results="$work/guest-rbd.results.log"
+[[ -s "$results" ]] || die "FAIL: the guest wrote no results ($results)"
+
+section() {
+  awk -v name="$1" '
+    $0 == "@@GUEST_RBD BEGIN " name { inside = 1; next }
+    inside && $0 == "@@GUEST_RBD END " name { exit }
+    inside { print }' "$results"
+}
+# Only JSON lines: anything else is reported, not parsed.
+json_lines() { jq -c -R 'fromjson? // empty'; }
+
+failed=0
+check() {  # description jq-program file [jq args...]
+  local what="$1" program="$2" file="$3"
+  shift 3
+  if jq -e -s "$@" "$program" "$file" >/dev/null 2>&1; then
+    say "ok: $what"
+  else
+    say "FAIL: $what"
+    failed=1
+  fi
+}
+
+holder_line="$(sed -n 's/^@@GUEST_RBD HOLDER //p' "$results" | head -n1)"
+[[ -n "$holder_line" ]] || die "FAIL: the guest never made the leaking copy (no HOLDER line; see $work/guest-rbd.console.log)"
+declare -A holder=()
+for kv in $holder_line; do holder[${kv%%=*}]="${kv#*=}"; done
+pid="${holder[pid]}" mntns="${holder[mntns]}" dev="${holder[dev]}" id="${holder[id]}"
+say "holder: pid $pid in mount namespace $mntns keeps $dev (rbd id $id) mounted"
+
+trace="$work/trace.jsonl"
+section trace | json_lines >"$trace"
+if [[ ! -s "$trace" ]]; then
+  say "FAIL: mountleak trace printed nothing in the guest; its stderr:"
+  section trace.err | tail -n 20
+  failed=1
+else
+  jq -r 'select(.event == "ready") | "vm_rbd: ready: rbd_remove_busy -> \(.tier.rbd_remove_busy) " +
+         "\([.hooks[] | select(.hook == "rbd_remove_busy") | .programs | join(",")] | join(""))" +
+         (if (.refused | length) > 0 then "; refused: \(.refused | join("; "))" else "" end)' "$trace"
+  check "trace's ready event: the kernel tier serves rbd_remove_busy" \
+    'any(.[]; .event == "ready" and .tier.rbd_remove_busy == "kernel")' "$trace"
+  # The buffer is what was written: "0\n" from echo, "0 force", ...
+  check "a raw busy event from the kernel tier, source rbd_remove, buffer \"$id\"" \
+    'any(.[]; .event == "busy_raw" and .source == "rbd_remove" and .tier == "kernel"
+              and (.path | split(" ")[0] | rtrimstr("\n")) == $id)' "$trace" --arg id "$id"
+  check "a busy finding (source rbd_remove, $dev) naming pid $pid in mount namespace $mntns as the leak" \
+    'any(.[]; .event == "busy" and .source == "rbd_remove" and .errno == "EBUSY"
+              and .device.path == $dev
+              and any(.holders[]; .role == "leak" and .mntns == $ns and (.pids | index($pid) != null)))' \
+    "$trace" --arg dev "$dev" --argjson ns "$mntns" --argjson pid "$pid"
+  jq -c 'select(.event == "busy")' "$trace" | cut -c1-600 | sed 's/^/vm_rbd: trace: /'
+fi
+
+scan="$work/scan.json"
+section scan | json_lines >"$scan"
+if [[ ! -s "$scan" ]]; then
+  say "FAIL: mountleak scan --device printed no JSON in the guest"
+  failed=1
+else
+  check "scan --device $dev: leaked, pid $pid in mount namespace $mntns holds it as the leak" \
+    'any(.[] | .. | objects; .leaked? == true) and
+     any(.[] | .. | objects; .role? == "leak" and .mntns? == $ns and ((.pids? // []) | index($pid) != null))' \
+    "$scan" --argjson ns "$mntns" --argjson pid "$pid"
+fi
+
+((status == 0)) || {
+  say "FAIL: the guest scenario itself failed (exit $status); console: $work/guest-rbd.console.log"
+  grep -E '^guest_rbd: ' "$work/guest-rbd.console.log" 2>/dev/null | tail -n 15 || true
+  failed=1
+}
+((failed == 0)) || die "FAIL after $((SECONDS - start)) s (logs: $work)"
+say "PASS in $((SECONDS - start)) s"
