@@ -9,7 +9,8 @@
 # Kernel command line: mlceph_mon=127.0.0.1:P [mlceph_mon_v2=127.0.0.1:P2] mlceph_osd=127.0.0.1:Q[,...]
 #   mlceph_key=BASE64 mlceph_pool=kube mlceph_image=NAME
 #   [mlceph_mountleak=/path/to/mountleak] (the same path as on the host)
-#   [mlceph_trace=1] (run `mountleak trace` through the EBUSY)
+#   [mlceph_trace=1] (run `mountleak trace` through the EBUSY, and
+#   `mountleak probe` before rbd is loaded)
 /bin/busybox mkdir -p /proc /sys /dev /tmp /run
 /bin/busybox mount -t proc proc /proc
 /bin/busybox mount -t sysfs sysfs /sys
@@ -21,11 +22,6 @@ mount -t bpf bpf /sys/fs/bpf
 export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
 export HOME=/root
 . /etc/mountleak-vm.env
-
-# crc32c first: libcrc32c asks the crypto API for it when it loads.
-for m in $(grep crc32c_generic /etc/modules.load) $(grep -v crc32c_generic /etc/modules.load); do
-  insmod "/$m" || echo "guest_init: insmod $m failed"
-done
 
 mon="" mon_v2="" osd="" key="" pool="kube" image="img0" mountleak="" trace=""
 for w in $(cat /proc/cmdline); do
@@ -40,16 +36,30 @@ for w in $(cat /proc/cmdline); do
     mlceph_trace=*) trace="${w#*=}" ;;
   esac
 done
+if [ -e /dev/ttyS1 ]; then
+  # Raw: the host reads the results byte for byte (no \r added to each line).
+  stty -F /dev/ttyS1 raw -echo 2>/dev/null
+fi
+if [ "$trace" = 1 ] && [ -e /dev/ttyS1 ]; then
+  # Before rbd is loaded: its hook must fall back, and probe must say why.
+  {
+    echo "@@GUEST_RBD BEGIN probe_without_rbd"
+    "$mountleak" probe -o json 2>/dev/null
+    echo "@@GUEST_RBD END probe_without_rbd"
+  } >/dev/ttyS1
+fi
+
+# crc32c first: libcrc32c asks the crypto API for it when it loads.
+for m in $(grep crc32c_generic /etc/modules.load) $(grep -v crc32c_generic /etc/modules.load); do
+  insmod "/$m" || echo "guest_init: insmod $m failed"
+done
+
 echo "guest_init: ready after $(cut -d' ' -f1 /proc/uptime) s of guest time"
 set -- --mon "$mon" --osd "$osd" --key "$key" --pool "$pool" --image "$image"
 [ -n "$mon_v2" ] && set -- "$@" --mon-v2 "$mon_v2"
 [ -n "$mountleak" ] && set -- "$@" --mountleak "$mountleak"
 [ "$trace" = 1 ] && set -- "$@" --trace
-if [ -e /dev/ttyS1 ]; then
-  # Raw: the host reads the results byte for byte (no \r added to each line).
-  stty -F /dev/ttyS1 raw -echo 2>/dev/null
-  set -- "$@" --results /dev/ttyS1
-fi
+[ -e /dev/ttyS1 ] && set -- "$@" --results /dev/ttyS1
 "$MLCEPH_SCENARIO" "$@"
 rc=$?
 echo "@@GUEST_RBD rc=$rc"

@@ -20,7 +20,9 @@
 #      ceph.conf) list the mapping's own watch among the image's watchers;
 #   8. end the holder; remove must then succeed, leaving nothing mapped.
 # With --trace, `mountleak trace -o json --all-events` runs from before the
-# copy (step 4) until it has reported the EBUSY of step 6.
+# copy (step 4) until it has reported the EBUSY of step 6 (section "trace"),
+# then a second one forced to the tracepoint tier (--no-feature
+# fentry,kprobe) through a second failing remove ("trace_tracepoint").
 #
 # usage: guest_rbd_scenario.sh --mon 127.0.0.1:PORT --osd 127.0.0.1:PORT[,...]
 #          --key BASE64 [--mon-v2 127.0.0.1:PORT] [--name admin] [--pool kube] [--image img0]
@@ -29,7 +31,8 @@
 #
 # --results FILE (a second serial port, say) receives, for a host to judge:
 #   @@GUEST_RBD HOLDER pid=<pid> mntns=<inode> dev=/dev/rbdN id=<rbd id>
-#   @@GUEST_RBD BEGIN <scan|trace|trace.err>  ...output...  @@GUEST_RBD END <name>
+#   @@GUEST_RBD BEGIN <name>  ...output...  @@GUEST_RBD END <name>
+# for name in scan, trace, trace.err, trace_tracepoint, trace_tracepoint.err.
 #
 # Runs as root in the guest, under busybox sh or dash. Needs: the rbd and
 # libceph modules (with libcrc32c and a crc32c implementation, loaded first:
@@ -77,7 +80,7 @@ fi
 
 work=/tmp/guest-rbd
 mnt=$work/volume
-forwarders="" holder="" dev_id="" mounted=0 tracer=""
+forwarders="" holder="" dev_id="" mounted=0 tracer="" trace_name=""
 
 cleanup() {
   stop_trace
@@ -105,11 +108,25 @@ emit_section() {
   } >>"$results"
 }
 
+# Starts `mountleak trace` as section $1 with the extra arguments that
+# follow, and waits until it is ready. Loading and attaching every program
+# is slow under TCG: it has 150 s.
+start_trace() {
+  trace_name="$1"
+  shift
+  started=$(cut -d. -f1 /proc/uptime)
+  "$mountleak" trace -o json --all-events "$@" >"$work/$trace_name.json" 2>"$work/$trace_name.err" &
+  tracer=$!
+  wait_trace_line '"event":"ready"' 1500 ||
+    fail "mountleak trace $* not ready: $(tail -n 5 "$work/$trace_name.err")"
+  say "mountleak trace${*:+ $*} ready after $(($(cut -d. -f1 /proc/uptime) - started)) s of guest time"
+}
+
 # Waits up to $2 tenths of a second for the trace to print a line with $1,
 # failing early if the tracer died.
 wait_trace_line() {
   i=0
-  until grep -q "$1" $work/trace.json 2>/dev/null; do
+  until grep -q "$1" "$work/$trace_name.json" 2>/dev/null; do
     kill -0 "$tracer" 2>/dev/null || return 1
     i=$((i + 1))
     [ $i -lt "$2" ] || return 1
@@ -129,8 +146,15 @@ stop_trace() {
   kill -KILL "$tracer" 2>/dev/null
   wait "$tracer" 2>/dev/null
   tracer=""
-  emit_section trace $work/trace.json
-  emit_section trace.err $work/trace.err
+  emit_section "$trace_name" "$work/$trace_name.json"
+  emit_section "$trace_name.err" "$work/$trace_name.err"
+}
+
+# After the EBUSY: the host judges what the trace says; here only whether it
+# said anything.
+finish_trace() {
+  wait_trace_line '"event":"busy"' 300 || say "mountleak trace reported no busy finding within 30 s"
+  stop_trace
 }
 
 # Writes $1 to the sysfs file $2; the error names errno ("Device or
@@ -206,12 +230,7 @@ echo "written by guest_rbd_scenario" >"$mnt/volume-data" || fail "writing to $mn
 # --- the tracer, from before the copy until after the EBUSY --------------------
 if [ "$trace" = 1 ]; then
   mount | grep -q ' /sys/kernel/tracing ' || mount -t tracefs tracefs /sys/kernel/tracing
-  start=$(cut -d. -f1 /proc/uptime)
-  "$mountleak" trace -o json --all-events >$work/trace.json 2>$work/trace.err &
-  tracer=$!
-  # Loading and attaching every program is slow under TCG: allow 150 s.
-  wait_trace_line '"event":"ready"' 1500 || fail "mountleak trace not ready: $(tail -n 5 $work/trace.err)"
-  say "mountleak trace ready after $(($(cut -d. -f1 /proc/uptime) - start)) s of guest time"
+  start_trace trace
 fi
 
 # --- 4. the leaking copy ----------------------------------------------------
@@ -241,9 +260,14 @@ fi
 grep -q "Device or resource busy" $work/remove.err || fail "remove_single_major failed, but not with EBUSY: $(cat $work/remove.err)"
 say "remove_single_major $dev_id: $(sed 's/.*: //' $work/remove.err) (EBUSY), as on the field report's node"
 if [ -n "$tracer" ]; then
-  # The host judges what the trace says; here only whether it said anything.
-  wait_trace_line '"event":"busy"' 300 || say "mountleak trace reported no busy finding within 30 s"
-  stop_trace
+  finish_trace
+  # The same EBUSY again, seen by the syscall tracepoint on write's exit.
+  start_trace trace_tracepoint --no-feature fentry,kprobe
+  if write_attr "$dev_id" /sys/bus/rbd/remove_single_major 2>$work/remove.err; then
+    dev_id=""
+    fail "the second remove_single_major succeeded although pid $holder still mounts $dev"
+  fi
+  finish_trace
 fi
 
 # --- 7. mountleak names it ---------------------------------------------------

@@ -11,6 +11,10 @@
 #   - a raw busy event from the kernel tier, source rbd_remove
 #   - a busy finding, source rbd_remove, for the mapped device, naming the
 #     holder (its pid and mount namespace) as a leak
+#   - the same three from a second trace forced to the tracepoint tier,
+#     through a second failing remove
+#   - probe, run before rbd is loaded: the rbd hook falls back, because the
+#     rbd module is not loaded
 #   - scan --device: the device leaked, held by that pid in that namespace
 # Fails on any mismatch, a missing result or a timeout. run_guest_scenario.sh
 # stops the cluster and QEMU on every exit.
@@ -94,28 +98,49 @@ for kv in $holder_line; do holder[${kv%%=*}]="${kv#*=}"; done
 pid="${holder[pid]}" mntns="${holder[mntns]}" dev="${holder[dev]}" id="${holder[id]}"
 say "holder: pid $pid in mount namespace $mntns keeps $dev (rbd id $id) mounted"
 
-trace="$work/trace.jsonl"
-section trace | json_lines >"$trace"
-if [[ ! -s "$trace" ]]; then
-  say "FAIL: mountleak trace printed nothing in the guest; its stderr:"
-  section trace.err | tail -n 20
-  failed=1
-else
-  jq -r 'select(.event == "ready") | "vm_rbd: ready: rbd_remove_busy -> \(.tier.rbd_remove_busy) " +
-         "\([.hooks[] | select(.hook == "rbd_remove_busy") | .programs | join(",")] | join(""))" +
-         (if (.refused | length) > 0 then "; refused: \(.refused | join("; "))" else "" end)' "$trace"
-  check "trace's ready event: the kernel tier serves rbd_remove_busy" \
-    'any(.[]; .event == "ready" and .tier.rbd_remove_busy == "kernel")' "$trace"
+# One tracer's output (section $1), which should have served the rbd hook
+# from tier $2.
+check_trace() {
+  local name="$1" tier="$2" trace="$work/$1.jsonl"
+  section "$name" | json_lines >"$trace"
+  if [[ ! -s "$trace" ]]; then
+    say "FAIL: $name: mountleak trace printed nothing in the guest; its stderr:"
+    section "$name.err" | tail -n 20
+    failed=1
+    return
+  fi
+  jq -r --arg name "$name" 'select(.event == "ready") |
+    "vm_rbd: \($name): ready: rbd_remove_busy -> \(.tier.rbd_remove_busy) " +
+    "\([.hooks[] | select(.hook == "rbd_remove_busy") | .programs | join(",")] | join(""))" +
+    (if (.refused | length) > 0 then "; refused: \(.refused | join("; "))" else "" end)' "$trace"
+  check "$name: the ready event puts rbd_remove_busy on the $tier tier" \
+    'any(.[]; .event == "ready" and .tier.rbd_remove_busy == $tier)' "$trace" --arg tier "$tier"
   # The buffer is what was written: "0\n" from echo, "0 force", ...
-  check "a raw busy event from the kernel tier, source rbd_remove, buffer \"$id\"" \
-    'any(.[]; .event == "busy_raw" and .source == "rbd_remove" and .tier == "kernel"
-              and (.path | split(" ")[0] | rtrimstr("\n")) == $id)' "$trace" --arg id "$id"
-  check "a busy finding (source rbd_remove, $dev) naming pid $pid in mount namespace $mntns as the leak" \
+  check "$name: a raw busy event from the $tier tier, source rbd_remove, buffer \"$id\"" \
+    'any(.[]; .event == "busy_raw" and .source == "rbd_remove" and .tier == $tier
+              and (.path | split(" ")[0] | rtrimstr("\n")) == $id)' "$trace" --arg id "$id" --arg tier "$tier"
+  check "$name: a busy finding (source rbd_remove, $dev) naming pid $pid in mount namespace $mntns as the leak" \
     'any(.[]; .event == "busy" and .source == "rbd_remove" and .errno == "EBUSY"
               and .device.path == $dev
               and any(.holders[]; .role == "leak" and .mntns == $ns and (.pids | index($pid) != null)))' \
     "$trace" --arg dev "$dev" --argjson ns "$mntns" --argjson pid "$pid"
-  jq -c 'select(.event == "busy")' "$trace" | cut -c1-600 | sed 's/^/vm_rbd: trace: /'
+  jq -c 'select(.event == "busy")' "$trace" | cut -c1-400 | sed "s/^/vm_rbd: $name: /"
+}
+check_trace trace kernel
+check_trace trace_tracepoint tracepoint
+
+# Before rbd was loaded, probe must put its hook on the tracepoint tier and
+# say why (fexit itself works on this kernel).
+probe="$work/probe_without_rbd.json"
+section probe_without_rbd | json_lines >"$probe"
+if [[ ! -s "$probe" ]]; then
+  say "FAIL: mountleak probe printed no JSON in the guest before rbd was loaded"
+  failed=1
+else
+  jq -r '.hooks[] | select(.hook == "rbd_remove_busy") | "vm_rbd: probe without rbd: \(.tier): \(.reason)"' "$probe"
+  check "probe without rbd loaded: rbd_remove_busy falls back because the rbd module is not loaded" \
+    'any(.[].hooks[]; .hook == "rbd_remove_busy" and .tier == "tracepoint"
+                      and (.reason | contains("the rbd module is not loaded")))' "$probe"
 fi
 
 scan="$work/scan.json"
