@@ -114,7 +114,7 @@ int run_trace(const TraceOptions& options) {
   TraceOutput out(common.output, options.all_events, log);
 
   TracefsStatus tracefs = ensure_tracefs();
-  KernelProber prober(BpfObjectSource{common.bpf_object});
+  KernelProber prober(BpfObjectSource{common.bpf_object}, common.paths.sys());
   RestrictedFeatures features(prober, common.disabled_features());
 
   CollectorOptions copts;
