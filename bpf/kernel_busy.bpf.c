@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * Kernel tier for EBUSY: rbd's own remove path, and exclusive claims of a
+ * Kernel tier for EBUSY: rbd's own remove path, exclusive claims of a
  * block device at the block layer (O_EXCL opens, mounts, anything that
- * claims it), rather than one syscall at a time.
+ * claims it), and block-device ioctls (loop detach and its kin), rather
+ * than one syscall at a time.
  */
 #include "common.bpf.h"
 
@@ -69,6 +70,30 @@ int BPF_PROG(ml_fexit_bd_prepare_to_claim, struct block_device *bdev)
 	e->busy_source = ML_BUSY_OPEN_EXCL;
 	e->ret = (int)ret;
 	e->arg2 = BPF_CORE_READ(bdev, bd_dev);
+	event_submit(e);
+	return 0;
+}
+
+/* Every ioctl on a block device, loop's included, passes here; the
+ * tracepoint tier's ioctl exit sees the same failures, one syscall exit at
+ * a time. */
+SEC("?fexit/blkdev_ioctl")
+int BPF_PROG(ml_fexit_blkdev_ioctl, struct file *file, unsigned int cmd, unsigned long arg, long ret)
+{
+	struct ml_event *e;
+
+	if (ret != -EBUSY)
+		return 0;
+	e = event_reserve(ML_EV_BUSY);
+	if (!e)
+		return 0;
+	e->tier = ML_TIER_KERNEL;
+	e->busy_source = ML_BUSY_DETACH;
+	e->ret = ret;
+	e->arg = cmd;
+	e->arg2 = BPF_CORE_READ(file, f_inode, i_rdev); /* kernel dev_t */
+	bpf_probe_read_kernel_str(e->path1, sizeof(e->path1),
+				  BPF_CORE_READ(file, f_path.dentry, d_name.name));
 	event_submit(e);
 	return 0;
 }

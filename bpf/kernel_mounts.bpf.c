@@ -12,8 +12,14 @@
  *  - propagate_mnt: each copy the kernel makes of a new mount in a peer or
  *    slave mount, i.e. in another namespace.
  *  - propagate_umount: each mount an unmount takes out of other namespaces.
+ *  - mount_setattr(2): its work function is static and inlined, so the
+ *    program sits on the syscall function itself (x86-64's name for it; on
+ *    other architectures attaching fails and the tracepoint serves). A
+ *    trampoline on one function, unlike a syscall tracepoint, costs nothing
+ *    to every other syscall.
  */
 #include "common.bpf.h"
+#include "mount_args.bpf.h"
 
 #define MAX_PROPAGATED 32
 
@@ -201,5 +207,27 @@ int BPF_PROG(ml_fexit_propagate_umount, struct list_head *list)
 		if (!emit_propagated(ML_EV_PROPAGATE_UMOUNT, ns, m))
 			return 0;
 	}
+	return 0;
+}
+
+SEC("?fexit/__x64_sys_mount_setattr")
+int BPF_PROG(ml_fexit_sys_mount_setattr, const struct pt_regs *regs, long ret)
+{
+	struct pending_syscall p = {.kind = ML_EV_MOUNT_SETATTR};
+	struct ml_event *e;
+
+	if (ret != 0)
+		return 0;
+	p.args[0] = PT_REGS_PARM1_CORE_SYSCALL(regs);
+	p.args[1] = PT_REGS_PARM2_CORE_SYSCALL(regs);
+	p.args[2] = PT_REGS_PARM3_CORE_SYSCALL(regs);
+	p.args[3] = PT_REGS_PARM4_CORE_SYSCALL(regs);
+	p.args[4] = PT_REGS_PARM5_CORE_SYSCALL(regs);
+	e = event_reserve(ML_EV_MOUNT_SETATTR);
+	if (!e)
+		return 0;
+	e->tier = ML_TIER_KERNEL;
+	fill_mount(e, &p);
+	event_submit(e);
 	return 0;
 }

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * Kernel tier for mount namespace copies: copy_mnt_ns itself, for clone,
- * unshare and anything else that copies a namespace.
+ * Kernel tier for mount namespaces: copy_mnt_ns itself, for clone, unshare
+ * and anything else that copies a namespace; mntns_install for setns(2)
+ * into one (by namespace file or pidfd).
  *
  * Its first argument is `unsigned long` on older kernels and `u64` on newer
  * ones; both are one 64-bit slot of the fexit context on every 64-bit
@@ -26,6 +27,28 @@ int BPF_PROG(ml_fexit_copy_mnt_ns, __u64 flags, struct mnt_namespace *ns,
 	e->old_mntns = BPF_CORE_READ(ns, ns.inum);
 	e->mntns = BPF_CORE_READ(ret, ns.inum);
 	e->flags = flags;
+	event_submit(e);
+	return 0;
+}
+
+/* The task is still in its old namespace here; the switch follows once
+ * every namespace of the set is installed. */
+SEC("?fexit/mntns_install")
+int BPF_PROG(ml_fexit_mntns_install, struct nsset *nsset, struct ns_common *ns, int ret)
+{
+	struct ml_event *e;
+	__u32 target = BPF_CORE_READ(ns, inum);
+	__u32 current_ns = current_mntns();
+
+	if (ret != 0 || target == current_ns)
+		return 0;
+	e = event_reserve(ML_EV_SETNS);
+	if (!e)
+		return 0;
+	e->tier = ML_TIER_KERNEL;
+	e->old_mntns = current_ns;
+	e->mntns = target;
+	e->flags = CLONE_NEWNS;
 	event_submit(e);
 	return 0;
 }
