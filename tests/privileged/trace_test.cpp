@@ -4,7 +4,9 @@
 // container that causes it.
 
 #include <fcntl.h>
+#include <linux/loop.h>
 #include <signal.h>
+#include <sys/ioctl.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -75,7 +77,8 @@ class TraceSeed : public SeedNodeTest {
     ASSERT_TRUE(trace_->started());
     auto ready = trace_->wait_for_event("ready", 20s);
     ASSERT_TRUE(ready) << "no ready event; stderr: " << trace_->stderr_text();
-    for (const char* hook : {"mntns_create", "mount", "umount", "open_excl_busy"})
+    for (const char* hook :
+         {"mntns_create", "setns", "mount", "mount_setattr", "umount", "open_excl_busy", "detach_busy"})
       EXPECT_EQ((*ready)["tier"][hook], expected_tier()) << ready->dump();
   }
   std::optional<nlohmann::json> wait_naming(const std::string& kind, const fixture::Container& c,
@@ -266,6 +269,71 @@ std::set<std::pair<uint64_t, std::string>> model_mounts_at_stop(TraceProcess& tr
     if (e.value("event", "") == "stats")
       for (const auto& m : e["tracked_mounts"]) out.insert({m["mntns"].get<uint64_t>(), m["mountpoint"]});
   return out;
+}
+
+// The hooks with no finding of their own: entering a namespace, changing
+// propagation with mount_setattr, and a block-device ioctl failing with
+// EBUSY (binding the already bound loop device, the busy "detach" source).
+TEST_P(TraceBusy, SetnsMountSetattrAndBlockIoctlAreSeen) {
+  start_trace({"--all-events"});
+  fixture::Container* collector = start(ContainerKind::kLogCollectorPrivate);
+  ASSERT_NE(collector, nullptr);
+  ASSERT_TRUE(wait_naming("hostpath_risk", *collector)) << trace_->describe();
+
+  int device = open(node_->device_path().c_str(), O_RDONLY);
+  ASSERT_GE(device, 0);
+  int backing = open("/dev/null", O_RDONLY);
+  int rc = ioctl(device, LOOP_SET_FD, backing);
+  int err = errno;
+  close(backing);
+  close(device);
+  ASSERT_EQ(rc, -1);
+  ASSERT_EQ(err, EBUSY);
+  auto busy = trace_->wait_for(
+      [&](const nlohmann::json& e) { return names_container(e, "busy", *collector) && e["source"] == "detach"; },
+      kFindingTimeout);
+  ASSERT_TRUE(busy) << findings_text(*trace_);
+  EXPECT_EQ((*busy)["process"]["pid"], getpid());
+
+  pid_t target = spawn_in_new_namespace([] { return true; });
+  ASSERT_GT(target, 0);
+  int status_pipe[2];
+  ASSERT_EQ(pipe(status_pipe), 0);
+  pid_t joiner = fork();
+  if (joiner == 0) {
+    close(status_pipe[0]);
+    int ns = open(("/proc/" + std::to_string(target) + "/ns/mnt").c_str(), O_RDONLY);
+    struct mount_attr attr {};
+    attr.propagation = MS_PRIVATE;
+    char ok = ns >= 0 && setns(ns, CLONE_NEWNS) == 0 &&
+              mount_setattr(AT_FDCWD, "/", AT_RECURSIVE, &attr, sizeof(attr)) == 0;
+    if (write(status_pipe[1], &ok, 1) != 1) _exit(1);
+    pause();
+    _exit(0);
+  }
+  close(status_pipe[1]);
+  char ok = 0;
+  bool read_ok = read(status_pipe[0], &ok, 1) == 1;
+  close(status_pipe[0]);
+  auto event_of = [&](const char* kind) {
+    return trace_->wait_for(
+        [&](const nlohmann::json& e) { return e.value("event", "") == kind && e.value("pid", 0) == joiner; },
+        kFindingTimeout);
+  };
+  auto setns_event = event_of("setns");
+  auto setattr_event = event_of("mount_setattr");
+  struct stat target_ns {};
+  bool target_known = stat(("/proc/" + std::to_string(target) + "/ns/mnt").c_str(), &target_ns) == 0;
+  kill_and_reap(joiner);
+  kill_and_reap(target);
+  ASSERT_TRUE(read_ok && ok) << "setns or mount_setattr failed in the child";
+  ASSERT_TRUE(setns_event) << trace_->describe();
+  ASSERT_TRUE(target_known);
+  EXPECT_EQ((*setns_event)["mntns"], target_ns.st_ino) << setns_event->dump();
+  EXPECT_EQ((*setns_event)["tier"], expected_tier());
+  ASSERT_TRUE(setattr_event) << trace_->describe();
+  EXPECT_EQ((*setattr_event)["tier"], expected_tier());
+  EXPECT_EQ((*setattr_event)["mntns"], target_ns.st_ino) << setattr_event->dump();
 }
 
 TEST_P(TraceBusy, PropagatedCopiesReachTheModelThroughTheKernelTierHook) {
