@@ -59,6 +59,12 @@ class ScriptedNode : public NamespaceSource {
     if (it == pid_ns.end() || !namespaces.count(it->second)) return Error{"no such process", ESRCH};
     return namespaces.at(it->second);
   }
+  std::map<uint64_t, std::vector<int>> members() override {
+    std::map<uint64_t, std::vector<int>> out;
+    for (const auto& [pid, inode] : pid_ns)
+      if (namespaces.count(inode)) out[inode].push_back(pid);
+    return out;
+  }
 };
 
 class RecordedOutput : public OutputSink {
@@ -186,6 +192,34 @@ TEST_F(CollectorTest, BusyOnAnUntrackedDeviceIsCountedNotReported) {
   collector_->on_event(busy);
   EXPECT_TRUE(out_.of("busy").empty());
   EXPECT_EQ(collector_->stats().unresolved_busy, 1u);
+}
+
+TEST_F(CollectorTest, DeadNamespacesLeaveTheModelAtTheNextSweep) {
+  create_container(0);
+  ASSERT_TRUE(collector_->model().has(kContainerNs));
+  // The container exits: no event says so.
+  node_.pid_ns.erase(kContainerPid);
+  collector_->tick(Clock::now() + 1s);  // before the liveness period: still there
+  EXPECT_TRUE(collector_->model().has(kContainerNs));
+  collector_->tick(Clock::now() + 3s);
+  EXPECT_FALSE(collector_->model().has(kContainerNs));
+  EXPECT_TRUE(collector_->model().has(kHostNs));
+  EXPECT_EQ(collector_->stats().namespaces_gone, 1u);
+  // Its copy went with it: the host's unmount leaks nothing.
+  host_unmounts();
+  EXPECT_TRUE(out_.of("leak").empty());
+}
+
+TEST_F(CollectorTest, SweepLearnsOfNewMembers) {
+  create_container(0);
+  // The first process leaves, a child it forked stays: the namespace lives.
+  node_.pid_ns.erase(kContainerPid);
+  node_.pid_ns[kContainerPid + 1] = kContainerNs;
+  collector_->tick(Clock::now() + 3s);
+  ASSERT_TRUE(collector_->model().has(kContainerNs));
+  EXPECT_EQ(collector_->model().find(kContainerNs)->pids, std::vector<int>{kContainerPid + 1});
+  host_unmounts();
+  EXPECT_EQ(out_.of("leak").size(), 1u);
 }
 
 TEST_F(CollectorTest, RecycledNamespaceInodeStartsClean) {

@@ -81,5 +81,26 @@ TEST(LiveModel, DeviceIndexFollowsEveryChange) {
   EXPECT_TRUE(model.namespaces_holding(kRoot).empty());
 }
 
+TEST(LiveModel, AnInheritedTableIsComparedByPlaceOnItsFirstRead) {
+  NodeSnapshot snap;
+  snap.host_mntns = 100;
+  snap.namespaces[100].inode = 100;
+  snap.namespaces[100].mounts = {mount(1, kRoot, "/"), mount(2, kRbd, "/var/lib/kubelet/rbd")};
+  LiveModel model;
+  model.reset(std::move(snap));
+  model.add_namespace(300, 70, 100);
+  // The kernel gave the copies new ids; one bind is really new.
+  auto first = model.replace_mounts(
+      300, {mount(41, kRoot, "/"), mount(42, kRbd, "/var/lib/kubelet/rbd"), mount(43, kOther, "/data")});
+  ASSERT_EQ(first.added.size(), 1u);
+  EXPECT_EQ(first.added[0].mount_id, 43u);
+  EXPECT_TRUE(first.removed.empty());
+  // From then on, by mount id.
+  auto second = model.replace_mounts(300, {mount(41, kRoot, "/"), mount(44, kRbd, "/var/lib/kubelet/rbd")});
+  ASSERT_EQ(second.added.size(), 1u);
+  EXPECT_EQ(second.added[0].mount_id, 44u);
+  ASSERT_EQ(second.removed.size(), 2u);
+}
+
 }  // namespace
 }  // namespace mountleak

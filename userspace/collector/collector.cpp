@@ -61,6 +61,13 @@ Result<NodeSnapshot> ProcfsNamespaceSource::snapshot() {
 
 Result<MountNamespace> ProcfsNamespaceSource::read(int pid) { return read_namespace_of(paths_, pid); }
 
+std::map<uint64_t, std::vector<int>> ProcfsNamespaceSource::members() {
+  std::map<uint64_t, std::vector<int>> out;
+  for (int pid : list_pids(paths_.proc()))
+    if (auto ino = ns_inode(paths_.proc(), pid, "mnt")) out[*ino].push_back(pid);
+  return out;
+}
+
 Collector::Collector(const HostPaths& paths, CollectorOptions options, NamespaceSource& source,
                      OutputSink& out)
     : paths_(paths),
@@ -204,17 +211,31 @@ void Collector::forget_namespace(uint64_t inode) {
 
 const std::vector<int>& Collector::members_of(uint64_t inode) {
   static const std::vector<int> kNone;
-  if (!members_) {
-    members_.emplace();
-    for (int pid : list_pids(paths_.proc()))
-      if (auto ino = ns_inode(paths_.proc(), pid, "mnt")) (*members_)[*ino].push_back(pid);
-  }
+  if (!members_) members_ = source_.members();
   auto it = members_->find(inode);
   return it == members_->end() ? kNone : it->second;
 }
 
+void Collector::sweep_dead_namespaces(Clock::time_point now) {
+  last_sweep_ = now;
+  std::vector<uint64_t> dead;
+  for (const auto& [inode, ns] : model_.namespaces()) {
+    if (ns.pinned_only || inode == model_.host_mntns() || dirty_.count(inode)) continue;
+    const std::vector<int>& members = members_of(inode);
+    if (members.empty())
+      dead.push_back(inode);
+    else
+      model_.set_pids(inode, members);
+  }
+  for (uint64_t inode : dead) {
+    forget_namespace(inode);
+    ++stats_.namespaces_gone;
+  }
+}
+
 void Collector::tick(Clock::time_point now) {
   members_.reset();  // processes come and go between ticks
+  if (now - last_sweep_ >= options_.liveness_period) sweep_dead_namespaces(now);
   if (now - last_cache_clear_ > kCacheLifetime) {
     attributor_.clear();  // pids get reused; metadata files get rewritten
     last_cache_clear_ = now;

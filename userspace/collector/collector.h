@@ -40,6 +40,8 @@ class NamespaceSource {
   virtual ~NamespaceSource() = default;
   virtual Result<NodeSnapshot> snapshot() = 0;
   virtual Result<MountNamespace> read(int pid) = 0;
+  // Every process by mount namespace, from one pass over all of them.
+  virtual std::map<uint64_t, std::vector<int>> members() = 0;
 };
 
 class ProcfsNamespaceSource : public NamespaceSource {
@@ -48,6 +50,7 @@ class ProcfsNamespaceSource : public NamespaceSource {
       : paths_(paths), host_mntns_(std::move(host_mntns)) {}
   Result<NodeSnapshot> snapshot() override;
   Result<MountNamespace> read(int pid) override;
+  std::map<uint64_t, std::vector<int>> members() override;
 
  private:
   const HostPaths& paths_;
@@ -68,6 +71,9 @@ struct CollectorOptions {
   std::chrono::milliseconds settle{50};     // quiet time before a namespace is re-read
   std::chrono::milliseconds max_delay{500}; // ... but never later than this after its first event
   std::chrono::seconds young{5};            // how long a new namespace is watched for copies
+  // How often every process's namespace is looked up, to drop the
+  // namespaces that died (no event says so) and learn of new members.
+  std::chrono::milliseconds liveness_period{2000};
   bool reconcile_propagation = true;        // re-read namespaces a change propagates to
 };
 
@@ -125,6 +131,10 @@ class Collector : public EventSink {
   // would otherwise stat every /proc/*/ns/mnt again (61% of the collector's
   // CPU in the churn benchmark).
   const std::vector<int>& members_of(uint64_t inode);
+  // A namespace's death sends no event: without this sweep a dead
+  // container's namespace stayed in the model (and in every propagation
+  // lookup) until its inode was reused.
+  void sweep_dead_namespaces(Clock::time_point now);
   void forget_namespace(uint64_t inode);
   // Re-reads one namespace and everything its change propagates to; runs
   // the leak, copy and hostPath checks on what changed.
@@ -164,6 +174,7 @@ class Collector : public EventSink {
   std::set<std::pair<uint64_t, DevId>> reported_copies_;  // (mntns, device): copy or hostPath risk
   Clock::time_point last_cache_clear_ = Clock::now();
   std::optional<std::map<uint64_t, std::vector<int>>> members_;  // see members_of; one tick long
+  Clock::time_point last_sweep_ = Clock::now();
 };
 
 }  // namespace mountleak

@@ -2,11 +2,25 @@
 #include "collector/live_model.h"
 
 #include <algorithm>
-#include <unordered_map>
+#include <tuple>
 
 namespace mountleak {
 
 namespace {
+
+// Fills change with the mounts of `after` whose key `before` lacks, and
+// the other way round.
+template <class Key>
+void diff_by(const std::vector<MountEntry>& before, const std::vector<MountEntry>& after,
+             LiveModel::Change& change, Key key) {
+  std::set<decltype(key(before.front()))> had, has;
+  for (const auto& m : before) had.insert(key(m));
+  for (const auto& m : after) has.insert(key(m));
+  for (const auto& m : after)
+    if (!had.count(key(m))) change.added.push_back(m);
+  for (const auto& m : before)
+    if (!has.count(key(m))) change.removed.push_back(m);
+}
 
 std::set<DevId> devices_of(const std::vector<MountEntry>& mounts) {
   std::set<DevId> out;
@@ -20,6 +34,7 @@ void LiveModel::reset(NodeSnapshot snapshot) {
   namespaces_ = std::move(snapshot.namespaces);
   host_mntns_ = snapshot.host_mntns;
   holding_.clear();
+  inherited_.clear();
   for (const auto& [inode, ns] : namespaces_) index(inode, ns.mounts);
 }
 
@@ -49,6 +64,7 @@ void LiveModel::add_namespace(uint64_t inode, int pid, uint64_t copied_from) {
     if (auto from = namespaces_.find(copied_from); from != namespaces_.end()) {
       ns.mounts = from->second.mounts;
       index(inode, ns.mounts);
+      inherited_.insert(inode);
     }
   }
   add_pid(inode, pid);
@@ -62,6 +78,10 @@ void LiveModel::add_pid(uint64_t inode, int pid) {
   if (pos == pids.end() || *pos != pid) pids.insert(pos, pid);
 }
 
+void LiveModel::set_pids(uint64_t inode, std::vector<int> pids) {
+  if (auto it = namespaces_.find(inode); it != namespaces_.end()) it->second.pids = std::move(pids);
+}
+
 void LiveModel::drop_pid(uint64_t inode, int pid) {
   auto it = namespaces_.find(inode);
   if (it == namespaces_.end()) return;
@@ -72,14 +92,13 @@ LiveModel::Change LiveModel::replace_mounts(uint64_t inode, std::vector<MountEnt
   Change change;
   MountNamespace& ns = namespaces_[inode];
   ns.inode = inode;
-  std::unordered_map<uint64_t, const MountEntry*> before;
-  for (const auto& m : ns.mounts) before.emplace(m.mount_id, &m);
-  std::unordered_map<uint64_t, const MountEntry*> after;
-  for (const auto& m : mounts) after.emplace(m.mount_id, &m);
-  for (const auto& m : mounts)
-    if (!before.count(m.mount_id)) change.added.push_back(m);
-  for (const auto& m : ns.mounts)
-    if (!after.count(m.mount_id)) change.removed.push_back(m);
+  if (inherited_.erase(inode)) {
+    diff_by(ns.mounts, mounts, change, [](const MountEntry& m) {
+      return std::tuple(m.mount_point, m.root, m.dev);
+    });
+  } else {
+    diff_by(ns.mounts, mounts, change, [](const MountEntry& m) { return m.mount_id; });
+  }
   unindex(inode, ns.mounts);
   index(inode, mounts);
   ns.mounts = std::move(mounts);
@@ -90,6 +109,7 @@ void LiveModel::remove(uint64_t inode) {
   auto it = namespaces_.find(inode);
   if (it == namespaces_.end()) return;
   unindex(inode, it->second.mounts);
+  inherited_.erase(inode);
   namespaces_.erase(it);
 }
 

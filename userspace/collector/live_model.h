@@ -28,10 +28,15 @@ class LiveModel {
   // is exactly what the kernel's copy held at that moment.
   void add_namespace(uint64_t inode, int pid, uint64_t copied_from);
   void add_pid(uint64_t inode, int pid);
+  void set_pids(uint64_t inode, std::vector<int> pids);  // pids ascending
   void drop_pid(uint64_t inode, int pid);
 
   // Replaces a namespace's mount table (keeping its pids); returns the mounts
-  // that appeared and those that vanished, by mount id.
+  // that appeared and those that vanished, by mount id. A table copied by
+  // add_namespace carries the parent's mount ids, so its first replacement
+  // compares by place instead (mount point, root, device): otherwise every
+  // mount of a new container would look new, and send the collector to
+  // re-read every namespace sharing a peer group with the host.
   struct Change {
     std::vector<MountEntry> added;
     std::vector<MountEntry> removed;
@@ -55,6 +60,7 @@ class LiveModel {
   std::map<uint64_t, MountNamespace> namespaces_;
   uint64_t host_mntns_ = 0;
   std::map<DevId, std::set<uint64_t>> holding_;  // device -> namespaces mounting it
+  std::set<uint64_t> inherited_;  // tables copied from a parent, not read yet
 };
 
 }  // namespace mountleak
