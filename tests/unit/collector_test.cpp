@@ -210,6 +210,19 @@ TEST_F(CollectorTest, DeadNamespacesLeaveTheModelAtTheNextSweep) {
   EXPECT_TRUE(out_.of("leak").empty());
 }
 
+TEST_F(CollectorTest, BusyNamesNoContainerThatExitedBeforeTheSweep) {
+  create_container(0);
+  node_.pid_ns.erase(kContainerPid);  // exits; the next sweep is 2 s away
+  ml_event e = event(ML_EV_BUSY, kHostPid, kHostNs, 0, "/var/lib/kubelet/plugins/rbd/mounts/pool-image-a");
+  e.busy_source = ML_BUSY_UMOUNT;
+  e.ret = -16;
+  collector_->on_event(e);
+  auto busy = out_.of("busy");
+  ASSERT_EQ(busy.size(), 1u);
+  for (const auto& h : busy[0]["holders"]) EXPECT_NE(h["mntns"], kContainerNs) << busy[0].dump();
+  EXPECT_FALSE(collector_->model().has(kContainerNs));
+}
+
 TEST_F(CollectorTest, SweepLearnsOfNewMembers) {
   create_container(0);
   // The first process leaves, a child it forked stays: the namespace lives.

@@ -233,6 +233,24 @@ void Collector::sweep_dead_namespaces(Clock::time_point now) {
   }
 }
 
+void Collector::drop_dead_holders(DevId dev) {
+  for (uint64_t inode : model_.namespaces_holding(dev)) {
+    const MountNamespace* ns = model_.find(inode);
+    if (!ns || ns->pinned_only || inode == model_.host_mntns()) continue;
+    bool alive = std::any_of(ns->pids.begin(), ns->pids.end(), [&](int pid) {
+      auto ino = ns_inode(paths_.proc(), pid, "mnt");
+      return ino && *ino == inode;
+    });
+    if (alive) continue;
+    if (const std::vector<int>& members = members_of(inode); !members.empty()) {
+      model_.set_pids(inode, members);
+      continue;
+    }
+    forget_namespace(inode);
+    ++stats_.namespaces_gone;
+  }
+}
+
 void Collector::tick(Clock::time_point now) {
   members_.reset();  // processes come and go between ticks
   if (now - last_sweep_ >= options_.liveness_period) sweep_dead_namespaces(now);
@@ -470,6 +488,7 @@ void Collector::on_busy(const ml_event& e) {
     ++stats_.unresolved_busy;
     return;
   }
+  drop_dead_holders(*dev);
   DeviceHolders d = holders_of(*dev);
   nlohmann::json j = finding("busy", d, d.holders);
   j["source"] = busy_source_name(e.busy_source);

@@ -135,6 +135,9 @@ class Collector : public EventSink {
   // container's namespace stayed in the model (and in every propagation
   // lookup) until its inode was reused.
   void sweep_dead_namespaces(Clock::time_point now);
+  // The same for the namespaces holding one device, at once: a busy finding
+  // must not name a container that exited since the last sweep.
+  void drop_dead_holders(DevId dev);
   void forget_namespace(uint64_t inode);
   // Re-reads one namespace and everything its change propagates to; runs
   // the leak, copy and hostPath checks on what changed.
