@@ -49,11 +49,6 @@ static __always_inline bool is_rbd_remove(struct file *f)
 	return has_prefix(parent, "rbd", 4);
 }
 
-static __always_inline struct pt_regs *user_regs(void)
-{
-	return (struct pt_regs *)bpf_task_pt_regs(bpf_get_current_task_btf());
-}
-
 SEC("tp/syscalls/sys_exit_write")
 int ml_exit_write(struct trace_event_raw_sys_exit *ctx)
 {
@@ -68,11 +63,9 @@ int ml_exit_write(struct trace_event_raw_sys_exit *ctx)
 	f = current_file((int)regs->di);
 	if (!f || !is_rbd_remove(f))
 		return 0;
-	e = event_reserve(ML_EV_BUSY);
+	e = busy_reserve(ML_BUSY_RBD_REMOVE, ctx->ret);
 	if (!e)
 		return 0;
-	e->busy_source = ML_BUSY_RBD_REMOVE;
-	e->ret = ctx->ret;
 	e->dfd1 = (__s32)regs->di;
 	/* The written text, e.g. "4" or "4 force": the rbd device id. */
 	len = regs->dx;
@@ -93,11 +86,9 @@ static __always_inline int open_exit(long ret, __u64 path, __u64 flags)
 
 	if (!(flags & O_EXCL))
 		return 0;
-	e = event_reserve(ML_EV_BUSY);
+	e = busy_reserve(ML_BUSY_OPEN_EXCL, ret);
 	if (!e)
 		return 0;
-	e->busy_source = ML_BUSY_OPEN_EXCL;
-	e->ret = ret;
 	e->flags = flags;
 	read_user_str(e->path1, sizeof(e->path1), path);
 	event_submit(e);
@@ -139,16 +130,12 @@ int ml_exit_ioctl(struct trace_event_raw_sys_exit *ctx)
 	f = current_file((int)regs->di);
 	if (!f)
 		return 0;
-	e = event_reserve(ML_EV_BUSY);
+	e = busy_reserve(ML_BUSY_DETACH, ctx->ret);
 	if (!e)
 		return 0;
-	e->busy_source = ML_BUSY_DETACH;
-	e->ret = ctx->ret;
 	e->dfd1 = (__s32)regs->di;
 	e->arg = regs->si;                              /* ioctl command */
-	e->arg2 = BPF_CORE_READ(f, f_inode, i_rdev);    /* kernel dev_t */
-	bpf_probe_read_kernel_str(e->path1, sizeof(e->path1),
-				  BPF_CORE_READ(f, f_path.dentry, d_name.name));
+	name_block_file(e, f);
 	event_submit(e);
 	return 0;
 }

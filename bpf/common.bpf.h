@@ -135,6 +135,34 @@ static __always_inline void event_submit(struct ml_event *e)
 	count(ML_CNT_EMITTED);
 }
 
+/* A busy event: an EBUSY from one of the busy hooks. */
+static __always_inline struct ml_event *busy_reserve(__u32 source, long ret)
+{
+	struct ml_event *e = event_reserve(ML_EV_BUSY);
+
+	if (e) {
+		e->busy_source = source;
+		e->ret = ret;
+	}
+	return e;
+}
+
+/* The block device a file is open on: its kernel dev_t and its node's name,
+ * for an ioctl that failed on it (both tiers). */
+static __always_inline void name_block_file(struct ml_event *e, struct file *f)
+{
+	e->arg2 = BPF_CORE_READ(f, f_inode, i_rdev);
+	if (bpf_probe_read_kernel_str(e->path1, sizeof(e->path1),
+				      BPF_CORE_READ(f, f_path.dentry, d_name.name)) < 0)
+		e->path1[0] = 0;
+}
+
+/* The current task's user registers: its syscall's arguments and number. */
+static __always_inline struct pt_regs *user_regs(void)
+{
+	return (struct pt_regs *)bpf_task_pt_regs(bpf_get_current_task_btf());
+}
+
 static __always_inline void read_user_str(char *dst, __u32 size, __u64 user_ptr)
 {
 	if (!user_ptr || bpf_probe_read_user_str(dst, size, (const void *)user_ptr) < 0)

@@ -24,12 +24,10 @@ static __always_inline int rbd_remove_exit(const char *buf, long ret)
 
 	if (ret != -EBUSY)
 		return 0;
-	e = event_reserve(ML_EV_BUSY);
+	e = busy_reserve(ML_BUSY_RBD_REMOVE, ret);
 	if (!e)
 		return 0;
 	e->tier = ML_TIER_KERNEL;
-	e->busy_source = ML_BUSY_RBD_REMOVE;
-	e->ret = ret;
 	/* The text written, e.g. "4" or "4 force": the collector reads the
 	 * device id from it, as it does for the tracepoint tier. */
 	if (bpf_probe_read_kernel_str(e->path1, sizeof(e->path1), buf) < 0)
@@ -63,12 +61,10 @@ int BPF_PROG(ml_fexit_bd_prepare_to_claim, struct block_device *bdev)
 	/* An int result: only the low 32 bits of the return slot are set. */
 	if (bpf_get_func_ret(ctx, &ret) || (int)ret != -EBUSY)
 		return 0;
-	e = event_reserve(ML_EV_BUSY);
+	e = busy_reserve(ML_BUSY_OPEN_EXCL, (int)ret);
 	if (!e)
 		return 0;
 	e->tier = ML_TIER_KERNEL;
-	e->busy_source = ML_BUSY_OPEN_EXCL;
-	e->ret = (int)ret;
 	e->arg2 = BPF_CORE_READ(bdev, bd_dev);
 	event_submit(e);
 	return 0;
@@ -84,16 +80,12 @@ int BPF_PROG(ml_fexit_blkdev_ioctl, struct file *file, unsigned int cmd, unsigne
 
 	if (ret != -EBUSY)
 		return 0;
-	e = event_reserve(ML_EV_BUSY);
+	e = busy_reserve(ML_BUSY_DETACH, ret);
 	if (!e)
 		return 0;
 	e->tier = ML_TIER_KERNEL;
-	e->busy_source = ML_BUSY_DETACH;
-	e->ret = ret;
 	e->arg = cmd;
-	e->arg2 = BPF_CORE_READ(file, f_inode, i_rdev); /* kernel dev_t */
-	bpf_probe_read_kernel_str(e->path1, sizeof(e->path1),
-				  BPF_CORE_READ(file, f_path.dentry, d_name.name));
+	name_block_file(e, file);
 	event_submit(e);
 	return 0;
 }

@@ -73,7 +73,7 @@ int BPF_PROG(ml_fexit_path_mount, const char *dev_name, struct path *path, const
 SEC("?fexit/attach_recursive_mnt")
 int BPF_PROG(ml_fexit_attach_recursive_mnt, struct mount *source_mnt)
 {
-	struct pt_regs *regs = (struct pt_regs *)bpf_task_pt_regs(bpf_get_current_task_btf());
+	struct pt_regs *regs = user_regs();
 	__u64 ret = 0;
 	struct ml_event *e;
 	__u32 ns;
