@@ -18,8 +18,8 @@
 #
 # Steps: build mountleak and trace_overhead (unless --no-build), fetch the
 # kernel (scripts/vm/fetch_kernel.sh, cached in BUILD/vm-cache, shared with
-# the vm lane), build an initramfs with bench/guest/init.sh as /init
-# (scripts/vm/build_initramfs.sh), boot and judge it with
+# the vm lane), build an initramfs (scripts/vm/build_initramfs.sh) with the
+# lane's tests/vm/guest_init.sh as /init, running its "bench" scenario, boot and judge it with
 # tests/vm/run_vm_tests.sh, then read the benchmark's JSON line.
 #
 # usage: sudo scripts/bench_guest.sh [options] [-- more trace_overhead arguments]
@@ -90,7 +90,7 @@ mkdir -p "$work"
 bench_args="--tiers --ftrace-event setns-event=syscalls/sys_enter_setns --no-target --warmup-phases 1 --chunk-calls 1000"
 bench_args+=" --rounds $rounds --containers $containers --syscalls $syscalls --settle-ms $settle_ms"
 bench_args+=" --mountleak $mountleak ${extra[*]:-}"
-"$root/scripts/vm/build_initramfs.sh" --kernel "$MOUNTLEAK_VM_CACHE" --init "$root/bench/guest/init.sh" \
+"$root/scripts/vm/build_initramfs.sh" --kernel "$MOUNTLEAK_VM_CACHE" --init "$root/tests/vm/guest_init.sh" \
   --out "$work/initramfs.cpio.gz" --strip --file "$mountleak" --file "$bench" \
   --env "MLVM_BENCH=$bench" --env "MLVM_BENCH_ARGS=$bench_args"
 # TCG unless asked: KVM hangs on this project's CI machine (tests/vm).

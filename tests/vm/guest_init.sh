@@ -7,6 +7,7 @@
 #
 # Kernel command line:
 #   mlvm_run=probe,privileged_kernel,privileged_tracepoint   what to run, in order
+#            (or bench: the guest benchmark, scripts/bench_guest.sh)
 #   mlvm_filter_<scenario>=<gtest filter>                    for privileged_*
 #   mlvm_limit_<scenario>=<seconds>                          kill it after that
 # Each scenario's output streams to the console (ttyS0) as it runs, then goes
@@ -146,6 +147,14 @@ privileged() {
   fi
 }
 
+# The guest benchmark (scripts/bench_guest.sh): $MLVM_BENCH $MLVM_BENCH_ARGS,
+# both from /etc/mountleak-vm.env.
+bench() {
+  # Word splitting of the arguments is wanted; none holds a space.
+  # shellcheck disable=SC2086
+  "$MLVM_BENCH" $MLVM_BENCH_ARGS
+}
+
 probe() {
   # stdout alone is the JSON the host checks; stderr is kept for humans.
   "$MLVM_MOUNTLEAK" probe -o json 2>/tmp/probe.err
@@ -158,6 +167,7 @@ emit "@@MLVM KERNEL $(uname -r)"
 for name in $run_list; do
   case "$name" in
     probe) scenario probe probe ;;
+    bench) scenario bench bench ;;
     privileged_kernel)
       # The trace tests check the ready event's tier for their hooks.
       export MOUNTLEAK_TEST_EXPECT_TIER=kernel
