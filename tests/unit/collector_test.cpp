@@ -59,6 +59,11 @@ class ScriptedNode : public NamespaceSource {
     if (it == pid_ns.end() || !namespaces.count(it->second)) return Error{"no such process", ESRCH};
     return namespaces.at(it->second);
   }
+  std::optional<uint64_t> namespace_of(int pid) override {
+    auto it = pid_ns.find(pid);
+    if (it == pid_ns.end() || !namespaces.count(it->second)) return std::nullopt;
+    return it->second;
+  }
   std::map<uint64_t, std::vector<int>> members() override {
     std::map<uint64_t, std::vector<int>> out;
     for (const auto& [pid, inode] : pid_ns)

@@ -61,10 +61,16 @@ Result<NodeSnapshot> ProcfsNamespaceSource::snapshot() {
 
 Result<MountNamespace> ProcfsNamespaceSource::read(int pid) { return read_namespace_of(paths_, pid); }
 
+std::optional<uint64_t> ProcfsNamespaceSource::namespace_of(int pid) {
+  auto inode = ns_inode(paths_.proc(), pid, "mnt");
+  if (!inode) return std::nullopt;
+  return *inode;
+}
+
 std::map<uint64_t, std::vector<int>> ProcfsNamespaceSource::members() {
   std::map<uint64_t, std::vector<int>> out;
   for (int pid : list_pids(paths_.proc()))
-    if (auto ino = ns_inode(paths_.proc(), pid, "mnt")) out[*ino].push_back(pid);
+    if (auto ino = namespace_of(pid)) out[*ino].push_back(pid);
   return out;
 }
 
@@ -237,10 +243,8 @@ void Collector::drop_dead_holders(DevId dev) {
   for (uint64_t inode : model_.namespaces_holding(dev)) {
     const MountNamespace* ns = model_.find(inode);
     if (!ns || ns->pinned_only || inode == model_.host_mntns()) continue;
-    bool alive = std::any_of(ns->pids.begin(), ns->pids.end(), [&](int pid) {
-      auto ino = ns_inode(paths_.proc(), pid, "mnt");
-      return ino && *ino == inode;
-    });
+    bool alive = std::any_of(ns->pids.begin(), ns->pids.end(),
+                             [&](int pid) { return source_.namespace_of(pid) == inode; });
     if (alive) continue;
     if (const std::vector<int>& members = members_of(inode); !members.empty()) {
       model_.set_pids(inode, members);

@@ -18,6 +18,7 @@
 #include <chrono>
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <set>
 #include <string>
 
@@ -40,6 +41,8 @@ class NamespaceSource {
   virtual ~NamespaceSource() = default;
   virtual Result<NodeSnapshot> snapshot() = 0;
   virtual Result<MountNamespace> read(int pid) = 0;
+  // The mount namespace a process is in; none when it is gone.
+  virtual std::optional<uint64_t> namespace_of(int pid) = 0;
   // Every process by mount namespace, from one pass over all of them.
   virtual std::map<uint64_t, std::vector<int>> members() = 0;
 };
@@ -50,6 +53,7 @@ class ProcfsNamespaceSource : public NamespaceSource {
       : paths_(paths), host_mntns_(std::move(host_mntns)) {}
   Result<NodeSnapshot> snapshot() override;
   Result<MountNamespace> read(int pid) override;
+  std::optional<uint64_t> namespace_of(int pid) override;
   std::map<uint64_t, std::vector<int>> members() override;
 
  private:
