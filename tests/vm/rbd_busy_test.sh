@@ -78,6 +78,15 @@ section() {
 }
 # Only JSON lines: anything else is reported, not parsed.
 json_lines() { jq -c -R 'fromjson? // empty'; }
+# The JSON lines of section $1 into file $2; a failure, said with $3, when
+# there are none.
+json_section() {
+  section "$1" | json_lines >"$2"
+  [[ -s "$2" ]] && return 0
+  say "FAIL: $3 printed no JSON in the guest"
+  failed=1
+  return 1
+}
 
 failed=0
 check() {  # description jq-program file [jq args...]
@@ -102,11 +111,9 @@ say "holder: pid $pid in mount namespace $mntns keeps $dev (rbd id $id) mounted"
 # from tier $2.
 check_trace() {
   local name="$1" tier="$2" trace="$work/$1.jsonl"
-  section "$name" | json_lines >"$trace"
-  if [[ ! -s "$trace" ]]; then
-    say "FAIL: $name: mountleak trace printed nothing in the guest; its stderr:"
+  if ! json_section "$name" "$trace" "$name: mountleak trace"; then
+    say "its stderr:"
     section "$name.err" | tail -n 20
-    failed=1
     return
   fi
   jq -r --arg name "$name" 'select(.event == "ready") |
@@ -132,11 +139,7 @@ check_trace trace_tracepoint tracepoint
 # Before rbd was loaded, probe must put its hook on the tracepoint tier and
 # say why (fexit itself works on this kernel).
 probe="$work/probe_without_rbd.json"
-section probe_without_rbd | json_lines >"$probe"
-if [[ ! -s "$probe" ]]; then
-  say "FAIL: mountleak probe printed no JSON in the guest before rbd was loaded"
-  failed=1
-else
+if json_section probe_without_rbd "$probe" "mountleak probe (before rbd was loaded)"; then
   jq -r '.hooks[] | select(.hook == "rbd_remove_busy") | "vm_rbd: probe without rbd: \(.tier): \(.reason)"' "$probe"
   check "probe without rbd loaded: rbd_remove_busy falls back because the rbd module is not loaded" \
     'any(.[].hooks[]; .hook == "rbd_remove_busy" and .tier == "tracepoint"
@@ -144,11 +147,7 @@ else
 fi
 
 scan="$work/scan.json"
-section scan | json_lines >"$scan"
-if [[ ! -s "$scan" ]]; then
-  say "FAIL: mountleak scan --device printed no JSON in the guest"
-  failed=1
-else
+if json_section scan "$scan" "mountleak scan --device"; then
   check "scan --device $dev: leaked, pid $pid in mount namespace $mntns holds it as the leak" \
     'any(.[] | .. | objects; .leaked? == true) and
      any(.[] | .. | objects; .role? == "leak" and .mntns? == $ns and ((.pids? // []) | index($pid) != null))' \
