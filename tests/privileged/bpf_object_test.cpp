@@ -7,6 +7,7 @@
 #include "mountleak/events.h"
 #include "sources/bpf/bpf_object.h"
 #include "sources/bpf/kernel_features.h"
+#include "sources/bpf/tracefs.h"
 
 namespace mountleak {
 namespace {
@@ -37,7 +38,12 @@ TEST(BpfObject, MissingObjectFileIsAClearError) {
 
 TEST(KernelProber, TracepointsLoadOnThisKernel) {
   // Every kernel mountleak supports has syscall tracepoints; if this fails
-  // the tracer cannot run at all, so it is worth its own test.
+  // the tracer cannot run at all, so it is worth its own test. Tracepoints
+  // attach only with tracefs mounted, as `probe` and `trace` make sure of;
+  // this process's private namespace is where that mount goes (a fresh host
+  // has none).
+  TracefsStatus tracefs = ensure_tracefs();
+  ASSERT_TRUE(tracefs.available) << tracefs.detail;
   KernelProber prober(BpfObjectSource{});
   FeatureProbe tp = prober.probe(ProgramKind::kTracepoint);
   EXPECT_TRUE(tp.available) << tp.detail;

@@ -46,18 +46,19 @@ std::vector<nlohmann::json> RunResult::json_lines() const {
   return out;
 }
 
-RunResult run_mountleak(const std::vector<std::string>& args, std::chrono::seconds timeout) {
+RunResult run_mountleak(const std::vector<std::string>& args, std::chrono::seconds timeout, const Launch& launch) {
   RunResult result;
   char out_path[] = "/tmp/mountleak-test-out-XXXXXX";
   char err_path[] = "/tmp/mountleak-test-err-XXXXXX";
   int out_fd = mkstemp(out_path);
   int err_fd = mkstemp(err_path);
-  std::string binary = MOUNTLEAK_BINARY;
+  const std::string& binary = launch.binary;
   auto argv = argv_of(binary, args);
   pid_t pid = fork();
   if (pid == 0) {
     dup2(out_fd, 1);
     dup2(err_fd, 2);
+    if (launch.enter && !launch.enter()) _exit(126);
     execv(binary.c_str(), argv.data());
     _exit(127);
   }
@@ -81,13 +82,13 @@ RunResult run_mountleak(const std::vector<std::string>& args, std::chrono::secon
   return result;
 }
 
-TraceProcess::TraceProcess(const std::vector<std::string>& args) {
+TraceProcess::TraceProcess(const std::vector<std::string>& args, const Launch& launch) {
   int pipe_fds[2];
   if (pipe2(pipe_fds, O_CLOEXEC) != 0) return;
   char err_path[] = "/tmp/mountleak-trace-err-XXXXXX";
   int err_fd = mkstemp(err_path);
   err_path_ = err_path;
-  std::string binary = MOUNTLEAK_BINARY;
+  const std::string& binary = launch.binary;
   std::vector<std::string> full = {"trace", "-o", "json"};
   // The vm lane runs this suite once per tier, forcing the fallback with
   // e.g. "--no-feature fentry,kprobe" (words split on blanks).
@@ -101,6 +102,7 @@ TraceProcess::TraceProcess(const std::vector<std::string>& args) {
   if (pid_ == 0) {
     dup2(pipe_fds[1], 1);
     dup2(err_fd, 2);
+    if (launch.enter && !launch.enter()) _exit(126);
     execv(binary.c_str(), argv.data());
     _exit(127);
   }

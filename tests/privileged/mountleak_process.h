@@ -24,14 +24,22 @@ struct RunResult {
   std::vector<nlohmann::json> json_lines() const;
 };
 
+// Where the binary runs: by default the one built, right here; `enter`
+// (run in the child just before exec; false fails the child with 126) can
+// move it into a root of its own first, where it is `binary`.
+struct Launch {
+  std::string binary = MOUNTLEAK_BINARY;
+  std::function<bool()> enter;
+};
+
 // Runs `mountleak args...` and waits (killing it after `timeout`).
 RunResult run_mountleak(const std::vector<std::string>& args,
-                        std::chrono::seconds timeout = std::chrono::seconds(60));
+                        std::chrono::seconds timeout = std::chrono::seconds(60), const Launch& launch = {});
 
 // A running `mountleak trace -o json ...`; stopped with SIGINT on destruction.
 class TraceProcess {
  public:
-  explicit TraceProcess(const std::vector<std::string>& args);
+  explicit TraceProcess(const std::vector<std::string>& args, const Launch& launch = {});
   ~TraceProcess();
   TraceProcess(const TraceProcess&) = delete;
   TraceProcess& operator=(const TraceProcess&) = delete;

@@ -9,6 +9,8 @@
 #include "findings/scan.h"
 #include "output/holders_json.h"
 #include "output/holders_table.h"
+#include "output/host_layout_json.h"
+#include "sources/host_root_path.h"
 
 namespace mountleak {
 
@@ -41,12 +43,17 @@ nlohmann::json summary_json(const ScanReport& report) {
             {"fds_scanned", c.fds_scanned},
             {"fds_unreadable", c.fds_unreadable}}},
           {"issues", issues},
-          {"warnings", report.warnings}};
+          {"warnings", report.warnings},
+          {"host_view", report.layout ? host_view_json(*report.layout) : nlohmann::json(nullptr)}};
 }
 
 int run_scan_command(ScanOptions& options) {
   ScanRequest& req = options.request;
   if (req.devices.empty() && req.images.empty() && req.paths.empty()) req.all = true;
+  if (auto root = check_host_root(options.common.paths, req.host_mntns); !root) {
+    fmt::print(stderr, "mountleak scan: {}\n", root.error().message);
+    return kExitError;
+  }
   auto report = run_scan(options.common.paths, req);
   if (!report) {
     fmt::print(stderr, "mountleak scan: {}\n", report.error().message);

@@ -11,12 +11,14 @@
 
 #include "cli/common_options.h"
 #include "collector/collector.h"
+#include "output/host_layout_json.h"
 #include "output/holders_json.h"
 #include "output/live_view.h"
 #include "output/tier_report.h"
 #include "sources/bpf/kernel_features.h"
 #include "sources/bpf/tracefs.h"
 #include "sources/bpf/tracer.h"
+#include "sources/host_root_path.h"
 #include "sources/kernel_info.h"
 
 namespace mountleak {
@@ -102,6 +104,12 @@ int run_trace(const TraceOptions& options) {
     fmt::print(stderr, "mountleak trace: --ringbuf-kb must be a power of two, at least 4\n");
     return kExitError;
   }
+  // Before anything is mounted (tracefs) or loaded: in a chroot every host
+  // path would be the wrong one.
+  if (auto root = check_host_root(common.paths, options.host_mntns); !root) {
+    fmt::print(stderr, "mountleak trace: {}\n", root.error().message);
+    return kExitError;
+  }
 
   FILE* log = nullptr;
   if (!options.log_path.empty()) {
@@ -153,6 +161,7 @@ int run_trace(const TraceOptions& options) {
                           {"devices", common.paths.device_globs},
                           {"refused", (*tracer)->refusals()},
                           {"warnings", collector.warnings()},
+                          {"host_view", host_view_json(collector.host_layout())},
                           {"pid", getpid()}};
   ready["time"] = now_rfc3339();
   out.emit(ready, false);

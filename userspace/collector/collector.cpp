@@ -10,6 +10,7 @@
 #include <fstream>
 
 #include "output/holders_json.h"
+#include "output/host_layout_json.h"
 #include "output/raw_event_json.h"
 #include "sources/procfs.h"
 
@@ -88,6 +89,8 @@ Status Collector::start() {
   if (!snap) return snap.error();
   warnings_ = snap->warnings;
   model_.reset(std::move(*snap));
+  host_layout_.reset();
+  if (const auto& note = host_layout().kubelet.note; !note.empty()) warnings_.push_back(note);
   return ok_status();
 }
 
@@ -148,10 +151,19 @@ nlohmann::json Collector::process_json(int pid, const std::string& comm) {
   return j;
 }
 
+const HostLayout& Collector::host_layout() {
+  if (!host_layout_) {
+    static const std::vector<MountEntry> kNoMounts;
+    const MountNamespace* host = model_.find(model_.host_mntns());
+    host_layout_ = HostLayout::build(paths_, host ? host->mounts : kNoMounts);
+  }
+  return *host_layout_;
+}
+
 DeviceHolders Collector::holders_of(DevId dev) {
   std::vector<uint64_t> mounting = model_.namespaces_holding(dev);
-  return finder_.find(device(dev),
-                      HolderInputs{model_.namespaces(), model_.host_mntns(), {}, {}, &mounting});
+  return finder_.find(device(dev), HolderInputs{model_.namespaces(), model_.host_mntns(), {}, {}, &mounting,
+                                                &host_layout()});
 }
 
 nlohmann::json Collector::finding(const std::string& kind, const DeviceHolders& d,
@@ -280,6 +292,7 @@ bool Collector::reconcile_one(uint64_t inode, LiveModel::Change& change) {
     auto fresh = source_.read(pid);
     if (fresh && fresh->inode == inode) {
       change = model_.replace_mounts(inode, std::move(fresh->mounts));
+      if (inode == model_.host_mntns()) host_layout_.reset();
       ++stats_.reconciles;
       return true;
     }
@@ -366,43 +379,6 @@ void Collector::check_leaks(uint64_t inode, const std::set<DevId>& before) {
   }
 }
 
-namespace {
-
-const MountEntry* parent_of(const MountNamespace& ns, const MountEntry& m) {
-  for (const auto& p : ns.mounts)
-    if (p.mount_id == m.parent_id && p.mount_id != m.mount_id) return &p;
-  return nullptr;
-}
-
-const MountEntry* mount_at_point(const MountNamespace& ns, const std::string& point) {
-  const MountEntry* found = nullptr;
-  for (const auto& m : ns.mounts)
-    if (m.mount_point == point) found = &m;  // the last one is on top
-  return found;
-}
-
-bool same_mount(const MountEntry* a, const MountEntry* b) {
-  return a && b && a->dev == b->dev && a->root == b->root;
-}
-
-}  // namespace
-
-// The bind that brought a tracked mount into a namespace: its closest
-// ancestor that is not itself a tracked mount, when that ancestor is not
-// simply the host's own mount seen through a copy of the host's tree (as
-// after a plain `unshare -m`). A container that pivoted into its own root
-// has nothing of the host's tree but its binds.
-const MountEntry* Collector::bind_bringing(const MountNamespace& ns, const MountEntry& tracked_mount) {
-  const MountEntry* a = parent_of(ns, tracked_mount);
-  while (a && tracked(a->dev)) a = parent_of(ns, *a);
-  if (!a) return &tracked_mount;
-  const MountNamespace* host = model_.find(model_.host_mntns());
-  if (!host) return a;
-  bool own_root = !same_mount(mount_at_point(ns, "/"), mount_at_point(*host, "/"));
-  if (own_root || !same_mount(a, mount_at_point(*host, a->mount_point))) return a;
-  return nullptr;
-}
-
 void Collector::check_copies(uint64_t inode, Clock::time_point now) {
   if (inode == model_.host_mntns()) return;
   const MountNamespace* ns = model_.find(inode);
@@ -421,14 +397,17 @@ void Collector::check_copies(uint64_t inode, Clock::time_point now) {
     // The first private copy that a bind brought in explains it.
     const MountNamespace* host = model_.find(model_.host_mntns());
     std::set<uint32_t> groups = host ? host_peer_groups(*host, dev) : std::set<uint32_t>{};
-    const MountEntry* bind = nullptr;
-    for (const auto& m : ns->mounts)
-      if (!bind && m.dev == dev && !follows_host(m, groups)) bind = bind_bringing(*ns, m);
-    if (bind) {
+    std::optional<BindOrigin> origin;
+    static const std::vector<MountEntry> kNoMounts;
+    for (const auto& m : ns->mounts) {
+      if (m.dev != dev || follows_host(m, groups)) continue;
+      origin = bind_origin(ns->mounts, host_layout(), host ? host->mounts : kNoMounts, m,
+                           [this](DevId d) { return tracked(d); });
+      if (origin) break;
+    }
+    if (origin) {
       nlohmann::json j = finding("hostpath_risk", d, mine);
-      j["bind"] = {{"source", bind->root},
-                   {"mountpoint", bind->mount_point},
-                   {"propagation", propagation_name(bind->propagation())}};
+      j["bind"] = bind_json(*origin);
       j["mntns"] = inode;
       if (auto t = last_trigger_.find(inode); t != last_trigger_.end())
         j["process"] = process_json(t->second.pid, t->second.comm);
@@ -519,6 +498,7 @@ void Collector::on_lost(uint64_t count) {
     return;
   }
   model_.reset(std::move(*snap));
+  host_layout_.reset();
   dirty_.clear();
   ++stats_.resyncs;
   check_leaks(model_.host_mntns(), host_before);

@@ -111,6 +111,9 @@ class Collector : public EventSink {
   // so tests and operators can compare the model with the kernel's truth.
   nlohmann::json tracked_mounts_json();
   std::vector<std::string> warnings() const { return warnings_; }
+  // The host's layout (kubelet root, host paths), built on first use after
+  // the host's table changed.
+  const HostLayout& host_layout();
 
  private:
   struct Dirty {
@@ -151,7 +154,6 @@ class Collector : public EventSink {
   // New private copies of tracked mounts: hostpath_risk when a bind brought
   // them, mntns_copy when the namespace is new.
   void check_copies(uint64_t inode, Clock::time_point now);
-  const MountEntry* bind_bringing(const MountNamespace& ns, const MountEntry& tracked_mount);
   void on_busy(const ml_event& e);
   std::optional<DevId> busy_device(const ml_event& e);
   std::set<DevId> tracked_devices_in(uint64_t inode);
@@ -169,6 +171,7 @@ class Collector : public EventSink {
   LiveModel model_;
   Attributor attributor_;
   HolderFinder finder_;
+  std::optional<HostLayout> host_layout_;
   CollectorStats stats_;
   std::vector<std::string> warnings_;
 
@@ -176,7 +179,6 @@ class Collector : public EventSink {
   std::map<uint64_t, Dirty> dirty_;
   std::map<uint64_t, Trigger> last_trigger_;
   std::map<uint64_t, YoungNamespace> young_;
-  std::set<std::pair<uint64_t, uint64_t>> reported_binds_;  // (mntns, mount id)
   std::set<std::pair<uint64_t, DevId>> reported_leaks_;
   std::set<std::pair<uint64_t, DevId>> reported_copies_;  // (mntns, device): copy or hostPath risk
   Clock::time_point last_cache_clear_ = Clock::now();

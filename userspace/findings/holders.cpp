@@ -34,24 +34,6 @@ bool DeviceHolders::needs_action() const {
 
 namespace {
 
-// The kubelet root as mountinfo shows it: without the --host-root prefix.
-std::string kubelet_as_mounted(const HostPaths& paths) {
-  std::string kubelet = paths.kubelet();
-  std::string root = paths.host_root;
-  while (root.size() > 1 && root.back() == '/') root.pop_back();
-  if (root != "/" && kubelet.rfind(root + "/", 0) == 0) kubelet = kubelet.substr(root.size());
-  return kubelet;
-}
-
-// "<kubelet>/pods/<uid>/volumes/..." -> uid
-std::string pod_uid_of_volume_path(const std::string& path, const std::string& kubelet) {
-  std::string prefix = kubelet + "/pods/";
-  if (path.rfind(prefix, 0) != 0) return "";
-  auto end = path.find('/', prefix.size());
-  if (end == std::string::npos || path.compare(end, 9, "/volumes/") != 0) return "";
-  return path.substr(prefix.size(), end - prefix.size());
-}
-
 std::vector<const MountEntry*> mounts_of(const MountNamespace& ns, DevId dev) {
   std::vector<const MountEntry*> out;
   for (const auto& m : ns.mounts)
@@ -87,6 +69,19 @@ std::string holder_hint(const Holder& h, const std::string& device, const OciMou
   return make_hint(facts);
 }
 
+// How a copy got into a namespace when no runtime metadata says so: the
+// bind of a host directory that brought it, named as the host names it.
+std::string via_without_metadata(const std::vector<MountEntry>& ns_mounts,
+                                 const std::vector<MountEntry>& host_mounts, const HostLayout& layout,
+                                 const MountEntry& mount, DevId dev, bool in_container) {
+  const std::string unknown = in_container ? " (the runtime's metadata does not show how)" : "";
+  auto origin = bind_origin(ns_mounts, layout, host_mounts, mount, [&](DevId d) { return d == dev; });
+  if (!origin || !origin->source.path)
+    return "mounted at " + mount.mount_point + " in this namespace" + unknown;
+  return "the host's " + *origin->source.path + " bound at " + origin->bind->mount_point + " with " +
+         std::string(propagation_name(origin->bind->propagation())) + " propagation" + unknown;
+}
+
 const MountEntry* mount_at(const MountNamespace& ns, const std::string& mount_point) {
   const MountEntry* found = nullptr;
   for (const auto& m : ns.mounts)
@@ -114,18 +109,22 @@ HolderFinder::HolderFinder(const HostPaths& paths, Attributor& attributor)
 DeviceHolders HolderFinder::find(const DeviceRef& device, const HolderInputs& in) {
   DeviceHolders out;
   out.device = device;
-  const std::string kubelet = kubelet_as_mounted(paths_);
+  static const std::vector<MountEntry> kNoMounts;
+  auto host = in.namespaces.find(in.host_mntns);
+  const std::vector<MountEntry>& host_mounts = host != in.namespaces.end() ? host->second.mounts : kNoMounts;
+  std::optional<HostLayout> own_layout;
+  if (!in.layout) own_layout = HostLayout::build(paths_, host_mounts);
+  const HostLayout& layout = in.layout ? *in.layout : *own_layout;
+  const HostDirectory& kubelet = layout.kubelet;
 
   // What the host itself has: its peer groups, and which pod's volume it is.
   std::set<uint32_t> host_groups;
   std::set<std::string> owner_uids;
-  if (auto host = in.namespaces.find(in.host_mntns); host != in.namespaces.end()) {
-    for (const MountEntry* m : mounts_of(host->second, device.dev)) {
-      out.host_mounted = true;
-      if (m->shared_group) host_groups.insert(m->shared_group);
-      if (auto uid = pod_uid_of_volume_path(m->mount_point, kubelet); !uid.empty())
-        owner_uids.insert(uid);
-    }
+  for (const auto& m : host_mounts) {
+    if (m.dev != device.dev) continue;
+    out.host_mounted = true;
+    if (m.shared_group) host_groups.insert(m.shared_group);
+    if (auto uid = pod_uid_of_volume_path(kubelet, m.mount_point); !uid.empty()) owner_uids.insert(uid);
   }
 
   std::vector<std::pair<uint64_t, const MountNamespace*>> candidates;
@@ -156,7 +155,7 @@ DeviceHolders HolderFinder::find(const DeviceRef& device, const HolderInputs& in
     const OciMount* covering = mount_covering(h.who.container_mounts, h.mountpoint);
     bool owner = h.who.pod && owner_uids.count(h.who.pod->uid);
     if (covering && h.who.pod && !owner)
-      owner = pod_uid_of_volume_path(covering->source, kubelet) == h.who.pod->uid;
+      owner = pod_uid_of_volume_path(kubelet, covering->source) == h.who.pod->uid;
 
     if (inode == in.host_mntns) {
       h.role = HolderRole::kHost;
@@ -174,8 +173,8 @@ DeviceHolders HolderFinder::find(const DeviceRef& device, const HolderInputs& in
         observed = std::string(propagation_name(bind->propagation()));
       h.via = describe_via(*covering, observed);
     } else if (h.role != HolderRole::kHost) {
-      h.via = "mounted at " + h.mountpoint + " in this namespace" +
-              (h.who.container ? " (the runtime's metadata does not show how)" : "");
+      h.via = via_without_metadata(ns.mounts, host_mounts, layout, *mounts.front(), device.dev,
+                                   h.who.container.has_value());
     }
     h.hint = holder_hint(h, device.path, covering, observed);
     out.holders.push_back(std::move(h));

@@ -18,6 +18,7 @@
 #include "config/host_paths.h"
 #include "findings/attribution.h"
 #include "findings/devices.h"
+#include "findings/host_layout.h"
 #include "resolve/ceph_client.h"
 #include "sources/fd_holders.h"
 #include "sources/namespace_enumerator.h"
@@ -73,6 +74,9 @@ struct HolderInputs {
   // them (trace's live model), so a lookup does not walk every mount of the
   // node; null: look through all of them.
   const std::vector<uint64_t>* mounting = nullptr;
+  // The host's layout (kubelet root, host paths), when the caller keeps one;
+  // null: built from the host namespace for this call.
+  const HostLayout* layout = nullptr;
 };
 
 // The peer groups of the host's own mounts of dev.

@@ -26,13 +26,6 @@ bool keep_for_all(DeviceHolders& device) {
 
 namespace {
 
-bool under(const std::string& path, const std::string& dir) {
-  if (dir == "/") return true;
-  std::string d = dir;
-  while (d.size() > 1 && d.back() == '/') d.pop_back();
-  return path == d || path.rfind(d + "/", 0) == 0;
-}
-
 struct Candidate {
   DeviceRef device;
   bool named = false;  // asked for by --device/--image/--path, not only --all
@@ -72,9 +65,13 @@ Status add_named_devices(const HostPaths& paths, const ScanRequest& req, Candida
 
 // --path and --all: tracked devices by name, plus any tracked device some
 // namespace has mounted (sysfs may already have forgotten a removed one).
+// A --path is matched by what it is: a symlinked or bound directory names
+// the same mounts as its target.
 void add_mounted_devices(const HostPaths& paths, const ScanRequest& req, const NodeSnapshot& snap,
-                         CandidateList& out) {
+                         const HostLayout& layout, CandidateList& out) {
   if (req.paths.empty() && !req.all) return;
+  std::vector<HostDirectory> dirs;
+  for (const auto& dir : req.paths) dirs.push_back(resolve_host_directory(paths, layout.view, dir));
   std::map<DevId, DeviceRef> tracked;
   for (const auto& d : tracked_devices(paths)) tracked.emplace(d.dev, d);
   std::set<DevId> mounted;
@@ -85,8 +82,8 @@ void add_mounted_devices(const HostPaths& paths, const ScanRequest& req, const N
         if (!d.kernel_name.empty() && paths.tracks_device(d.kernel_name)) tracked.emplace(m.dev, d);
       }
       if (!tracked.count(m.dev)) continue;
-      for (const auto& dir : req.paths)
-        if (under(m.mount_point, dir)) out.add(tracked.at(m.dev), true);
+      for (const auto& dir : dirs)
+        if (dir.containing(m.mount_point)) out.add(tracked.at(m.dev), true);
     }
   if (req.all)
     for (const auto& [dev, d] : tracked)
@@ -116,7 +113,10 @@ Result<ScanReport> run_scan(const HostPaths& paths, const ScanRequest& request) 
   options.process_details = false;  // read lazily, only for holders
   auto snap = enumerate_node(paths, options);
   if (!snap) return snap.error();
-  add_mounted_devices(paths, request, *snap, candidates);
+  static const std::vector<MountEntry> kNoMounts;
+  auto host = snap->namespaces.find(snap->host_mntns);
+  HostLayout layout = HostLayout::build(paths, host != snap->namespaces.end() ? host->second.mounts : kNoMounts);
+  add_mounted_devices(paths, request, *snap, layout, candidates);
 
   ScanReport report;
   report.method = snap->method;
@@ -124,6 +124,7 @@ Result<ScanReport> run_scan(const HostPaths& paths, const ScanRequest& request) 
   report.host_mntns_source = snap->host_mntns_source;
   report.issues = snap->issues;
   report.warnings = snap->warnings;
+  if (!layout.kubelet.note.empty()) report.warnings.push_back(layout.kubelet.note);
 
   std::vector<DevId> devs;
   for (const auto& c : candidates.list()) devs.push_back(c.device.dev);
@@ -134,7 +135,7 @@ Result<ScanReport> run_scan(const HostPaths& paths, const ScanRequest& request) 
   HolderFinder finder(paths, attributor);
   std::unique_ptr<CephClient> ceph = ceph_client_for(paths, request);
   for (const auto& [device, named] : candidates.list()) {
-    HolderInputs inputs{snap->namespaces, snap->host_mntns, {}, {}};
+    HolderInputs inputs{snap->namespaces, snap->host_mntns, {}, {}, nullptr, &layout};
     for (const auto& fd : fds)
       if (fd.dev == device.dev) inputs.fds.push_back(fd);
     if (!device.kernel_name.empty()) inputs.stacked_devices = sysfs_holders(paths, device.kernel_name);
@@ -150,6 +151,7 @@ Result<ScanReport> run_scan(const HostPaths& paths, const ScanRequest& request) 
     report.devices.push_back(std::move(holders));
   }
   report.counters = snap->counters;
+  report.layout = std::move(layout);
   return report;
 }
 

@@ -4,6 +4,7 @@
 // `mountleak scan` without the printing: resolve what the operator asked
 // about, read every mount namespace once, and name the holders.
 
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -34,6 +35,8 @@ struct ScanReport {
   ScanCounters counters;
   std::vector<ParseIssue> issues;
   std::vector<std::string> warnings;
+  // How the host names paths (kubelet root, --host-root), from its mount table.
+  std::optional<HostLayout> layout;
   bool needs_action() const;
 };
 
