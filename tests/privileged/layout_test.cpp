@@ -195,5 +195,52 @@ INSTANTIATE_TEST_SUITE_P(Layouts, NodeLayout,
                                            LayoutCase{KubeletLayout::kSymlink, true}),
                          case_name);
 
+// mountleak in a chroot, not told where the host is: every host path it
+// read would be the chroot's. It must say so and stop before it mounts or
+// loads anything.
+TEST(Chroot, ScanAndTraceRefuseWithoutHostRoot) {
+  auto node = make_seed_node();
+  ASSERT_NE(node, nullptr);
+  const std::string root = node->tmp_dir() + "/chroot";
+  ASSERT_EQ(mkdir(root.c_str(), 0755), 0);
+  Launch chrooted;
+  chrooted.binary = fixture::kAgentBinary;
+  chrooted.enter = [root] { return fixture::enter_chroot(root, MOUNTLEAK_BINARY); };
+  const std::vector<std::string> host = {"--host-mntns", std::to_string(node->host_pid())};
+  for (const std::vector<std::string>& command :
+       {std::vector<std::string>{"scan"}, std::vector<std::string>{"trace", "--duration", "1"}}) {
+    RunResult r = run_mountleak(with(command, host), 30s, chrooted);
+    EXPECT_EQ(r.exit_code, 2) << command[0] << ": " << r.out << r.err;
+    EXPECT_NE(r.err.find("chroot"), std::string::npos) << r.err;
+    EXPECT_NE(r.err.find("--host-root"), std::string::npos) << r.err;
+  }
+  node->teardown();
+  EXPECT_TRUE(node->teardown_errors().empty());
+}
+
+// This suite in the same chroot cannot make its namespace private from the
+// host; it must say why and what to do instead of "Invalid argument".
+TEST(Chroot, PrivilegedSuiteSaysWhyItCannotIsolateItself) {
+  auto node = make_seed_node();
+  ASSERT_NE(node, nullptr);
+  const std::string root = node->tmp_dir() + "/chroot";
+  ASSERT_EQ(mkdir(root.c_str(), 0755), 0);
+  char self[4096];
+  ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+  ASSERT_GT(n, 0);
+  const std::string suite(self, static_cast<size_t>(n));
+  Launch chrooted;
+  chrooted.binary = fixture::kAgentBinary;
+  chrooted.enter = [root, suite] { return fixture::enter_chroot(root, suite); };
+  RunResult r = run_mountleak({"--gtest_filter=SeedNodeLayout.*"}, 60s, chrooted);
+  EXPECT_NE(r.exit_code, 0) << r.out << r.err;
+  const std::string all = r.out + r.err;
+  EXPECT_NE(all.find("/ is not a mount point"), std::string::npos) << all;
+  EXPECT_NE(all.find("mount --bind DIR DIR"), std::string::npos) << all;
+  EXPECT_EQ(all.find("[  PASSED  ] 1"), std::string::npos) << all;
+  node->teardown();
+  EXPECT_TRUE(node->teardown_errors().empty());
+}
+
 }  // namespace
 }  // namespace mountleak::testing
