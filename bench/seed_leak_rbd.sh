@@ -1,6 +1,6 @@
 #!/bin/bash
 # SPDX-License-Identifier: Apache-2.0
-# leak_rbd.sh from the 2017 field report (shared/seed), kept as the operator
+# leak_rbd.sh from the 2017 field report (README.md), kept as the operator
 # ran it, for scan_bench to time against `mountleak scan`: grep every
 # /proc/*/mounts for the device, print pid, mount namespace, command line and
 # mount point per matching line, then print the mount namespaces of
