@@ -5,6 +5,7 @@
 // container of its own with the node at /host (--host-root). On every one,
 // findings name the kubelet root as the host sees it.
 
+#include <fcntl.h>
 #include <unistd.h>
 
 #include <gtest/gtest.h>
@@ -150,6 +151,10 @@ TEST_P(NodeLayout, ScanNamesOwnerAndLeakByTheKubeletRootsIdentity) {
   ASSERT_NE(owner, nullptr);
   fixture::Container* collector = start(ContainerKind::kLogCollectorPrivate);
   ASSERT_NE(collector, nullptr);
+  // A host process with a file of the volume open.
+  int open_file = open(node_->data_file_path().c_str(), O_RDONLY | O_CLOEXEC);
+  ASSERT_GE(open_file, 0);
+  std::unique_ptr<int, void (*)(int*)> closer(&open_file, [](int* fd) { close(*fd); });
 
   // The pod volume is recognised under whichever name the host mounted it:
   // the owner pod is the owner, the collector the leak.
@@ -165,6 +170,18 @@ TEST_P(NodeLayout, ScanNamesOwnerAndLeakByTheKubeletRootsIdentity) {
   EXPECT_EQ(leaked[0]["role"], "leak");
   expect_names(leaked[0], *collector, "containerd");
   expect_host_view(r.json_lines().back()["host_view"]);
+  // A descriptor names the host's file, not the agent's /host view of it.
+  const std::string data_file =
+      node_->kubelet_host_path() + node_->data_file_path().substr(node_->kubelet_root().size());
+  bool seen = false;
+  for (const auto& h : (*device)["holders"])
+    for (const auto& fd : h.value("fds", nlohmann::json::array()))
+      if (fd["pid"] == getpid() && fd["fd"] == open_file) {
+        seen = true;
+        EXPECT_EQ(fd["target"], data_file) << h.dump();
+      }
+  EXPECT_TRUE(seen) << device->dump(2);
+  closer.reset();
 
   // --path by the operator's spelling finds the device wherever the host
   // mounted it.

@@ -94,7 +94,7 @@ Result<std::vector<std::string>> rbd_devices_for_image(const HostPaths& paths, c
   }
   std::sort(ids.begin(), ids.end());
   std::vector<std::string> devices;
-  for (int id : ids) devices.push_back(paths.under_host("/dev/rbd" + std::to_string(id)));
+  for (int id : ids) devices.push_back("/dev/rbd" + std::to_string(id));
   return devices;
 }
 

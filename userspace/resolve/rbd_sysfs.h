@@ -31,7 +31,9 @@ struct RbdImageSpec {
 };
 std::optional<RbdImageSpec> parse_rbd_image_spec(std::string_view text);
 
-// "/dev/rbdN" (under host_root) of every mapping of the image, by id. An
+// "/dev/rbdN" of every mapping of the image, by id, as the host names it
+// (without the --host-root prefix: findings show it, and resolve_device()
+// adds the prefix to look at it). An
 // image in the default rados namespace; snapshot mappings included. No rbd
 // driver loaded is no mapping, not an error.
 Result<std::vector<std::string>> rbd_devices_for_image(const HostPaths& paths, std::string_view pool,
