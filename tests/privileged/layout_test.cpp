@@ -170,7 +170,9 @@ TEST_P(NodeLayout, ScanNamesOwnerAndLeakByTheKubeletRootsIdentity) {
   EXPECT_EQ(leaked[0]["role"], "leak");
   expect_names(leaked[0], *collector, "containerd");
   expect_host_view(r.json_lines().back()["host_view"]);
-  // A descriptor names the host's file, not the agent's /host view of it.
+  // A descriptor names the host's file, not the agent's /host view of it:
+  // the kernel names a file on a mount the agent cannot reach (the host's
+  // own, not the agent's copy under /host) from the host's root.
   const std::string data_file =
       node_->kubelet_host_path() + node_->data_file_path().substr(node_->kubelet_root().size());
   bool seen = false;

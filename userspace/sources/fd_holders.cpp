@@ -10,7 +10,6 @@
 #include <charconv>
 #include <cstring>
 
-#include "sources/host_root_path.h"
 #include "sources/procfs.h"
 
 namespace mountleak {
@@ -108,9 +107,6 @@ std::vector<FdHolder> find_fd_holders(const HostPaths& paths, const std::vector<
     if (!scan_process(pid_dir, pid, devs, out, counters)) ++counters.pids_vanished;
     ::close(pid_dir);
   }
-  // The kernel names a descriptor's file from our root: in a container
-  // with the node at --host-root, "/host/dev/rbd4" is the host's /dev/rbd4.
-  for (auto& holder : out) holder.target = without_host_root(paths, holder.target);
   return out;
 }
 
