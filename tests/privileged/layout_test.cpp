@@ -26,16 +26,19 @@ using fixture::KubeletLayout;
 struct LayoutCase {
   KubeletLayout layout;
   bool in_agent_container;  // mountleak in its own root, the node at /host
+  // --kubelet-root names <tmp>/data/kubelet, the directory a symlinked or
+  // bound kubelet root really is, instead of the kubelet's own spelling.
+  bool names_target = false;
 };
 
 // Keeps ctest's test names readable ("... # GetParam() = agent_symlink").
-void PrintTo(const LayoutCase& c, std::ostream* os) {
-  *os << (c.in_agent_container ? "agent_" : "") << fixture::to_string(c.layout);
+std::string describe(const LayoutCase& c) {
+  return std::string(c.in_agent_container ? "agent_" : "") + fixture::to_string(c.layout) +
+         (c.names_target ? "_named_by_target" : "");
 }
+void PrintTo(const LayoutCase& c, std::ostream* os) { *os << describe(c); }
 
-std::string case_name(const ::testing::TestParamInfo<LayoutCase>& info) {
-  return std::string(info.param.in_agent_container ? "agent_" : "") + fixture::to_string(info.param.layout);
-}
+std::string case_name(const ::testing::TestParamInfo<LayoutCase>& info) { return describe(info.param); }
 
 class NodeLayout : public ::testing::TestWithParam<LayoutCase> {
  protected:
@@ -72,6 +75,7 @@ class NodeLayout : public ::testing::TestWithParam<LayoutCase> {
   // under /host.
   std::vector<std::string> node_args() const {
     std::vector<std::string> args = node_->cli_args();
+    if (GetParam().names_target) args[std::find(args.begin(), args.end(), "--kubelet-root") - args.begin() + 1] = target();
     if (!GetParam().in_agent_container) return args;
     for (size_t i = 0; i + 1 < args.size(); ++i)
       if (args[i] != "--devices" && args[i] != "--host-mntns" && args[i].rfind("--", 0) == 0)
@@ -86,15 +90,18 @@ class NodeLayout : public ::testing::TestWithParam<LayoutCase> {
     l.enter = [root = agent_root_] { return fixture::enter_agent_container(root, MOUNTLEAK_BINARY); };
     return l;
   }
+  std::string target() const { return node_->tmp_dir() + "/data/kubelet"; }
   std::string expected_host_root() const { return GetParam().in_agent_container ? fixture::kAgentHostMount : "/"; }
 
   // The host_view section of ready and scan_summary.
   void expect_host_view(const nlohmann::json& view) const {
     ASSERT_TRUE(view.is_object()) << view.dump();
     EXPECT_EQ(view["host_root"], expected_host_root()) << view.dump();
-    EXPECT_EQ(view["kubelet_root"]["host_path"], node_->kubelet_host_path()) << view.dump();
+    EXPECT_EQ(view["kubelet_root"]["host_path"], GetParam().names_target ? target() : node_->kubelet_host_path())
+        << view.dump();
     auto seen = view["kubelet_root"]["seen_as"].get<std::vector<std::string>>();
-    EXPECT_NE(std::find(seen.begin(), seen.end(), node_->kubelet_root()), seen.end()) << view.dump();
+    const std::string spelled = GetParam().names_target ? target() : node_->kubelet_root();
+    EXPECT_NE(std::find(seen.begin(), seen.end(), spelled), seen.end()) << view.dump();
     if (GetParam().in_agent_container)
       EXPECT_NE(view["paths"].get<std::string>().find("without the /host prefix"), std::string::npos);
   }
@@ -209,6 +216,8 @@ INSTANTIATE_TEST_SUITE_P(Layouts, NodeLayout,
                                            LayoutCase{KubeletLayout::kOwnDisk, false},
                                            LayoutCase{KubeletLayout::kSymlink, false},
                                            LayoutCase{KubeletLayout::kBind, false},
+                                           LayoutCase{KubeletLayout::kSymlink, false, true},
+                                           LayoutCase{KubeletLayout::kBind, false, true},
                                            LayoutCase{KubeletLayout::kPlain, true},
                                            LayoutCase{KubeletLayout::kOwnDisk, true},
                                            LayoutCase{KubeletLayout::kSymlink, true}),
