@@ -30,7 +30,7 @@
 #   --work DIR          default BUILD/vm-bench (initramfs, logs, results)
 #   --out FILE          the results table, default WORK/results.txt
 #   --rounds N --containers N --syscalls N --settle-ms N   benchmark sizes
-#   --timeout S         the guest's limit, default 170
+#   --timeout S         the guest's limit, default 260 (twice the slowest guest measured)
 # Environment: MOUNTLEAK_VM_ACCEL=tcg|kvm (default tcg), MOUNTLEAK_VM_CACHE.
 # Exit status: 0 when the benchmark ran and produced ratios; 1 otherwise.
 # No performance target is judged.
@@ -45,7 +45,7 @@ die() {
 }
 
 build_dir="${BUILD_DIR:-build}"
-build=1 mountleak="" bench="" work="" out="" timeout_s=170
+build=1 mountleak="" bench="" work="" out="" timeout_s=260
 # Sized for about 2 minutes of TCG on a busy 2-core machine (see
 # bench/README.md, "In the vm lane's guest").
 rounds=6 containers=80 syscalls=200000 settle_ms=300
