@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 
 #include "cli/common_options.h"
+#include "output/json_line.h"
 #include "output/tier_report.h"
 #include "sources/bpf/kernel_features.h"
 #include "sources/bpf/tracefs.h"
@@ -63,7 +64,7 @@ int run_probe(const CommonOptions& options) {
                                     {"refused", trial.refused}}},
                           {"hooks", hook_choices_json(hooks)},
                           {"tier", tier_summary_json(hooks)}};
-    fmt::print("{}\n", out.dump());
+    fmt::print("{}\n", json_line(out));
   } else {
     fmt::print("tracefs    {}\n", tracefs.detail);
     fmt::print("load       {}\n", trial.loaded ? trial.detail

@@ -10,6 +10,8 @@
 #include "output/holders_json.h"
 #include "output/holders_table.h"
 #include "output/host_layout_json.h"
+#include "output/json_line.h"
+#include "output/printable.h"
 #include "sources/host_root_path.h"
 
 namespace mountleak {
@@ -68,18 +70,18 @@ int run_scan_command(ScanOptions& options) {
                           {"leaked", d.leaked()},
                           {"holders", holders_json(d.holders)},
                           {"ceph", ceph_json(d)}};
-      fmt::print("{}\n", j.dump());
+      fmt::print("{}\n", json_line(j));
     }
-    fmt::print("{}\n", summary_json(*report).dump());
+    fmt::print("{}\n", json_line(summary_json(*report)));
   } else {
-    for (const auto& w : report->warnings) fmt::print(stderr, "warning: {}\n", w);
+    for (const auto& w : report->warnings) fmt::print(stderr, "warning: {}\n", printable(w));
     for (const auto& i : report->issues)
-      fmt::print(stderr, "warning: {}:{}: {} (line skipped)\n", i.origin, i.line, i.reason);
+      fmt::print(stderr, "warning: {}:{}: {} (line skipped)\n", printable(i.origin), i.line, printable(i.reason));
     if (report->devices.empty())
       fmt::print("No {} found ({} mount namespaces read via {}).\n",
                  req.all ? "leaked or shared tracked devices" : "holders",
                  report->counters.namespaces, report->method);
-    for (const auto& d : report->devices) fmt::print("{}\n", device_block(d));
+    for (const auto& d : report->devices) fmt::print("{}\n", terminal_safe(device_block(d)));
   }
   return report->needs_action() ? kExitFindings : kExitOk;
 }

@@ -12,6 +12,8 @@
 #include "cli/common_options.h"
 #include "collector/collector.h"
 #include "output/host_layout_json.h"
+#include "output/json_line.h"
+#include "output/printable.h"
 #include "output/holders_json.h"
 #include "output/live_view.h"
 #include "output/tier_report.h"
@@ -48,7 +50,7 @@ class TraceOutput : public OutputSink {
   bool wants_raw() const override { return all_events_ || log_; }
   void emit(const nlohmann::json& event, bool raw) override {
     std::string line;
-    if (log_ || format_ == OutputFormat::kJson) line = event.dump() + "\n";
+    if (log_ || format_ == OutputFormat::kJson) line = json_line(event) + "\n";
     if (log_) {
       std::fwrite(line.data(), 1, line.size(), log_);
       if (!raw) std::fflush(log_);  // findings reach the disk at once
@@ -57,7 +59,7 @@ class TraceOutput : public OutputSink {
     if (format_ == OutputFormat::kJson)
       std::fwrite(line.data(), 1, line.size(), stdout);
     else
-      std::fputs(live_view_text(event).c_str(), stdout);
+      std::fputs(terminal_safe(live_view_text(event)).c_str(), stdout);
     if (!raw) std::fflush(stdout);
   }
   void flush() {
@@ -80,6 +82,8 @@ nlohmann::json stats_json(const BpfTracer& tracer, Collector& collector) {
             {"kernel_dropped_ringbuf", k.dropped_ringbuf},
             {"kernel_dropped_pending", k.dropped_pending},
             {"kernel_missed_entry", k.missed_entry},
+            {"short_samples", k.short_samples},
+            {"sink_failures", k.sink_failures},
             {"events", c.events},
             {"reconciles", c.reconciles},
             {"reconcile_failures", c.reconcile_failures},

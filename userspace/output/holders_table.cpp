@@ -5,6 +5,8 @@
 
 #include <algorithm>
 
+#include "output/printable.h"
+
 namespace mountleak {
 
 namespace {
@@ -14,20 +16,20 @@ std::string container_text(const Attribution& who) {
   const auto& c = *who.container;
   std::string id = c.id.substr(0, 12);
   std::string runtime = c.runtime.empty() ? "" : c.runtime + " ";
-  return c.name.empty() ? runtime + id : c.name + " (" + runtime + id + ")";
+  return printable(c.name.empty() ? runtime + id : c.name + " (" + runtime + id + ")");
 }
 
 std::string pod_text(const Attribution& who) {
   if (!who.pod) return "-";
-  if (who.pod->name.empty()) return "uid " + who.pod->uid;
-  return who.pod->namespace_ + "/" + who.pod->name;
+  if (who.pod->name.empty()) return printable("uid " + who.pod->uid);
+  return printable(who.pod->namespace_ + "/" + who.pod->name);
 }
 
 std::string process_text(const Attribution& who) {
   if (who.processes.empty()) return who.pids.empty() ? "no process" : fmt::format("{} pids", who.pids.size());
   const auto& p = who.processes.front();
   std::string more = who.pids.size() > 1 ? fmt::format(" +{}", who.pids.size() - 1) : "";
-  return fmt::format("{} {}{}", p.pid, p.comm, more);
+  return fmt::format("{} {}{}", p.pid, printable(p.comm), more);
 }
 
 }  // namespace
@@ -35,8 +37,8 @@ std::string process_text(const Attribution& who) {
 std::string device_heading(const DeviceHolders& d) {
   std::string rbd;
   if (d.device.rbd)
-    rbd = fmt::format("  rbd {}/{}{}", d.device.rbd->pool, d.device.rbd->image,
-                      d.device.rbd->rados_namespace.empty() ? "" : " ns " + d.device.rbd->rados_namespace);
+    rbd = printable(fmt::format("  rbd {}/{}{}", d.device.rbd->pool, d.device.rbd->image,
+                                d.device.rbd->rados_namespace.empty() ? "" : " ns " + d.device.rbd->rados_namespace));
   std::string state;
   if (d.leaked())
     state = d.host_mounted ? "LEAK RISK: a private copy will outlive the host's unmount"
@@ -47,25 +49,28 @@ std::string device_heading(const DeviceHolders& d) {
     state = "not held";
   else
     state = "ok";
-  return fmt::format("{} ({}){}  {}\n", d.device.path, d.device.dev.str(), rbd, state);
+  return fmt::format("{} ({}){}  {}\n", printable(d.device.path), d.device.dev.str(), rbd, state);
 }
 
 std::string holder_lines(const Holder& h, const std::string& indent) {
   std::string where = !h.mountpoint.empty() ? h.mountpoint
                       : !h.fds.empty()      ? h.fds.front().target
                                             : h.stacked_device;
+  where = printable(where);
   if (h.mountpoints.size() > 1) where += fmt::format(" (+{} more)", h.mountpoints.size() - 1);
   std::string out = fmt::format("{}{:<8} mntns {:<11} {:<18} {:<34} {:<28} {}\n", indent,
                                 holder_role_name(h.role), h.mntns ? std::to_string(h.mntns) : "-",
                                 process_text(h.who), container_text(h.who), pod_text(h.who), where);
-  if (!h.pinned_at.empty()) out += fmt::format("{}         kept alive by nsfs mount {}\n", indent, h.pinned_at);
-  if (!h.via.empty() && h.role != HolderRole::kHost) out += fmt::format("{}         via  {}\n", indent, h.via);
-  if (!h.hint.empty()) out += fmt::format("{}         hint {}\n", indent, h.hint);
+  if (!h.pinned_at.empty())
+    out += fmt::format("{}         kept alive by nsfs mount {}\n", indent, printable(h.pinned_at));
+  if (!h.via.empty() && h.role != HolderRole::kHost)
+    out += fmt::format("{}         via  {}\n", indent, printable(h.via));
+  if (!h.hint.empty()) out += fmt::format("{}         hint {}\n", indent, printable(h.hint));
   return out;
 }
 
 std::string ceph_lines(const DeviceHolders& d) {
-  if (!d.ceph_error.empty()) return fmt::format("  ceph: {}\n", d.ceph_error);
+  if (!d.ceph_error.empty()) return fmt::format("  ceph: {}\n", printable(d.ceph_error));
   if (!d.ceph) return "";
   std::string out;
   for (const auto& w : d.ceph->watchers)

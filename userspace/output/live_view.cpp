@@ -3,6 +3,8 @@
 
 #include <fmt/core.h>
 
+#include "output/printable.h"
+
 namespace mountleak {
 
 namespace {
@@ -10,7 +12,7 @@ namespace {
 std::string str(const nlohmann::json& j, const char* key, const std::string& dflt = "-") {
   auto it = j.find(key);
   if (it == j.end() || it->is_null()) return dflt;
-  return it->is_string() ? it->get<std::string>() : it->dump();
+  return printable(it->is_string() ? it->get<std::string>() : it->dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
 }
 
 std::string clock_of(const nlohmann::json& event) {
@@ -93,7 +95,7 @@ std::string live_view_text(const nlohmann::json& event) {
   if (kind == "resync")
     return fmt::format("{} resync: {} namespaces re-read in {} ms\n", t, str(event, "namespaces"),
                        str(event, "duration_ms"));
-  if (kind == "stats") return fmt::format("{} stopped: {}\n", t, event["counters"].dump());
+  if (kind == "stats") return fmt::format("{} stopped: {}\n", t, str(event, "counters"));
   // Raw kernel events (--all-events): compact, one line.
   std::string detail;
   for (const char* key : {"source", "target", "path", "from", "to", "flags", "propagation", "old_mntns"})

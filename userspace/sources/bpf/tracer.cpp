@@ -105,7 +105,13 @@ int BpfTracer::on_sample(void* ctx, void* data, size_t size) {
     ++self->short_samples_;
     return 0;
   }
-  self->sink_.on_event(*static_cast<const ml_event*>(data));
+  // An exception must not unwind through libbpf's C frames; the sink keeps
+  // its own counters of what it could not handle, this one counts the rest.
+  try {
+    self->sink_.on_event(*static_cast<const ml_event*>(data));
+  } catch (...) {
+    ++self->sink_failures_;
+  }
   return 0;
 }
 
@@ -122,6 +128,8 @@ Result<int> BpfTracer::poll(int timeout_ms) {
 
 KernelCounters BpfTracer::counters() const {
   KernelCounters out;
+  out.short_samples = short_samples_;
+  out.sink_failures = sink_failures_;
   if (counters_fd_ < 0) return out;
   int cpus = libbpf_num_possible_cpus();
   if (cpus <= 0) return out;

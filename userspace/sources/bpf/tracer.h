@@ -35,6 +35,9 @@ struct KernelCounters {
   uint64_t dropped_ringbuf = 0;
   uint64_t dropped_pending = 0;
   uint64_t missed_entry = 0;
+  // Userspace: samples shorter than an event, and events the sink threw on.
+  uint64_t short_samples = 0;
+  uint64_t sink_failures = 0;
   uint64_t lost() const { return dropped_ringbuf + dropped_pending; }
 };
 
@@ -66,6 +69,7 @@ class BpfTracer {
   std::vector<HookChoice> hooks_;
   std::vector<std::string> refusals_;
   uint64_t short_samples_ = 0;
+  uint64_t sink_failures_ = 0;
 };
 
 }  // namespace mountleak

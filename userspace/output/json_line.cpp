@@ -1,0 +1,126 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "output/json_line.h"
+
+#include <cstdint>
+
+#include "output/printable.h"
+
+namespace mountleak {
+
+std::string base64(std::string_view bytes) {
+  static const char kAlphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  std::string out;
+  out.reserve((bytes.size() + 2) / 3 * 4);
+  for (size_t i = 0; i < bytes.size(); i += 3) {
+    uint32_t chunk = static_cast<uint8_t>(bytes[i]) << 16;
+    if (i + 1 < bytes.size()) chunk |= static_cast<uint8_t>(bytes[i + 1]) << 8;
+    if (i + 2 < bytes.size()) chunk |= static_cast<uint8_t>(bytes[i + 2]);
+    out += kAlphabet[(chunk >> 18) & 63];
+    out += kAlphabet[(chunk >> 12) & 63];
+    out += i + 1 < bytes.size() ? kAlphabet[(chunk >> 6) & 63] : '=';
+    out += i + 2 < bytes.size() ? kAlphabet[chunk & 63] : '=';
+  }
+  return out;
+}
+
+std::string with_replacement_characters(std::string_view bytes) {
+  std::string out;
+  out.reserve(bytes.size());
+  for (size_t i = 0; i < bytes.size();) {
+    size_t n = utf8_sequence_length(bytes, i);
+    if (n == 0) {
+      out += "\xef\xbf\xbd";
+      ++i;
+    } else {
+      out.append(bytes.substr(i, n));
+      i += n;
+    }
+  }
+  return out;
+}
+
+namespace {
+
+bool invalid_string(const nlohmann::json& j) {
+  return j.is_string() && !valid_utf8(j.get_ref<const std::string&>());
+}
+
+void encode(nlohmann::json& j);
+
+// An array's invalid strings, encoded in place; their bytes, or null, in
+// the returned sibling (null when there were none).
+nlohmann::json encode_array(nlohmann::json& array) {
+  nlohmann::json bytes = nlohmann::json::array();
+  bool any = false;
+  for (auto& element : array) {
+    if (invalid_string(element)) {
+      const std::string& raw = element.get_ref<const std::string&>();
+      bytes.push_back(base64(raw));
+      element = with_replacement_characters(raw);
+      any = true;
+    } else {
+      bytes.push_back(nullptr);
+      encode(element);
+    }
+  }
+  return any ? bytes : nlohmann::json(nullptr);
+}
+
+void encode(nlohmann::json& j) {
+  if (j.is_array()) {
+    encode_array(j);  // an array inside an array has no key for a sibling: replaced only
+    return;
+  }
+  if (!j.is_object()) return;
+  nlohmann::json siblings = nlohmann::json::object();
+  nlohmann::json renamed = nlohmann::json::object();
+  for (auto it = j.begin(); it != j.end(); ++it) {
+    nlohmann::json& value = it.value();
+    if (invalid_string(value)) {
+      const std::string& raw = value.get_ref<const std::string&>();
+      siblings[it.key() + "_b64"] = base64(raw);
+      value = with_replacement_characters(raw);
+    } else if (value.is_array()) {
+      if (auto bytes = encode_array(value); !bytes.is_null()) siblings[it.key() + "_b64"] = std::move(bytes);
+    } else {
+      encode(value);
+    }
+    // A key is a string from the node too (a container's annotation name).
+    if (!valid_utf8(it.key())) renamed[it.key()] = with_replacement_characters(it.key());
+  }
+  for (auto& [key, value] : siblings.items()) j[with_replacement_characters(key)] = std::move(value);
+  for (auto& [old_key, new_key] : renamed.items()) {
+    nlohmann::json value = std::move(j[old_key]);
+    j.erase(old_key);
+    j[new_key.get<std::string>()] = std::move(value);
+  }
+}
+
+bool all_valid(const nlohmann::json& j) {
+  if (j.is_string()) return valid_utf8(j.get_ref<const std::string&>());
+  if (j.is_array())
+    for (const auto& element : j)
+      if (!all_valid(element)) return false;
+  if (j.is_object())
+    for (auto it = j.begin(); it != j.end(); ++it)
+      if (!valid_utf8(it.key()) || !all_valid(it.value())) return false;
+  return true;
+}
+
+}  // namespace
+
+nlohmann::json with_bytes_encoded(const nlohmann::json& event) {
+  nlohmann::json copy = event;
+  encode(copy);
+  return copy;
+}
+
+std::string json_line(const nlohmann::json& event) {
+  // The replace handler is a last guard; with_bytes_encoded leaves nothing
+  // for it to replace. Most events are valid already and are not copied.
+  constexpr auto kReplace = nlohmann::json::error_handler_t::replace;
+  if (all_valid(event)) return event.dump(-1, ' ', false, kReplace);
+  return with_bytes_encoded(event).dump(-1, ' ', false, kReplace);
+}
+
+}  // namespace mountleak
