@@ -8,6 +8,8 @@
 
 #include <cstring>
 
+#include "mount_entries.h"
+
 namespace mountleak {
 namespace {
 
@@ -20,19 +22,7 @@ constexpr int kContainerPid = 4242;
 const DevId kRbd{7, 0};   // tracked ("loop0" in the fake sysfs)
 const DevId kRoot{254, 0};
 
-MountEntry mount_entry(uint64_t id, uint64_t parent, DevId dev, std::string root, std::string point,
-                       uint32_t shared = 0, uint32_t master = 0) {
-  MountEntry m;
-  m.mount_id = id;
-  m.parent_id = parent;
-  m.dev = dev;
-  m.root = std::move(root);
-  m.mount_point = std::move(point);
-  m.shared_group = shared;
-  m.master_group = master;
-  m.fs_type = "ext4";
-  return m;
-}
+using testing::mount_entry;
 
 // The node as a test scripts it: one mount table per namespace.
 class ScriptedNode : public NamespaceSource {

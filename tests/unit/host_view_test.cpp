@@ -6,6 +6,7 @@
 
 #include "findings/host_directory.h"
 #include "model/host_view.h"
+#include "mount_entries.h"
 
 namespace mountleak {
 namespace {
@@ -15,13 +16,7 @@ const DevId kTmpfs{0, 40};
 const DevId kKubeletDisk{8, 16};
 
 MountEntry mount(uint64_t id, uint64_t parent, DevId dev, std::string root, std::string point) {
-  MountEntry m;
-  m.mount_id = id;
-  m.parent_id = parent;
-  m.dev = dev;
-  m.root = std::move(root);
-  m.mount_point = std::move(point);
-  return m;
+  return testing::mount_entry(id, parent, dev, std::move(root), std::move(point));
 }
 
 TEST(PathPrefix, WholeComponentsOnly) {
