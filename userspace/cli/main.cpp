@@ -29,7 +29,8 @@ int main(int argc, char** argv) {
     app.parse(argc, argv);
     return action ? action() : 0;
   } catch (const CLI::ParseError& e) {
-    return app.exit(e);
+    // --help and --version exit 0; every wrong argument is an error, 2.
+    return app.exit(e) == 0 ? 0 : 2;
   } catch (const std::exception& e) {
     fmt::print(stderr, "mountleak: {}\n", e.what());
     return 2;
