@@ -14,6 +14,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <cstdlib>
 #include <cstring>
 #include <memory>
 
@@ -204,6 +205,66 @@ TEST_P(ScanSeed, NamespacePinnedByNsfsWithNoProcessIsReported) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Runtimes, ScanSeed, ::testing::ValuesIn(runtime_variants()), variant_name);
+
+// A container puts something else where its nsfs pin is (the pin stays in
+// its mountinfo, covered): scan must neither block on it nor follow it out
+// of the container, must say what it skipped, and must still finish.
+class HostilePin : public SeedNodeTest {
+ protected:
+  void pin() {
+    pins_ = node_->tmp_dir() + "/pins";
+    ASSERT_EQ(mkdir(pins_.c_str(), 0755), 0);
+    for (int attempt = 0; attempt < 20 && pinner_ <= 0; ++attempt) pinner_ = spawn_pinner(pins_);
+    ASSERT_GT(pinner_, 0) << "could not pin a mount namespace";
+  }
+  void TearDown() override {
+    if (pinner_ > 0) kill(pinner_, SIGKILL), waitpid(pinner_, nullptr, 0);
+    SeedNodeTest::TearDown();
+  }
+  // Runs a shell command in the pinner's mount namespace.
+  void in_pinner(const std::string& command) {
+    std::string line = "nsenter -t " + std::to_string(pinner_) + " -m sh -c '" + command + "'";
+    ASSERT_EQ(std::system(line.c_str()), 0) << line;
+  }
+  void expect_skipped_and_finished() {
+    auto started = std::chrono::steady_clock::now();
+    RunResult r = run_mountleak(with({"scan", "-o", "json", "--device", node_->device_path()}, node_->cli_args()),
+                                std::chrono::seconds(30));
+    auto took = std::chrono::steady_clock::now() - started;
+    EXPECT_LT(took, std::chrono::seconds(10));
+    ASSERT_TRUE(r.exit_code == 0 || r.exit_code == 1) << r.exit_code << r.err;
+    auto lines = r.json_lines();
+    ASSERT_FALSE(lines.empty());
+    std::string warnings = lines.back()["warnings"].dump();
+    EXPECT_NE(warnings.find(pins_ + "/mnt"), std::string::npos) << warnings;
+    EXPECT_NE(warnings.find("not a namespace file"), std::string::npos) << warnings;
+  }
+  std::string pins_;
+  pid_t pinner_ = -1;
+};
+
+TEST_P(HostilePin, FifoOverThePinIsNotOpened) {
+  pin();
+  in_pinner("mkfifo " + pins_ + "/fifo && mount --bind " + pins_ + "/fifo " + pins_ + "/mnt");
+  expect_skipped_and_finished();
+}
+
+TEST_P(HostilePin, SymlinkOutOfTheContainerIsNotFollowed) {
+  pin();
+  // A fresh tmpfs over the pins directory, with the pin's name now an
+  // absolute symlink to mountleak's own namespace file.
+  in_pinner("mount -t tmpfs hostile " + pins_ + " && ln -s /proc/self/ns/mnt " + pins_ + "/mnt");
+  expect_skipped_and_finished();
+}
+
+TEST_P(HostilePin, DotDotOutOfTheContainerIsNotFollowed) {
+  pin();
+  in_pinner("mount -t tmpfs hostile " + pins_ + " && ln -s ../../../../../../../../proc/self/ns/mnt " + pins_ +
+            "/mnt");
+  expect_skipped_and_finished();
+}
+
+INSTANTIATE_TEST_SUITE_P(Runtimes, HostilePin, ::testing::Values(runtime_variants()[0]), variant_name);
 
 TEST(ScanErrors, MissingDeviceIsAClearErrorWithNonZeroExit) {
   RunResult r = run_mountleak({"scan", "--device", "/dev/mountleak-no-such-device"});

@@ -2,7 +2,12 @@
 #include "sources/namespace_enumerator.h"
 
 #include <fcntl.h>
+#include <linux/openat2.h>
+#include <poll.h>
 #include <sched.h>
+#include <signal.h>
+#include <sys/statfs.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -119,7 +124,7 @@ void find_pinned_namespaces(const std::string& proc, NodeSnapshot& snap) {
     if (ino != snap.host_mntns) queue.push_back(ino);
   // How to enter each pinned namespace: nsfs paths, each resolved inside the
   // namespace the previous one entered (a pin inside a pinned namespace).
-  std::unordered_map<uint64_t, std::vector<std::string>> hops_to;
+  std::unordered_map<uint64_t, std::vector<NsfsHop>> hops_to;
 
   while (!queue.empty()) {
     const uint64_t holder_ino = queue.front();
@@ -142,20 +147,21 @@ void find_pinned_namespaces(const std::string& proc, NodeSnapshot& snap) {
       pinned.pinned_only = true;
       pinned.pinned_at = mount_point;
       pinned.pinned_from = holder_ino;
-      std::vector<std::string> hops;
+      // The pin's path is the container's: resolved inside its root.
+      std::vector<NsfsHop> hops;
       if (!holder.pids.empty()) {
-        hops.push_back(pid_file(proc, holder.pids.front(), "root") + mount_point);
+        hops.push_back({pid_file(proc, holder.pids.front(), "root"), mount_point});
       } else if (auto it = hops_to.find(holder_ino); it != hops_to.end()) {
         hops = it->second;
-        hops.push_back(mount_point);
+        hops.push_back({"/", mount_point});
       }
       if (hops.empty()) {
         pinned.read_error = "no way into namespace " + std::to_string(holder_ino) + " that pins it";
       } else {
         auto text = read_mountinfo_via_nsfs(proc, hops);
         if (text) {
-          pinned.mountinfo_origin = "setns(" + hops.front();
-          for (size_t i = 1; i < hops.size(); ++i) pinned.mountinfo_origin += " -> " + hops[i];
+          pinned.mountinfo_origin = "setns(" + hops.front().root + hops.front().path;
+          for (size_t i = 1; i < hops.size(); ++i) pinned.mountinfo_origin += " -> " + hops[i].path;
           pinned.mountinfo_origin += ")";
           absorb(parse_mountinfo(*text, pinned.mountinfo_origin), pinned, snap);
           hops_to.emplace(target, std::move(hops));
@@ -302,23 +308,66 @@ Result<MountNamespace> read_namespace_of(const HostPaths& paths, int pid) {
 }
 
 Result<std::string> read_mountinfo_via_nsfs(const std::string& proc, const std::string& ns_path) {
-  return read_mountinfo_via_nsfs(proc, std::vector<std::string>{ns_path});
+  return read_mountinfo_via_nsfs(proc, std::vector<NsfsHop>{{"", ns_path}});
 }
 
-Result<std::string> read_mountinfo_via_nsfs(const std::string& proc,
-                                            const std::vector<std::string>& hops) {
+namespace {
+
+constexpr long kNsfsMagic = 0x6e736673;  // NSFS_MAGIC, linux/magic.h
+
+// Child failure steps, reported in the header.
+constexpr int32_t kStepThreadSelf = 1, kStepMountinfo = 2, kStepOpenRoot = 100, kStepOpenHop = 200,
+                  kStepNotNsfs = 300, kStepReopenHop = 400, kStepSetnsHop = 500;
+
+// "fd/<n>" into buf, without allocating (the child of a threaded process).
+const char* fd_entry(char (&buf)[32], int fd) {
+  char digits[16];
+  int n = 0;
+  do {
+    digits[n++] = static_cast<char>('0' + fd % 10);
+    fd /= 10;
+  } while (fd > 0 && n < 15);
+  int i = 0;
+  buf[i++] = 'f', buf[i++] = 'd', buf[i++] = '/';
+  while (n > 0) buf[i++] = digits[--n];
+  buf[i] = '\0';
+  return buf;
+}
+
+// O_PATH, so that opening cannot block (a FIFO) or touch a device.
+int open_hop(const char* root, const char* path) {
+  if (!root) return ::open(path, O_PATH | O_CLOEXEC);
+  const int root_fd = ::open(root, O_PATH | O_DIRECTORY | O_CLOEXEC);
+  if (root_fd < 0) return -2;
+  while (*path == '/') ++path;
+  open_how how{};
+  how.flags = O_PATH | O_NOFOLLOW | O_CLOEXEC;
+  how.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS;
+  const int fd = static_cast<int>(::syscall(SYS_openat2, root_fd, *path ? path : ".", &how, sizeof how));
+  const int err = errno;
+  ::close(root_fd);
+  errno = err;
+  return fd;
+}
+
+std::string hop_name(const NsfsHop& hop) { return hop.root.empty() ? hop.path : hop.root + " + " + hop.path; }
+
+}  // namespace
+
+Result<std::string> read_mountinfo_via_nsfs(const std::string& proc, const std::vector<NsfsHop>& hops,
+                                            std::chrono::milliseconds deadline) {
   if (hops.empty()) return Error{"reading a mount table through nsfs: no namespace file given", 0};
-  const std::string what = "reading the mount table behind " + hops.back();
+  const std::string what = "reading the mount table behind " + hop_name(hops.back());
   int pipefd[2];
   if (::pipe2(pipefd, O_CLOEXEC) != 0) return Error::from_errno("pipe", errno);
   // Prepared before fork: the child may only make system calls.
   const std::string thread_self = proc + "/thread-self";
-  std::vector<const char*> hop_paths;
-  for (const auto& h : hops) hop_paths.push_back(h.c_str());
+  std::vector<const char*> roots, paths;
+  for (const auto& h : hops) {
+    roots.push_back(h.root.empty() ? nullptr : h.root.c_str());
+    paths.push_back(h.path.c_str());
+  }
 
-  // Child failure steps, reported in the header.
-  constexpr int32_t kStepThreadSelf = 1, kStepMountinfo = 2, kStepOpenHop = 100,
-                    kStepSetnsHop = 200;
   const pid_t child = ::fork();
   if (child < 0) {
     const int err = errno;
@@ -341,9 +390,21 @@ Result<std::string> read_mountinfo_via_nsfs(const std::string& proc,
     if (dir < 0) dir = ::open("/proc/thread-self", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (dir < 0) fail(kStepThreadSelf);
     // Each hop's path is resolved in the namespace the previous hop entered.
-    for (int32_t i = 0; i < static_cast<int32_t>(hop_paths.size()); ++i) {
-      const int nsfd = ::open(hop_paths[static_cast<size_t>(i)], O_RDONLY | O_CLOEXEC);
-      if (nsfd < 0) fail(kStepOpenHop + i);
+    for (int32_t i = 0; i < static_cast<int32_t>(paths.size()); ++i) {
+      const size_t k = static_cast<size_t>(i);
+      const int path_fd = open_hop(roots[k], paths[k]);
+      if (path_fd == -2) fail(kStepOpenRoot + i);
+      if (path_fd < 0) fail(kStepOpenHop + i);
+      struct statfs fs {};
+      if (::fstatfs(path_fd, &fs) != 0 || fs.f_type != kNsfsMagic) {
+        errno = EINVAL;
+        fail(kStepNotNsfs + i);
+      }
+      // Only now is it opened for real, through the checked descriptor.
+      char entry[32];
+      const int nsfd = ::openat(dir, fd_entry(entry, path_fd), O_RDONLY | O_CLOEXEC);
+      if (nsfd < 0) fail(kStepReopenHop + i);
+      ::close(path_fd);
       if (::setns(nsfd, CLONE_NEWNS) != 0) fail(kStepSetnsHop + i);
       ::close(nsfd);
     }
@@ -369,8 +430,19 @@ Result<std::string> read_mountinfo_via_nsfs(const std::string& proc,
 
   ::close(pipefd[1]);
   std::string out;
+  bool timed_out = false;
   char chunk[16384];
+  const auto until = std::chrono::steady_clock::now() + deadline;
   for (;;) {
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(until - std::chrono::steady_clock::now());
+    pollfd p{pipefd[0], POLLIN, 0};
+    const int ready = left.count() > 0 ? ::poll(&p, 1, static_cast<int>(left.count())) : 0;
+    if (ready < 0 && errno == EINTR) continue;
+    if (ready == 0) {
+      timed_out = true;
+      ::kill(child, SIGKILL);  // never left behind, whatever it waits for
+      break;
+    }
     const ssize_t n = ::read(pipefd[0], chunk, sizeof chunk);
     if (n < 0 && errno == EINTR) continue;
     if (n <= 0) break;
@@ -380,18 +452,32 @@ Result<std::string> read_mountinfo_via_nsfs(const std::string& proc,
   int status = 0;
   while (::waitpid(child, &status, 0) < 0 && errno == EINTR) {
   }
+  if (timed_out)
+    return Error{what + ": no answer within " + std::to_string(deadline.count()) +
+                     " ms (a file system on the way does not respond); the reader was killed",
+                 ETIMEDOUT};
 
   int32_t header[2] = {-1, 0};
   if (out.size() >= sizeof header) std::memcpy(header, out.data(), sizeof header);
   const int32_t step = header[0];
+  auto in_range = [&](int32_t base) { return step >= base && step < base + static_cast<int32_t>(hops.size()); };
   if (step == kStepThreadSelf)
     return Error::from_errno(what + ": opening " + thread_self, header[1]);
   if (step == kStepMountinfo) return Error::from_errno(what + ": opening mountinfo", header[1]);
-  if (step >= kStepOpenHop && step < kStepOpenHop + static_cast<int32_t>(hops.size()))
-    return Error::from_errno(what + ": opening " + hops[static_cast<size_t>(step - kStepOpenHop)],
+  if (in_range(kStepOpenRoot))
+    return Error::from_errno(what + ": opening " + hops[static_cast<size_t>(step - kStepOpenRoot)].root, header[1]);
+  if (in_range(kStepOpenHop))
+    return Error::from_errno(what + ": opening " + hop_name(hops[static_cast<size_t>(step - kStepOpenHop)]),
                              header[1]);
-  if (step >= kStepSetnsHop && step < kStepSetnsHop + static_cast<int32_t>(hops.size()))
-    return Error::from_errno(what + ": setns " + hops[static_cast<size_t>(step - kStepSetnsHop)],
+  if (in_range(kStepNotNsfs))
+    return Error{what + ": " + hop_name(hops[static_cast<size_t>(step - kStepNotNsfs)]) +
+                     " is not a namespace file (something else is mounted or placed there); not opened",
+                 EINVAL};
+  if (in_range(kStepReopenHop))
+    return Error::from_errno(what + ": reopening " + hop_name(hops[static_cast<size_t>(step - kStepReopenHop)]),
+                             header[1]);
+  if (in_range(kStepSetnsHop))
+    return Error::from_errno(what + ": setns " + hop_name(hops[static_cast<size_t>(step - kStepSetnsHop)]),
                              header[1]);
   if (step != 0 || !WIFEXITED(status) || WEXITSTATUS(status) != 0)
     return Error{what + ": child failed before sending all of it", 0};

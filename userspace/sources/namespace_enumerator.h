@@ -11,6 +11,7 @@
 // 0.36 ms, listmount plus one statmount per mount 1.28 ms. The kernel's
 // per-call cost dominates, so method is always "mountinfo" for now.
 
+#include <chrono>
 #include <cstdint>
 #include <map>
 #include <optional>
@@ -75,14 +76,31 @@ Result<NodeSnapshot> enumerate_node(const HostPaths& paths, const EnumerateOptio
 // The namespace of one process, re-read (trace uses it to reconcile).
 Result<MountNamespace> read_namespace_of(const HostPaths& paths, int pid);
 
+// One step into a namespace: the nsfs file at `path`. With `root` set
+// (a container's /proc/PID/root, or "/" of the namespace the previous hop
+// entered), the path is a container's and is resolved inside that root:
+// symlinks and ".." cannot leave it, and no magic link is followed. Without
+// it (an operator's --host-mntns file) the path is opened as given.
+struct NsfsHop {
+  std::string root;
+  std::string path;
+};
+
+// How long reading a namespace through nsfs may take before the child that
+// does it is killed: a path inside a container can lead into a FUSE file
+// system whose server never answers.
+inline constexpr std::chrono::milliseconds kNsfsDeadline{5000};
+
 // The mount table of a namespace through an nsfs file (a bind mount of
 // /proc/PID/ns/mnt, or that file itself): a forked child setns()es into it and
-// sends back its own mountinfo. Needs CAP_SYS_ADMIN.
+// sends back its own mountinfo. Each hop is opened O_PATH (a FIFO or device
+// there is never opened for I/O) and must be a mount namespace file before
+// it is reopened for setns(). Needs CAP_SYS_ADMIN.
 Result<std::string> read_mountinfo_via_nsfs(const std::string& proc, const std::string& ns_path);
 // The same through a chain: setns() into hops[0], then open hops[1] as that
 // namespace sees it, and so on (a namespace pinned inside a pinned one).
-Result<std::string> read_mountinfo_via_nsfs(const std::string& proc,
-                                            const std::vector<std::string>& hops);
+Result<std::string> read_mountinfo_via_nsfs(const std::string& proc, const std::vector<NsfsHop>& hops,
+                                            std::chrono::milliseconds deadline = kNsfsDeadline);
 
 // "mnt:[4026532xyz]" -> 4026532xyz (the root nsfs mounts show).
 std::optional<uint64_t> parse_mnt_ns_root(std::string_view root);
