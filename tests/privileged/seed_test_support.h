@@ -4,7 +4,12 @@
 // What the scan and trace tests on the seed node share: building the node,
 // finding holders in JSON output, and naming runtime variants.
 
+#include <sys/wait.h>
+#include <unistd.h>
+
 #include <gtest/gtest.h>
+
+#include <functional>
 
 #include <memory>
 #include <ostream>
@@ -78,6 +83,30 @@ inline void expect_names(const nlohmann::json& holder, const fixture::Container&
   EXPECT_EQ(holder["pod"].value("name", ""), c.pod.name);
   EXPECT_EQ(holder["pod"].value("namespace", ""), c.pod.namespace_name);
   EXPECT_EQ(holder["pod"].value("uid", ""), c.pod.uid);
+}
+
+// A child that runs `setup` and tells us whether it worked, then runs
+// `then` (by default it waits to be killed). Returns its pid, or -1 when
+// setup failed (the child is then gone).
+inline pid_t spawn_after_setup(const std::function<bool()>& setup,
+                               const std::function<void()>& then = [] { pause(); }) {
+  int ready[2];
+  if (pipe(ready) != 0) return -1;
+  pid_t pid = fork();
+  if (pid != 0) {
+    close(ready[1]);
+    char ok = 0;
+    bool done = read(ready[0], &ok, 1) == 1 && ok == 1;
+    close(ready[0]);
+    if (!done && pid > 0) waitpid(pid, nullptr, 0);
+    return done ? pid : -1;
+  }
+  close(ready[0]);
+  char ok = setup();
+  if (write(ready[1], &ok, 1) != 1 || !ok) _exit(1);
+  close(ready[1]);
+  then();
+  _exit(0);
 }
 
 // A seed node per test, for tests parameterised by runtime variant.

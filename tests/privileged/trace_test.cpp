@@ -185,21 +185,9 @@ INSTANTIATE_TEST_SUITE_P(Runtimes, TraceBusy, ::testing::Values(runtime_variants
 // A child in a new mount namespace, a slave of ours, that runs `setup` there
 // and then waits to be killed; -1 when setup failed.
 pid_t spawn_in_new_namespace(const std::function<bool()>& setup) {
-  int ready[2];
-  if (pipe(ready) != 0) return -1;
-  pid_t pid = fork();
-  if (pid != 0) {
-    close(ready[1]);
-    char ok = 0;
-    bool done = read(ready[0], &ok, 1) == 1 && ok == 1;
-    close(ready[0]);
-    return done ? pid : -1;
-  }
-  close(ready[0]);
-  char ok = unshare(CLONE_NEWNS) == 0 && mount(nullptr, "/", nullptr, MS_REC | MS_SLAVE, nullptr) == 0 && setup();
-  if (write(ready[1], &ok, 1) != 1 || !ok) _exit(1);
-  pause();
-  _exit(0);
+  return spawn_after_setup([&] {
+    return unshare(CLONE_NEWNS) == 0 && mount(nullptr, "/", nullptr, MS_REC | MS_SLAVE, nullptr) == 0 && setup();
+  });
 }
 
 // A private bind of `source` at `target` in a new namespace, by the new

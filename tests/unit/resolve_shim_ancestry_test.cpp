@@ -33,6 +33,20 @@ TEST(ResolveShimAncestry, ContainerdShimV2UnderCri) {
   EXPECT_TRUE(c->id_may_be_sandbox);
 }
 
+// A process in a container names itself like a shim for another
+// container: not on the host, so walked past to the real shim above.
+TEST(ResolveShimAncestry, LookalikeShimInsideAContainerIsWalkedPast) {
+  auto t = tree_with_shim({"/usr/bin/containerd-shim-runc-v2", "-namespace", "k8s.io", "-id", kId});
+  t[4683] = {4000, {"containerd-shim-runc-v2", "-namespace", "k8s.io", "-id", "victim"}, /*on_host=*/false};
+  auto c = container_from_ancestry(4700, t);
+  ASSERT_TRUE(c.has_value());
+  EXPECT_EQ(c->id, kId);
+  EXPECT_EQ(c->shim_pid, 4000);
+
+  t[4000].on_host = false;  // no shim on the host at all: nothing
+  EXPECT_FALSE(container_from_ancestry(4700, t).has_value());
+}
+
 TEST(ResolveShimAncestry, ContainerdShimV2UnderDockerIsPerContainer) {
   auto t = tree_with_shim({"/usr/bin/containerd-shim-runc-v2", "-namespace", "moby", "-id", kId, "-address",
                            "/run/containerd/containerd.sock"});

@@ -28,6 +28,17 @@ void add_common_options(CLI::App& app, CommonOptions& options) {
   app.add_flag("-v,--verbose", options.verbose, "Print libbpf's own messages");
 }
 
+void add_cmdline_option(CLI::App& app, CmdlinePolicy& policy) {
+  app.add_option_function<std::string>(
+         "--cmdline",
+         [&policy](const std::string& v) { policy = v == "full" ? CmdlinePolicy::kFull : CmdlinePolicy::kRedacted; },
+         "Holders' command lines: redacted (values of password=, --token, URL passwords and the like "
+         "replaced by <redacted>) or full")
+      ->check(CLI::IsMember({"redacted", "full"}).description(""))
+      ->type_name("redacted|full")
+      ->default_str("redacted");
+}
+
 void add_bpf_options(CLI::App& app, CommonOptions& options) {
   app.add_option("--no-feature", options.no_feature,
                  "Pretend the kernel lacks these program types, forcing the fallback tier "

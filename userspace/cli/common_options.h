@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "config/host_paths.h"
+#include "findings/cmdline_redaction.h"
 #include "sources/kernel_tiers.h"
 
 namespace mountleak {
@@ -30,6 +31,8 @@ struct CommonOptions {
 
 // Host paths, output format and verbosity: every command.
 void add_common_options(CLI::App& app, CommonOptions& options);
+// --cmdline redacted|full, into `policy`: the commands that name holders.
+void add_cmdline_option(CLI::App& app, CmdlinePolicy& policy);
 // --no-feature and --bpf-object: the commands that load BPF programs.
 void add_bpf_options(CLI::App& app, CommonOptions& options);
 

@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 
 #include "cli/common_options.h"
+#include "config/option_checks.h"
 #include "findings/scan.h"
 #include "output/holders_json.h"
 #include "output/holders_table.h"
@@ -81,6 +82,8 @@ int run_scan_command(ScanOptions& options) {
       fmt::print("No {} found ({} mount namespaces read via {}).\n",
                  req.all ? "leaked or shared tracked devices" : "holders",
                  report->counters.namespaces, report->method);
+    if (report->layout && report->layout->host_root != "/")
+      fmt::print("Paths are {}.\n", printable(host_view_json(*report->layout)["paths"].get<std::string>()));
     for (const auto& d : report->devices) fmt::print("{}\n", terminal_safe(device_block(d)));
   }
   return report->needs_action() ? kExitFindings : kExitOk;
@@ -103,15 +106,19 @@ void register_scan_command(CLI::App& app, CommandAction& action) {
       "  mountleak scan --host-root /host --all          (from a DaemonSet)");
   add_common_options(*cmd, options->common);
   ScanRequest& req = options->request;
-  cmd->add_option("-d,--device", req.devices, "Device: /dev/rbd4, rbd4 or MAJ:MIN (repeatable)");
+  cmd->add_option("-d,--device", req.devices, "Device: /dev/rbd4, rbd4 or MAJ:MIN (repeatable)")
+      ->check(non_empty("device"));
   cmd->add_option("--image", req.images, "RBD image POOL/IMAGE, found through /sys/bus/rbd (repeatable)");
-  cmd->add_option("--path", req.paths, "Every tracked device mounted under this directory (repeatable)");
+  cmd->add_option("--path", req.paths, "Every tracked device mounted under this directory (repeatable)")
+      ->check(absolute_path());
   cmd->add_flag("--all", req.all,
                 "Every tracked device held by a private copy or an open descriptor, or shared "
                 "by more than one namespace");
   cmd->add_option("--host-mntns", req.host_mntns,
-                  "The host's mount namespace: a PID or an ns file [default: PID 1's, else our own]");
+                  "The host's mount namespace: a PID or an ns file [default: PID 1's, else our own]")
+      ->check(pid_or_absolute_path());
   cmd->add_flag("!--no-fds", req.scan_fds, "Do not look for open file descriptors");
+  add_cmdline_option(*cmd, req.cmdline);
   cmd->add_option("--ceph-conf", req.ceph.conf_path,
                   "Ask this cluster about rbd devices' watchers and lockers "
                   "[default: <host-root>/etc/ceph/ceph.conf if it exists]");

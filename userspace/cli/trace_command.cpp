@@ -10,6 +10,7 @@
 #include <cstring>
 
 #include "cli/common_options.h"
+#include "config/option_checks.h"
 #include "collector/collector.h"
 #include "output/host_layout_json.h"
 #include "output/json_line.h"
@@ -31,6 +32,12 @@ std::atomic<bool> g_stop{false};
 
 void on_signal(int) { g_stop = true; }
 
+// A year: longer is a typo, and the deadline arithmetic stays far from overflow.
+constexpr double kMaxDurationSeconds = 365.0 * 24 * 3600;
+// 1 GiB: the ring buffer is locked kernel memory, and its size in bytes
+// must fit the kernel's 32 bits.
+constexpr uint32_t kMaxRingbufKb = 1024 * 1024;
+
 struct TraceOptions {
   CommonOptions common;
   double duration = 0;  // seconds; 0 = until SIGINT/SIGTERM
@@ -40,6 +47,7 @@ struct TraceOptions {
   int settle_ms = 50;
   bool reconcile_propagation = true;
   std::string host_mntns;
+  CmdlinePolicy cmdline = CmdlinePolicy::kRedacted;
 };
 
 // stdout in the chosen format, and the post-mortem log with everything.
@@ -132,6 +140,7 @@ int run_trace(const TraceOptions& options) {
   CollectorOptions copts;
   copts.settle = std::chrono::milliseconds(options.settle_ms);
   copts.reconcile_propagation = options.reconcile_propagation;
+  copts.cmdline = options.cmdline;
   ProcfsNamespaceSource source(common.paths, options.host_mntns);
   Collector collector(common.paths, copts, source, out);
 
@@ -225,19 +234,24 @@ void register_trace_command(CLI::App& app, CommandAction& action) {
       "  mountleak trace --devices 'rbd*,nbd*' --host-root /host   (from a DaemonSet)");
   add_common_options(*cmd, options->common);
   add_bpf_options(*cmd, options->common);
-  cmd->add_option("--duration", options->duration, "Stop after this many seconds (default: run until signalled)");
+  cmd->add_option("--duration", options->duration, "Stop after this many seconds (default: run until signalled)")
+      ->check(seconds_up_to(kMaxDurationSeconds));
   cmd->add_option("--log", options->log_path, "Append every event, raw ones included, as JSON lines to FILE");
   cmd->add_flag("--all-events", options->all_events, "Also print raw mount, umount, mntns and setns events");
+  add_cmdline_option(*cmd, options->cmdline);
   cmd->add_option("--ringbuf-kb", options->ringbuf_kb, "Ring buffer size in KiB (power of two)")
+      ->check(CLI::Range(4u, kMaxRingbufKb))
       ->capture_default_str();
   cmd->add_option("--settle-ms", options->settle_ms,
                   "Quiet time before a changed namespace is re-read, so a container's setup is judged whole")
+      ->check(CLI::Range(0, 60000))
       ->capture_default_str();
   cmd->add_flag("!--no-propagation-reconcile", options->reconcile_propagation,
                 "Do not re-read namespaces a change propagates to (tests of the kernel tier's own "
                 "propagation hook)");
   cmd->add_option("--host-mntns", options->host_mntns,
-                  "The host's mount namespace: a PID or an ns file [default: PID 1's, else our own]");
+                  "The host's mount namespace: a PID or an ns file [default: PID 1's, else our own]")
+      ->check(pid_or_absolute_path());
   cmd->callback([options, &action] { action = [options] { return run_trace(*options); }; });
 }
 

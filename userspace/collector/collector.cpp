@@ -81,7 +81,7 @@ Collector::Collector(const HostPaths& paths, CollectorOptions options, Namespace
       options_(options),
       source_(source),
       out_(out),
-      attributor_(paths),
+      attributor_(paths, options.cmdline),
       finder_(paths, attributor_) {}
 
 Status Collector::start() {
@@ -90,6 +90,7 @@ Status Collector::start() {
   warnings_ = snap->warnings;
   model_.reset(std::move(*snap));
   host_layout_.reset();
+  attributor_.set_host_mntns(model_.host_mntns());
   if (const auto& note = host_layout().kubelet.note; !note.empty()) warnings_.push_back(note);
   return ok_status();
 }
@@ -499,6 +500,7 @@ void Collector::on_lost(uint64_t count) {
   }
   model_.reset(std::move(*snap));
   host_layout_.reset();
+  attributor_.set_host_mntns(model_.host_mntns());
   dirty_.clear();
   ++stats_.resyncs;
   check_leaks(model_.host_mntns(), host_before);

@@ -79,6 +79,7 @@ struct CollectorOptions {
   // namespaces that died (no event says so) and learn of new members.
   std::chrono::milliseconds liveness_period{2000};
   bool reconcile_propagation = true;        // re-read namespaces a change propagates to
+  CmdlinePolicy cmdline = CmdlinePolicy::kRedacted;
 };
 
 struct CollectorStats {

@@ -6,7 +6,8 @@
 
 namespace mountleak {
 
-Attributor::Attributor(const HostPaths& paths) : paths_(paths), metadata_(paths) {}
+Attributor::Attributor(const HostPaths& paths, CmdlinePolicy cmdline)
+    : paths_(paths), cmdline_(cmdline), metadata_(paths) {}
 
 void Attributor::clear() {
   processes_.clear();
@@ -35,7 +36,9 @@ void Attributor::attribute_container(int pid, Attribution& out) {
     AncestorLookup lookup = [this](int p) -> std::optional<AncestorView> {
       const ProcessInfo* ancestor = process(p);
       if (!ancestor) return std::nullopt;
-      return AncestorView{ancestor->ppid, ancestor->cmdline};
+      auto mntns = host_mntns_ == 0 ? Result<uint64_t>(0) : ns_inode(paths_.proc(), p, "mnt");
+      bool on_host = host_mntns_ == 0 || (mntns && *mntns == host_mntns_);
+      return AncestorView{ancestor->ppid, ancestor->cmdline, on_host};
     };
     auto from_shim = container_from_ancestry(pid, lookup);
     if (!from_shim) return;
@@ -71,7 +74,8 @@ Attribution Attributor::attribute(const std::vector<int>& pids) {
     const ProcessInfo* info = process(pid);
     if (!info) continue;
     if (out.processes.size() < kMaxProcesses)
-      out.processes.push_back(ProcessRef{pid, info->comm, info->cmdline});
+      out.processes.push_back(ProcessRef{
+          pid, info->comm, cmdline_ == CmdlinePolicy::kFull ? info->cmdline : redact_cmdline(info->cmdline)});
     if (!out.container) attribute_container(pid, out);
   }
   return out;

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "config/host_paths.h"
+#include "findings/cmdline_redaction.h"
 #include "resolve/runtime_metadata.h"
 #include "sources/procfs.h"
 
@@ -43,7 +44,13 @@ class Attributor {
  public:
   static constexpr size_t kMaxProcesses = 16;
 
-  explicit Attributor(const HostPaths& paths);
+  // Holders' command lines are redacted (cmdline_redaction.h) unless the
+  // policy says full; shim ancestry always reads them whole.
+  explicit Attributor(const HostPaths& paths, CmdlinePolicy cmdline = CmdlinePolicy::kRedacted);
+
+  // The host's mount namespace: a shim counts only when it runs there
+  // (0: not known yet, every shim counts).
+  void set_host_mntns(uint64_t inode) { host_mntns_ = inode; }
 
   // The processes of one mount namespace: the first that belongs to a
   // container names it (a namespace is a container's; other pids in it are
@@ -62,6 +69,8 @@ class Attributor {
   void attribute_container(int pid, Attribution& out);
 
   HostPaths paths_;
+  CmdlinePolicy cmdline_;
+  uint64_t host_mntns_ = 0;
   MetadataStore metadata_;
   std::map<int, std::optional<ProcessInfo>> processes_;
 };

@@ -131,7 +131,8 @@ Result<ScanReport> run_scan(const HostPaths& paths, const ScanRequest& request) 
   std::vector<FdHolder> fds;
   if (request.scan_fds && !devs.empty()) fds = find_fd_holders(paths, devs, {}, snap->counters);
 
-  Attributor attributor(paths);
+  Attributor attributor(paths, request.cmdline);
+  attributor.set_host_mntns(snap->host_mntns);
   HolderFinder finder(paths, attributor);
   std::unique_ptr<CephClient> ceph = ceph_client_for(paths, request);
   for (const auto& [device, named] : candidates.list()) {

@@ -21,6 +21,7 @@ struct ScanRequest {
   bool all = false;                  // every leaked or shared tracked device
   std::string host_mntns;            // "" = auto (PID 1, else our own)
   bool scan_fds = true;              // look for open descriptors too
+  CmdlinePolicy cmdline = CmdlinePolicy::kRedacted;
   // Ask the Ceph cluster about rbd devices (watchers, lockers). Empty
   // conf_path: <host-root>/etc/ceph/ceph.conf when it exists, else skipped.
   bool ask_ceph = true;

@@ -71,8 +71,11 @@ std::string live_view_text(const nlohmann::json& event) {
     std::string tiers;
     for (const auto& [hook, tier] : event["tier"].items())
       tiers += fmt::format(" {}={}", hook, tier.is_null() ? "NONE" : tier.get<std::string>());
-    return fmt::format("{} ready: watching {} mount namespaces, {} tracked device(s) mounted;{}\n", t,
-                       str(event, "namespaces"), str(event, "tracked_devices"), tiers);
+    std::string paths;
+    if (event.contains("host_view") && str(event["host_view"], "host_root") != "/")
+      paths = "; paths are " + str(event["host_view"], "paths");
+    return fmt::format("{} ready: watching {} mount namespaces, {} tracked device(s) mounted;{}{}\n", t,
+                       str(event, "namespaces"), str(event, "tracked_devices"), tiers, paths);
   }
   if (kind == "leak")
     return fmt::format("{} LEAK {}: the host unmounted it{}; still held by\n{}", t, device(event),

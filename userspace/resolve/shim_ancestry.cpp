@@ -93,7 +93,8 @@ std::optional<ShimContainer> container_from_ancestry(int pid, const AncestorLook
   for (int depth = 0; depth < kMaxDepth && current > 0; ++depth) {
     auto view = lookup(current);
     if (!view) return std::nullopt;
-    if (auto found = container_from_shim_cmdline(view->cmdline)) {
+    auto found = view->on_host ? container_from_shim_cmdline(view->cmdline) : std::nullopt;
+    if (found) {
       found->shim_pid = current;
       return found;
     }
@@ -107,7 +108,7 @@ std::optional<ShimContainer> container_from_ancestry(int pid, const std::unorder
   return container_from_ancestry(pid, [&](int p) -> std::optional<AncestorView> {
     auto it = processes.find(p);
     if (it == processes.end()) return std::nullopt;
-    return AncestorView{it->second.ppid, it->second.cmdline};
+    return AncestorView{it->second.ppid, it->second.cmdline, it->second.on_host};
   });
 }
 

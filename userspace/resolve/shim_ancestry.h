@@ -21,6 +21,10 @@ namespace mountleak {
 struct AncestorView {
   int ppid = 0;
   std::span<const std::string> cmdline;  // empty for kernel threads and zombies
+  // False for a process outside the host's mount namespace: anything in a
+  // container can call itself containerd-shim, so only a shim running on the
+  // host names a container.
+  bool on_host = true;
 };
 
 // Returns nothing for a pid that is not (or no longer) known.
@@ -36,7 +40,8 @@ struct ShimContainer {
 };
 
 // Walks from pid's parent upwards (pid itself is the holder, and a shim is
-// never inside its container) until a shim, pid 1, an unknown pid or a loop.
+// never inside its container) until a shim on the host, pid 1, an unknown
+// pid or a loop. A lookalike shim inside a container is walked past.
 std::optional<ShimContainer> container_from_ancestry(int pid, const AncestorLookup& lookup);
 
 // What the process table holds for one pid, for callers (and tests) without
@@ -44,6 +49,7 @@ std::optional<ShimContainer> container_from_ancestry(int pid, const AncestorLook
 struct AncestorInfo {
   int ppid = 0;
   std::vector<std::string> cmdline;
+  bool on_host = true;
 };
 std::optional<ShimContainer> container_from_ancestry(int pid, const std::unordered_map<int, AncestorInfo>& processes);
 
