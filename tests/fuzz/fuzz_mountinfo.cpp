@@ -8,16 +8,11 @@
 #include <string>
 #include <string_view>
 
+#include "fuzz_check.h"
 #include "model/dev_id.h"
 #include "model/mountinfo.h"
 
-namespace {
-
-void check(bool ok) {
-  if (!ok) std::abort();
-}
-
-}  // namespace
+using mountleak::fuzz::check;
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const std::string_view text(reinterpret_cast<const char*>(data), size);

@@ -12,14 +12,11 @@
 #include <nlohmann/json.hpp>
 
 #include "findings/cmdline_redaction.h"
+#include "fuzz_check.h"
 #include "output/json_line.h"
 #include "output/printable.h"
 
 namespace {
-
-void check(bool ok) {
-  if (!ok) std::abort();
-}
 
 bool no_controls(std::string_view s, bool newline_ok) {
   for (unsigned char c : s)
@@ -28,6 +25,8 @@ bool no_controls(std::string_view s, bool newline_ok) {
 }
 
 }  // namespace
+
+using mountleak::fuzz::check;
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const std::string bytes(reinterpret_cast<const char*>(data), size);

@@ -10,17 +10,12 @@
 #include <string_view>
 #include <unordered_map>
 
+#include "fuzz_check.h"
 #include "resolve/cgroup_path.h"
 #include "resolve/shim_ancestry.h"
 #include "sources/procfs.h"
 
-namespace {
-
-void check(bool ok) {
-  if (!ok) std::abort();
-}
-
-}  // namespace
+using mountleak::fuzz::check;
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const std::string_view text(reinterpret_cast<const char*>(data), size);
