@@ -65,8 +65,6 @@ class HostView {
   // longest mount point containing it. No symlink is resolved here.
   std::optional<FsPlace> place_of(std::string_view host_path) const;
 
-  // The visible mounts, in mountinfo order.
-  const std::vector<MountEntry>& visible_mounts() const { return visible_; }
   // Mounts left out because another mount covers them.
   size_t hidden_count() const { return hidden_; }
 
