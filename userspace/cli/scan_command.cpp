@@ -83,7 +83,7 @@ int run_scan_command(ScanOptions& options) {
                  req.all ? "leaked or shared tracked devices" : "holders",
                  report->counters.namespaces, report->method);
     if (report->layout && report->layout->host_root != "/")
-      fmt::print("Paths are {}.\n", printable(host_view_json(*report->layout)["paths"].get<std::string>()));
+      fmt::print("Paths are {}.\n", printable(report->layout->paths_note()));
     for (const auto& d : report->devices) fmt::print("{}\n", terminal_safe(device_block(d)));
   }
   return report->needs_action() ? kExitFindings : kExitOk;

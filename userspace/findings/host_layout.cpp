@@ -15,6 +15,10 @@ HostLayout HostLayout::build(const HostPaths& paths, const std::vector<MountEntr
   return HostLayout{std::move(view), std::move(kubelet), root};
 }
 
+std::string HostLayout::paths_note() const {
+  return host_root == "/" ? "as the host sees them" : "as the host sees them, without the " + host_root + " prefix";
+}
+
 namespace {
 
 const MountEntry* parent_of(const std::vector<MountEntry>& mounts, const MountEntry& m) {

@@ -26,6 +26,10 @@ struct HostLayout {
   std::string host_root;
 
   static HostLayout build(const HostPaths& paths, const std::vector<MountEntry>& host_mounts);
+
+  // How findings name paths: "as the host sees them[, without the /host
+  // prefix]".
+  std::string paths_note() const;
 };
 
 // A bind mount of a host directory into another namespace, as the host sees it.

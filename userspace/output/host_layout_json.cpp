@@ -19,10 +19,7 @@ nlohmann::json host_view_json(const HostLayout& layout) {
                             {"host_path", k.host_path},
                             {"device", k.place ? nlohmann::json(k.place->dev.str()) : nlohmann::json(nullptr)},
                             {"seen_as", k.spellings}};
-  std::string paths = layout.host_root == "/"
-                          ? "as the host sees them"
-                          : "as the host sees them, without the " + layout.host_root + " prefix";
-  return {{"host_root", layout.host_root}, {"paths", paths}, {"kubelet_root", kubelet}};
+  return {{"host_root", layout.host_root}, {"paths", layout.paths_note()}, {"kubelet_root", kubelet}};
 }
 
 }  // namespace mountleak
