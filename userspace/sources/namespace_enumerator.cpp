@@ -3,12 +3,9 @@
 
 #include <fcntl.h>
 #include <linux/openat2.h>
-#include <poll.h>
 #include <sched.h>
-#include <signal.h>
 #include <sys/statfs.h>
 #include <sys/syscall.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -17,6 +14,8 @@
 #include <deque>
 #include <set>
 #include <unordered_map>
+
+#include "sources/deadline_child.h"
 
 namespace mountleak {
 
@@ -358,8 +357,6 @@ Result<std::string> read_mountinfo_via_nsfs(const std::string& proc, const std::
                                             std::chrono::milliseconds deadline) {
   if (hops.empty()) return Error{"reading a mount table through nsfs: no namespace file given", 0};
   const std::string what = "reading the mount table behind " + hop_name(hops.back());
-  int pipefd[2];
-  if (::pipe2(pipefd, O_CLOEXEC) != 0) return Error::from_errno("pipe", errno);
   // Prepared before fork: the child may only make system calls.
   const std::string thread_self = proc + "/thread-self";
   std::vector<const char*> roots, paths;
@@ -368,94 +365,59 @@ Result<std::string> read_mountinfo_via_nsfs(const std::string& proc, const std::
     paths.push_back(h.path.c_str());
   }
 
-  const pid_t child = ::fork();
-  if (child < 0) {
-    const int err = errno;
-    ::close(pipefd[0]);
-    ::close(pipefd[1]);
-    return Error::from_errno("fork", err);
-  }
-  if (child == 0) {
-    // Header: {step, errno}; step 0 means the mountinfo text follows.
-    auto fail = [&](int32_t step) {
-      const int32_t header[2] = {step, errno};
-      (void)!::write(pipefd[1], header, sizeof header);
-      ::_exit(1);
-    };
-    ::close(pipefd[0]);
-    // The proc directory of this very thread, opened before setns(): the
-    // target namespace may not have /proc mounted at all. mountinfo opened
-    // through it afterwards shows the thread's new namespace and root.
-    int dir = ::open(thread_self.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (dir < 0) dir = ::open("/proc/thread-self", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (dir < 0) fail(kStepThreadSelf);
-    // Each hop's path is resolved in the namespace the previous hop entered.
-    for (int32_t i = 0; i < static_cast<int32_t>(paths.size()); ++i) {
-      const size_t k = static_cast<size_t>(i);
-      const int path_fd = open_hop(roots[k], paths[k]);
-      if (path_fd == -2) fail(kStepOpenRoot + i);
-      if (path_fd < 0) fail(kStepOpenHop + i);
-      struct statfs fs {};
-      if (::fstatfs(path_fd, &fs) != 0 || fs.f_type != kNsfsMagic) {
-        errno = EINVAL;
-        fail(kStepNotNsfs + i);
-      }
-      // Only now is it opened for real, through the checked descriptor.
-      char entry[32];
-      const int nsfd = ::openat(dir, fd_entry(entry, path_fd), O_RDONLY | O_CLOEXEC);
-      if (nsfd < 0) fail(kStepReopenHop + i);
-      ::close(path_fd);
-      if (::setns(nsfd, CLONE_NEWNS) != 0) fail(kStepSetnsHop + i);
-      ::close(nsfd);
-    }
-    const int mi = ::openat(dir, "mountinfo", O_RDONLY | O_CLOEXEC);
-    if (mi < 0) fail(kStepMountinfo);
-    const int32_t ok_header[2] = {0, 0};
-    if (::write(pipefd[1], ok_header, sizeof ok_header) != sizeof ok_header) ::_exit(1);
-    char chunk[16384];
-    for (;;) {
-      const ssize_t n = ::read(mi, chunk, sizeof chunk);
-      if (n < 0 && errno == EINTR) continue;
-      if (n < 0) ::_exit(2);
-      if (n == 0) break;
-      for (ssize_t off = 0; off < n;) {
-        const ssize_t w = ::write(pipefd[1], chunk + off, static_cast<size_t>(n - off));
-        if (w < 0 && errno == EINTR) continue;
-        if (w <= 0) ::_exit(1);
-        off += w;
-      }
-    }
-    ::_exit(0);
-  }
-
-  ::close(pipefd[1]);
-  std::string out;
-  bool timed_out = false;
-  char chunk[16384];
-  const auto until = std::chrono::steady_clock::now() + deadline;
-  for (;;) {
-    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(until - std::chrono::steady_clock::now());
-    pollfd p{pipefd[0], POLLIN, 0};
-    const int ready = left.count() > 0 ? ::poll(&p, 1, static_cast<int>(left.count())) : 0;
-    if (ready < 0 && errno == EINTR) continue;
-    if (ready == 0) {
-      timed_out = true;
-      ::kill(child, SIGKILL);  // never left behind, whatever it waits for
-      break;
-    }
-    const ssize_t n = ::read(pipefd[0], chunk, sizeof chunk);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) break;
-    out.append(chunk, static_cast<size_t>(n));
-  }
-  ::close(pipefd[0]);
-  int status = 0;
-  while (::waitpid(child, &status, 0) < 0 && errno == EINTR) {
-  }
-  if (timed_out)
+  auto child = run_with_deadline(
+      [&](int out) {
+        // Header: {step, errno}; step 0 means the mountinfo text follows.
+        auto fail = [&](int32_t step) {
+          const int32_t header[2] = {step, errno};
+          (void)write_all(out, header, sizeof header);
+          ::_exit(1);
+        };
+        // The proc directory of this very thread, opened before setns(): the
+        // target namespace may not have /proc mounted at all. mountinfo opened
+        // through it afterwards shows the thread's new namespace and root.
+        int dir = ::open(thread_self.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (dir < 0) dir = ::open("/proc/thread-self", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (dir < 0) fail(kStepThreadSelf);
+        // Each hop's path is resolved in the namespace the previous hop entered.
+        for (int32_t i = 0; i < static_cast<int32_t>(paths.size()); ++i) {
+          const size_t k = static_cast<size_t>(i);
+          const int path_fd = open_hop(roots[k], paths[k]);
+          if (path_fd == -2) fail(kStepOpenRoot + i);
+          if (path_fd < 0) fail(kStepOpenHop + i);
+          struct statfs fs {};
+          if (::fstatfs(path_fd, &fs) != 0 || fs.f_type != kNsfsMagic) {
+            errno = EINVAL;
+            fail(kStepNotNsfs + i);
+          }
+          // Only now is it opened for real, through the checked descriptor.
+          char entry[32];
+          const int nsfd = ::openat(dir, fd_entry(entry, path_fd), O_RDONLY | O_CLOEXEC);
+          if (nsfd < 0) fail(kStepReopenHop + i);
+          ::close(path_fd);
+          if (::setns(nsfd, CLONE_NEWNS) != 0) fail(kStepSetnsHop + i);
+          ::close(nsfd);
+        }
+        const int mi = ::openat(dir, "mountinfo", O_RDONLY | O_CLOEXEC);
+        if (mi < 0) fail(kStepMountinfo);
+        const int32_t ok_header[2] = {0, 0};
+        if (!write_all(out, ok_header, sizeof ok_header)) ::_exit(1);
+        char chunk[16384];
+        for (;;) {
+          const ssize_t n = ::read(mi, chunk, sizeof chunk);
+          if (n < 0 && errno == EINTR) continue;
+          if (n < 0) ::_exit(2);
+          if (n == 0) break;
+          if (!write_all(out, chunk, static_cast<size_t>(n))) ::_exit(1);
+        }
+      },
+      deadline);
+  if (!child) return Error{what + ": " + child.error().message, child.error().errno_value};
+  if (child->timed_out)
     return Error{what + ": no answer within " + std::to_string(deadline.count()) +
                      " ms (a file system on the way does not respond); the reader was killed",
                  ETIMEDOUT};
+  std::string& out = child->bytes;
 
   int32_t header[2] = {-1, 0};
   if (out.size() >= sizeof header) std::memcpy(header, out.data(), sizeof header);
@@ -479,7 +441,7 @@ Result<std::string> read_mountinfo_via_nsfs(const std::string& proc, const std::
   if (in_range(kStepSetnsHop))
     return Error::from_errno(what + ": setns " + hop_name(hops[static_cast<size_t>(step - kStepSetnsHop)]),
                              header[1]);
-  if (step != 0 || !WIFEXITED(status) || WEXITSTATUS(status) != 0)
+  if (step != 0 || !child->exited_ok)
     return Error{what + ": child failed before sending all of it", 0};
   out.erase(0, sizeof header);
   return out;
