@@ -80,7 +80,7 @@ int ml_exit_write(struct trace_event_raw_sys_exit *ctx)
 	return 0;
 }
 
-static __always_inline int open_exit(long ret, __u64 path, __u64 flags)
+static __always_inline int open_exit(long ret, __s32 dfd, __u64 path, __u64 flags)
 {
 	struct ml_event *e;
 
@@ -90,6 +90,7 @@ static __always_inline int open_exit(long ret, __u64 path, __u64 flags)
 	if (!e)
 		return 0;
 	e->flags = flags;
+	e->dfd1 = dfd;
 	read_user_str(e->path1, sizeof(e->path1), path);
 	event_submit(e);
 	return 0;
@@ -103,7 +104,7 @@ int ml_exit_openat(struct trace_event_raw_sys_exit *ctx)
 	if (ctx->ret != -EBUSY)
 		return 0;
 	regs = user_regs();
-	return open_exit(ctx->ret, regs->si, regs->dx);
+	return open_exit(ctx->ret, (__s32)regs->di, regs->si, regs->dx);
 }
 
 SEC("tp/syscalls/sys_exit_open")
@@ -114,7 +115,7 @@ int ml_exit_open(struct trace_event_raw_sys_exit *ctx)
 	if (ctx->ret != -EBUSY)
 		return 0;
 	regs = user_regs();
-	return open_exit(ctx->ret, regs->di, regs->si);
+	return open_exit(ctx->ret, ML_AT_FDCWD, regs->di, regs->si);
 }
 
 SEC("tp/syscalls/sys_exit_ioctl")

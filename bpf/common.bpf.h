@@ -26,6 +26,7 @@ _Static_assert(__builtin_offsetof(struct ml_event, fstype) == 616, "ml_event lay
 #define EBUSY 16
 #define CLONE_NEWNS 0x00020000
 #define O_EXCL 00000200
+#define ML_AT_FDCWD (-100) /* AT_FDCWD */
 
 /* Arguments of a syscall in flight, saved at entry for its exit. */
 struct pending_syscall {
@@ -143,6 +144,8 @@ static __always_inline struct ml_event *busy_reserve(__u32 source, long ret)
 	if (e) {
 		e->busy_source = source;
 		e->ret = ret;
+		/* A relative path is the process's cwd's unless a call says otherwise. */
+		e->dfd1 = ML_AT_FDCWD;
 	}
 	return e;
 }

@@ -68,8 +68,10 @@ static __always_inline int mount_exit(struct trace_event_raw_sys_exit *ctx)
 	e = event_reserve(kind);
 	if (!e)
 		return 0;
-	if (kind == ML_EV_BUSY)
+	if (kind == ML_EV_BUSY) {
 		e->busy_source = ML_BUSY_UMOUNT;
+		e->dfd1 = ML_AT_FDCWD;
+	}
 	e->ret = ctx->ret;
 	fill_mount(e, &p);
 	event_submit(e);

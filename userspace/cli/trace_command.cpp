@@ -98,7 +98,9 @@ nlohmann::json stats_json(const BpfTracer& tracer, Collector& collector) {
             {"namespaces_gone", c.namespaces_gone},
             {"findings", c.findings},
             {"resyncs", c.resyncs},
-            {"unresolved_busy", c.unresolved_busy}}},
+            {"unresolved_busy", c.unresolved_busy},
+            {"busy_path_timeouts", c.busy_path_timeouts},
+            {"lookups_stuck", c.lookups_stuck}}},
           {"tracked_mounts", collector.tracked_mounts_json()}};
 }
 

@@ -5,6 +5,7 @@
 #include <time.h>
 
 #include <algorithm>
+#include <charconv>
 #include <cstring>
 #include <deque>
 #include <fstream>
@@ -12,6 +13,7 @@
 #include "output/holders_json.h"
 #include "output/host_layout_json.h"
 #include "output/raw_event_json.h"
+#include "sources/process_path.h"
 #include "sources/procfs.h"
 
 namespace mountleak {
@@ -31,12 +33,6 @@ uint64_t monotonic_ns() {
 std::string strip_trailing_slash(std::string p) {
   while (p.size() > 1 && p.back() == '/') p.pop_back();
   return p;
-}
-
-// A path as the process saw it, reachable from here through its /proc entry.
-std::string through_proc(const HostPaths& paths, int pid, const std::string& path) {
-  std::string base = paths.proc() + "/" + std::to_string(pid);
-  return path.rfind('/', 0) == 0 ? base + "/root" + path : base + "/cwd/" + path;
 }
 
 // A kernel dev_t: 12 bits of major above 20 bits of minor.
@@ -270,7 +266,10 @@ void Collector::drop_dead_holders(DevId dev) {
 
 void Collector::tick(Clock::time_point now) {
   members_.reset();  // processes come and go between ticks
-  if (now - last_sweep_ >= options_.liveness_period) sweep_dead_namespaces(now);
+  if (now - last_sweep_ >= options_.liveness_period) {
+    sweep_dead_namespaces(now);
+    stats_.lookups_stuck = reap_abandoned_children();
+  }
   if (now - last_cache_clear_ > kCacheLifetime) {
     attributor_.clear();  // pids get reused; metadata files get rewritten
     last_cache_clear_ = now;
@@ -424,39 +423,50 @@ void Collector::check_copies(uint64_t inode, Clock::time_point now) {
   }
 }
 
-std::optional<DevId> Collector::busy_device(const ml_event& e) {
-  int pid = static_cast<int>(e.pid);
-  std::string path = c_string(e.path1, sizeof(e.path1));
-  struct stat st {};
+std::optional<Collector::BusyDevice> Collector::busy_device(const ml_event& e) {
+  const int pid = static_cast<int>(e.pid);
+  const std::string path = c_string(e.path1, sizeof(e.path1));
   // The kernel tier names the device itself.
-  if (e.arg2 != 0 && e.busy_source != ML_BUSY_DETACH) return kernel_dev(e.arg2);
-  switch (e.busy_source) {
-    case ML_BUSY_UMOUNT: {
-      std::string target = strip_trailing_slash(path);
-      if (const MountNamespace* ns = model_.find(e.mntns))
-        for (auto it = ns->mounts.rbegin(); it != ns->mounts.rend(); ++it)
-          if (it->mount_point == target) return it->dev;
-      if (stat(through_proc(paths_, pid, path).c_str(), &st) == 0) return DevId::from_dev_t(st.st_dev);
+  if (e.arg2 != 0) return BusyDevice{kernel_dev(e.arg2), "kernel"};
+  // A path from the failing process's memory: looked up inside its root,
+  // with a deadline. The process may have changed the string between the
+  // call and the moment the tracepoint read it, so the finding says so.
+  auto from_path = [&](bool device_node) -> std::optional<BusyDevice> {
+    auto facts = stat_in_process_root(paths_.proc(), pid, e.dfd1, path);
+    if (!facts) {
+      if (facts.error().errno_value == ETIMEDOUT) ++stats_.busy_path_timeouts;
+      stats_.lookups_stuck = reap_abandoned_children();
       return std::nullopt;
     }
+    if (!device_node) return BusyDevice{facts->dev, "path"};
+    if (!S_ISBLK(facts->mode)) return std::nullopt;
+    return BusyDevice{facts->rdev, "path"};
+  };
+  switch (e.busy_source) {
+    case ML_BUSY_UMOUNT: {
+      // The mount table first: no file system is asked at all.
+      if (!path.empty() && path.front() == '/')
+        if (const MountNamespace* ns = model_.find(e.mntns)) {
+          const std::string target = strip_trailing_slash(path);
+          for (auto it = ns->mounts.rbegin(); it != ns->mounts.rend(); ++it)
+            if (it->mount_point == target) return BusyDevice{it->dev, "mount_table"};
+        }
+      return from_path(false);
+    }
     case ML_BUSY_OPEN_EXCL:
-      if (stat(through_proc(paths_, pid, path).c_str(), &st) == 0 && S_ISBLK(st.st_mode))
-        return DevId::from_dev_t(st.st_rdev);
-      if (stat(path.c_str(), &st) == 0 && S_ISBLK(st.st_mode)) return DevId::from_dev_t(st.st_rdev);
-      return std::nullopt;
+      return from_path(true);
     case ML_BUSY_RBD_REMOVE: {
       // "4" or "4 force": the rbd device id.
       int id = -1;
-      try {
-        id = std::stoi(path);
-      } catch (...) {
-        return std::nullopt;
-      }
-      return read_dev_pair(paths_.sys() + "/bus/rbd/devices/" + std::to_string(id));
+      const char* end = path.data() + path.size();
+      auto [stop, err] = std::from_chars(path.data(), end, id);
+      if (err != std::errc() || id < 0 || (stop != end && *stop != ' ' && *stop != '\n')) return std::nullopt;
+      auto dev = read_dev_pair(paths_.sys() + "/bus/rbd/devices/" + std::to_string(id));
+      if (!dev) return std::nullopt;
+      return BusyDevice{*dev, "rbd_id"};
     }
     case ML_BUSY_DETACH:
-      if (e.arg2 == 0) return std::nullopt;
-      return kernel_dev(e.arg2);
+      break;  // the tracepoint tier names the device in arg2 too
   }
   return std::nullopt;
 }
@@ -467,17 +477,18 @@ void Collector::on_busy(const ml_event& e) {
   auto now = Clock::now();
   members_.reset();
   while (!dirty_.empty()) reconcile(dirty_.begin()->first, now);
-  auto dev = busy_device(e);
-  if (!dev || !tracked(*dev)) {
+  auto busy = busy_device(e);
+  if (!busy || !tracked(busy->dev)) {
     ++stats_.unresolved_busy;
     return;
   }
-  drop_dead_holders(*dev);
-  DeviceHolders d = holders_of(*dev);
+  drop_dead_holders(busy->dev);
+  DeviceHolders d = holders_of(busy->dev);
   nlohmann::json j = finding("busy", d, d.holders);
   j["source"] = busy_source_name(e.busy_source);
   j["errno"] = "EBUSY";
   j["path"] = c_string(e.path1, sizeof(e.path1));
+  j["device_from"] = busy->from;
   j["process"] = process_json(static_cast<int>(e.pid), c_string(e.comm, sizeof(e.comm)));
   j["mntns"] = e.mntns;
   j["kernel_ts_ns"] = e.ts_ns;

@@ -90,6 +90,8 @@ struct CollectorStats {
   uint64_t findings = 0;
   uint64_t resyncs = 0;
   uint64_t unresolved_busy = 0;  // busy events whose device could not be named
+  uint64_t busy_path_timeouts = 0;  // busy paths whose lookup hit the deadline
+  uint64_t lookups_stuck = 0;       // killed lookups a file system still holds
 };
 
 class Collector : public EventSink {
@@ -156,7 +158,11 @@ class Collector : public EventSink {
   // them, mntns_copy when the namespace is new.
   void check_copies(uint64_t inode, Clock::time_point now);
   void on_busy(const ml_event& e);
-  std::optional<DevId> busy_device(const ml_event& e);
+  struct BusyDevice {
+    DevId dev;
+    const char* from;  // "kernel", "mount_table", "path" or "rbd_id": how it was named
+  };
+  std::optional<BusyDevice> busy_device(const ml_event& e);
   std::set<DevId> tracked_devices_in(uint64_t inode);
 
   DeviceHolders holders_of(DevId dev);
