@@ -44,7 +44,8 @@ nlohmann::json summary_json(const ScanReport& report) {
             {"mountinfo_lines", c.mountinfo_lines},
             {"parse_issues", c.parse_issues},
             {"fds_scanned", c.fds_scanned},
-            {"fds_unreadable", c.fds_unreadable}}},
+            {"fds_unreadable", c.fds_unreadable},
+            {"fds_from_mount_table", c.fds_from_mount_table}}},
           {"issues", issues},
           {"warnings", report.warnings},
           {"host_view", report.layout ? host_view_json(*report.layout) : nlohmann::json(nullptr)}};

@@ -129,7 +129,8 @@ Result<ScanReport> run_scan(const HostPaths& paths, const ScanRequest& request) 
   std::vector<DevId> devs;
   for (const auto& c : candidates.list()) devs.push_back(c.device.dev);
   std::vector<FdHolder> fds;
-  if (request.scan_fds && !devs.empty()) fds = find_fd_holders(paths, devs, {}, snap->counters);
+  if (request.scan_fds && !devs.empty())
+    fds = find_fd_holders(paths, devs, {}, snap->counters, index_mounts(snap->namespaces));
 
   Attributor attributor(paths, request.cmdline);
   attributor.set_host_mntns(snap->host_mntns);

@@ -9,6 +9,8 @@
 #include <algorithm>
 #include <charconv>
 #include <cstring>
+#include <optional>
+#include <string_view>
 
 #include "sources/procfs.h"
 
@@ -22,33 +24,79 @@ std::string read_link_at(int dirfd, const char* name) {
   return n < 0 ? std::string() : std::string(buf, static_cast<size_t>(n));
 }
 
-// Which of devs the stat result belongs to, and whether it is the node itself.
-const DevId* match(const struct stat& st, const std::vector<DevId>& devs, bool& device_node) {
-  if (S_ISBLK(st.st_mode)) {
-    const DevId rdev = DevId::from_dev_t(st.st_rdev);
+// What statx says of a file, asked with AT_STATX_DONT_SYNC: the attributes
+// the kernel has cached, so that FUSE and network file systems are not
+// asked again (a server that never answers would hold us).
+struct FileFacts {
+  uint32_t mode = 0;
+  DevId dev, rdev;
+};
+
+bool statx_cached(int dirfd, const char* name, FileFacts& out) {
+  struct statx sx {};
+  if (::statx(dirfd, name, AT_STATX_DONT_SYNC, STATX_TYPE | STATX_MODE, &sx) != 0) return false;
+  out.mode = sx.stx_mode;
+  out.dev = DevId{sx.stx_dev_major, sx.stx_dev_minor};
+  out.rdev = DevId{sx.stx_rdev_major, sx.stx_rdev_minor};
+  return true;
+}
+
+// Which of devs the file belongs to, and whether it is the node itself.
+const DevId* match(const FileFacts& f, const std::vector<DevId>& devs, bool& device_node) {
+  if (S_ISBLK(f.mode))
     for (const auto& d : devs)
-      if (d == rdev) {
+      if (d == f.rdev) {
         device_node = true;
         return &d;
       }
-  }
-  const DevId sdev = DevId::from_dev_t(st.st_dev);
   for (const auto& d : devs)
-    if (d == sdev) {
+    if (d == f.dev) {
       device_node = false;
       return &d;
     }
   return nullptr;
 }
 
+// File systems served by another process or machine. Following a
+// descriptor's magic link into one of them can still ask the server (NFS
+// revalidates the target), so there the device comes from the mount table.
+bool served_remotely(std::string_view fs_type) {
+  static constexpr std::string_view kServed[] = {"fuse", "fuseblk", "nfs", "nfs4", "cifs", "smb3", "smbfs",
+                                                 "ceph", "9p", "afs", "glusterfs", "lustre", "virtiofs"};
+  if (fs_type.substr(0, 5) == "fuse.") return true;
+  for (auto t : kServed)
+    if (fs_type == t) return true;
+  return false;
+}
+
+// The mount a descriptor was opened through, from /proc/PID/fdinfo/N: the
+// kernel answers from the open file, without asking its file system.
+std::optional<uint64_t> fd_mount_id(int fdinfo_dir, const char* name) {
+  const int fd = ::openat(fdinfo_dir, name, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return std::nullopt;
+  char buf[512];
+  const ssize_t n = ::read(fd, buf, sizeof buf - 1);
+  ::close(fd);
+  if (n <= 0) return std::nullopt;
+  const std::string_view text(buf, static_cast<size_t>(n));
+  const size_t at = text.find("\nmnt_id:");
+  if (at == std::string_view::npos) return std::nullopt;
+  size_t i = at + 8;
+  while (i < text.size() && (text[i] == ' ' || text[i] == '\t')) ++i;
+  uint64_t id = 0;
+  auto [end, err] = std::from_chars(text.data() + i, text.data() + text.size(), id);
+  if (err != std::errc() || end == text.data() + i) return std::nullopt;
+  return id;
+}
+
 // Returns false when the process is gone.
-bool scan_process(int pid_dir, int pid, const std::vector<DevId>& devs, std::vector<FdHolder>& out,
-                  ScanCounters& counters) {
-  struct stat st {};
+bool scan_process(int pid_dir, int pid, const std::vector<DevId>& devs, const MountIndex& mounts,
+                  std::vector<FdHolder>& out, ScanCounters& counters) {
+  FileFacts facts;
   for (const char* kind : {"cwd", "root", "exe"}) {
-    if (::fstatat(pid_dir, kind, &st, 0) != 0) continue;  // kernel threads have none
+    if (!statx_cached(pid_dir, kind, facts)) continue;  // kernel threads have none
     bool node = false;
-    if (const DevId* d = match(st, devs, node))
+    if (const DevId* d = match(facts, devs, node))
       out.push_back({pid, -1, read_link_at(pid_dir, kind), *d, kind, node});
   }
 
@@ -64,6 +112,7 @@ bool scan_process(int pid_dir, int pid, const std::vector<DevId>& devs, std::vec
     ++counters.fds_unreadable;
     return true;
   }
+  const int fdinfo_dir = ::openat(pid_dir, "fdinfo", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   while (const dirent* de = ::readdir(dir)) {
     const char* name = de->d_name;
     const size_t len = std::strlen(name);
@@ -71,24 +120,41 @@ bool scan_process(int pid_dir, int pid, const std::vector<DevId>& devs, std::vec
     auto [end, err] = std::from_chars(name, name + len, fd);
     if (err != std::errc() || end != name + len) continue;  // "." and ".."
     ++counters.fds_scanned;
-    // stat() follows the magic link to the open file itself, wherever (and
+    const auto mnt_id = fdinfo_dir >= 0 ? fd_mount_id(fdinfo_dir, name) : std::nullopt;
+    const auto mount = mnt_id ? mounts.find(*mnt_id) : mounts.end();
+    if (mount != mounts.end() && mount->second.served_remotely) {
+      ++counters.fds_from_mount_table;
+      for (const auto& d : devs)
+        if (d == mount->second.dev) out.push_back({pid, fd, read_link_at(fd_dir, name), d, "fd", false});
+      continue;
+    }
+    // statx follows the magic link to the open file itself, wherever (and
     // in whichever namespace) it lives.
-    if (::fstatat(fd_dir, name, &st, 0) != 0) {
+    if (!statx_cached(fd_dir, name, facts)) {
       if (errno != ENOENT) ++counters.fds_unreadable;  // ENOENT: closed meanwhile
       continue;
     }
     bool node = false;
-    if (const DevId* d = match(st, devs, node))
+    if (const DevId* d = match(facts, devs, node))
       out.push_back({pid, fd, read_link_at(fd_dir, name), *d, "fd", node});
   }
+  if (fdinfo_dir >= 0) ::close(fdinfo_dir);
   ::closedir(dir);
   return true;
 }
 
 }  // namespace
 
+MountIndex index_mounts(const std::map<uint64_t, MountNamespace>& namespaces) {
+  MountIndex index;
+  for (const auto& [inode, ns] : namespaces)
+    for (const auto& m : ns.mounts) index.emplace(m.mount_id, MountFacts{m.dev, served_remotely(m.fs_type)});
+  return index;
+}
+
 std::vector<FdHolder> find_fd_holders(const HostPaths& paths, const std::vector<DevId>& devs,
-                                      const std::vector<int>& pids, ScanCounters& counters) {
+                                      const std::vector<int>& pids, ScanCounters& counters,
+                                      const MountIndex& mounts) {
   std::vector<FdHolder> out;
   if (devs.empty()) return out;
   const std::string proc = paths.proc();
@@ -104,15 +170,16 @@ std::vector<FdHolder> find_fd_holders(const HostPaths& paths, const std::vector<
         ++counters.pids_unreadable;
       continue;
     }
-    if (!scan_process(pid_dir, pid, devs, out, counters)) ++counters.pids_vanished;
+    if (!scan_process(pid_dir, pid, devs, mounts, out, counters)) ++counters.pids_vanished;
     ::close(pid_dir);
   }
   return out;
 }
 
 std::vector<FdHolder> find_fd_holders(const HostPaths& paths, DevId dev,
-                                      const std::vector<int>& pids, ScanCounters& counters) {
-  return find_fd_holders(paths, std::vector<DevId>{dev}, pids, counters);
+                                      const std::vector<int>& pids, ScanCounters& counters,
+                                      const MountIndex& mounts) {
+  return find_fd_holders(paths, std::vector<DevId>{dev}, pids, counters, mounts);
 }
 
 std::vector<std::string> sysfs_holders(const HostPaths& paths, const std::string& kernel_name) {

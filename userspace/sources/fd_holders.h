@@ -6,7 +6,9 @@
 // working directory, root or executable on it. Also the kernel's own holders
 // (device-mapper, md) from sysfs.
 
+#include <map>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "config/host_paths.h"
@@ -24,15 +26,29 @@ struct FdHolder {
   bool device_node = false;  // true: the block device node itself is open
 };
 
-// Scans pids (empty = every process under HostPaths::proc()). Counts
-// descriptors stat()ed, processes gone mid-scan and unreadable fd
-// directories in counters.
-std::vector<FdHolder> find_fd_holders(const HostPaths& paths, DevId dev,
-                                      const std::vector<int>& pids, ScanCounters& counters);
+// Every mount of the namespaces read, by mount id: which device it is and
+// whether its file system is served by another process or machine (FUSE,
+// NFS, CIFS, ...).
+struct MountFacts {
+  DevId dev;
+  bool served_remotely = false;
+};
+using MountIndex = std::unordered_map<uint64_t, MountFacts>;
+MountIndex index_mounts(const std::map<uint64_t, MountNamespace>& namespaces);
+
+// Scans pids (empty = every process under HostPaths::proc()). Never waits
+// for a file system: attributes come from the kernel's cache
+// (AT_STATX_DONT_SYNC), and a descriptor on a mount in `mounts` that is
+// served remotely is matched by that mount's device alone (fdinfo's
+// mnt_id), without following it. Counts descriptors looked at, processes
+// gone mid-scan and unreadable fd directories in counters.
+std::vector<FdHolder> find_fd_holders(const HostPaths& paths, DevId dev, const std::vector<int>& pids,
+                                      ScanCounters& counters, const MountIndex& mounts = {});
 
 // Same for several devices in one pass over /proc.
 std::vector<FdHolder> find_fd_holders(const HostPaths& paths, const std::vector<DevId>& devs,
-                                      const std::vector<int>& pids, ScanCounters& counters);
+                                      const std::vector<int>& pids, ScanCounters& counters,
+                                      const MountIndex& mounts = {});
 
 // Entries of <sys>/class/block/<kernel_name>/holders (e.g. "dm-0"), sorted;
 // empty if there are none or the directory does not exist.

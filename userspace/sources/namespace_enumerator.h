@@ -45,8 +45,9 @@ struct ScanCounters {
   uint64_t namespaces = 0;
   uint64_t mountinfo_lines = 0;
   uint64_t parse_issues = 0;
-  uint64_t fds_scanned = 0;     // find_fd_holders: descriptors stat()ed
-  uint64_t fds_unreadable = 0;  // find_fd_holders: fd dirs or links refused
+  uint64_t fds_scanned = 0;           // find_fd_holders: descriptors looked at
+  uint64_t fds_unreadable = 0;        // find_fd_holders: fd dirs or links refused
+  uint64_t fds_from_mount_table = 0;  // on FUSE or network mounts: matched by their mount, not followed
 };
 
 struct NodeSnapshot {
