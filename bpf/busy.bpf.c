@@ -33,24 +33,31 @@ static __always_inline bool has_prefix(const char *s, const char *prefix, int n)
 	return true;
 }
 
-/* True for /sys/bus/rbd/remove and /sys/bus/rbd/remove_single_major. Only
- * their buffers are ever read: a write to add/add_single_major carries the
- * Ceph secret and is never captured. */
-static __always_inline bool is_rbd_remove(struct file *f)
+#define ML_SYSFS_MAGIC 0x62656572
+
+/* True for /sys/bus/rbd/remove and, unless legacy_only, for
+ * /sys/bus/rbd/remove_single_major, on sysfs itself: a file elsewhere (FUSE,
+ * a tmpfs) that calls itself rbd/remove is not rbd's. Only their buffers are
+ * ever read: a write to add/add_single_major carries the Ceph secret and is
+ * never captured. */
+static __always_inline bool is_rbd_remove(struct file *f, bool legacy_only)
 {
 	struct dentry *d = BPF_CORE_READ(f, f_path.dentry);
-	char name[8] = {};
+	char name[24] = {};
 	char parent[4] = {};
 
+	if (BPF_CORE_READ(f, f_inode, i_sb, s_magic) != ML_SYSFS_MAGIC)
+		return false;
 	bpf_probe_read_kernel_str(name, sizeof(name), BPF_CORE_READ(d, d_name.name));
-	if (!has_prefix(name, "remove", 6))
+	/* Lengths include the NUL: whole names, not prefixes. */
+	if (!has_prefix(name, "remove", 7) &&
+	    (legacy_only || !has_prefix(name, "remove_single_major", 20)))
 		return false;
 	bpf_probe_read_kernel_str(parent, sizeof(parent), BPF_CORE_READ(d, d_parent, d_name.name));
 	return has_prefix(parent, "rbd", 4);
 }
 
-SEC("tp/syscalls/sys_exit_write")
-int ml_exit_write(struct trace_event_raw_sys_exit *ctx)
+static __always_inline int rbd_remove_write_exit(struct trace_event_raw_sys_exit *ctx, bool legacy_only)
 {
 	struct ml_event *e;
 	struct pt_regs *regs;
@@ -61,7 +68,7 @@ int ml_exit_write(struct trace_event_raw_sys_exit *ctx)
 		return 0;
 	regs = user_regs();
 	f = current_file((int)regs->di);
-	if (!f || !is_rbd_remove(f))
+	if (!f || !is_rbd_remove(f, legacy_only))
 		return 0;
 	e = busy_reserve(ML_BUSY_RBD_REMOVE, ctx->ret);
 	if (!e)
@@ -78,6 +85,22 @@ int ml_exit_write(struct trace_event_raw_sys_exit *ctx)
 				  BPF_CORE_READ(f, f_path.dentry, d_name.name));
 	event_submit(e);
 	return 0;
+}
+
+/* Both remove files: the tracepoint tier's rbd hook. */
+SEC("tp/syscalls/sys_exit_write")
+int ml_exit_write(struct trace_event_raw_sys_exit *ctx)
+{
+	return rbd_remove_write_exit(ctx, false);
+}
+
+/* The legacy file only, beside the kernel tier's remove_single_major_store
+ * program, on kernels whose fexit cannot reach rbd's own remove_store (see
+ * userspace/sources/bpf/module_fexit.h). */
+SEC("tp/syscalls/sys_exit_write")
+int ml_exit_write_legacy(struct trace_event_raw_sys_exit *ctx)
+{
+	return rbd_remove_write_exit(ctx, true);
 }
 
 static __always_inline int open_exit(long ret, __s32 dfd, __u64 path, __u64 flags)

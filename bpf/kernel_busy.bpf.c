@@ -16,6 +16,8 @@
  * since 6.4 (bus_type constification), which changes no argument's place.
  * remove_store serves /sys/bus/rbd/remove, remove_single_major_store
  * /sys/bus/rbd/remove_single_major; an unmap goes through one of them.
+ * "fexit.module/rbd:" binds them in rbd's own BTF (see
+ * userspace/sources/bpf/module_fexit.h): vmlinux has a remove_store too.
  * The add attributes carry the cephx secret and are never hooked.
  */
 static __always_inline int rbd_remove_exit(const char *buf, long ret)
@@ -36,14 +38,14 @@ static __always_inline int rbd_remove_exit(const char *buf, long ret)
 	return 0;
 }
 
-SEC("?fexit/remove_single_major_store")
+SEC("?fexit.module/rbd:remove_single_major_store")
 int BPF_PROG(ml_fexit_remove_single_major_store, void *bus, const char *buf, size_t count,
 	     long ret)
 {
 	return rbd_remove_exit(buf, ret);
 }
 
-SEC("?fexit/remove_store")
+SEC("?fexit.module/rbd:remove_store")
 int BPF_PROG(ml_fexit_remove_store, void *bus, const char *buf, size_t count, long ret)
 {
 	return rbd_remove_exit(buf, ret);

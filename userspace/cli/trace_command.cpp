@@ -175,6 +175,7 @@ int run_trace(const TraceOptions& options) {
                           {"tracked_devices", collector.tracked_device_count()},
                           {"devices", common.paths.device_globs},
                           {"refused", (*tracer)->refusals()},
+                          {"attached_in", (*tracer)->attached_in()},
                           {"warnings", collector.warnings()},
                           {"host_view", host_view_json(collector.host_layout())},
                           {"pid", getpid()}};

@@ -83,8 +83,11 @@ const std::vector<Hook>& mountleak_hooks() {
         {Tier::kReconcile, std::nullopt, {}}}},
       {"rbd_remove_busy", "rbd unmap failing with EBUSY",
        // The sysfs store functions, not do_rbd_remove: see bpf/kernel_busy.bpf.c.
+       // Where fexit cannot reach rbd's remove_store (module_fexit.h), the
+       // legacy file is watched at write(2) beside it.
        {{Tier::kKernel, ProgramKind::kFexit,
          {"ml_fexit_remove_single_major_store", "ml_fexit_remove_store"}, "rbd"},
+        {Tier::kKernel, ProgramKind::kFexit, {"ml_fexit_remove_single_major_store", "ml_exit_write_legacy"}, "rbd"},
         {Tier::kTracepoint, ProgramKind::kTracepoint, {"ml_exit_write"}}}},
       {"open_excl_busy", "exclusive claims of a block device failing with EBUSY",
        {{Tier::kKernel, ProgramKind::kFexit, {"ml_fexit_bd_prepare_to_claim"}},

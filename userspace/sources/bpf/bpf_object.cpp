@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "mountleak/events.h"
+#include "sources/bpf/module_fexit.h"
 #include "mountleak_bpf.skel.h"
 
 namespace mountleak {
@@ -87,6 +88,7 @@ Result<uint32_t> object_abi_version(bpf_object* obj) {
 }
 
 Result<BpfObjectPtr> open_bpf_object(const BpfObjectSource& source) {
+  register_module_fexit_section();
   LibbpfLogCapture capture;
   bpf_object* raw = nullptr;
   if (source.path.empty()) {

@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "sources/bpf/tracer.h"
 
+#include "sources/bpf/module_fexit.h"
+
 #include <bpf/bpf.h>
 
 #include <cstring>
@@ -64,11 +66,29 @@ Result<std::unique_ptr<BpfTracer>> BpfTracer::start(const TracerOptions& options
       continue;
     }
 
-    // Attach every loaded program; a failure drops that candidate too.
+    // Attach every loaded program; a failure drops that candidate too, and
+    // so does a module's program that the kernel bound anywhere else.
     std::vector<bpf_link*> links;
     std::string attach_failure;
+    tracer->attached_in_.clear();
     bpf_object__for_each_program(prog, obj->get()) {
       if (!bpf_program__autoload(prog)) continue;
+      if (bpf_program__type(prog) == BPF_PROG_TYPE_TRACING) {
+        const std::string name = bpf_program__name(prog);
+        const std::string module = module_of_section(bpf_program__section_name(prog));
+        auto where = attach_btf_object(bpf_program__fd(prog));
+        if (where) tracer->attached_in_[name] = *where;
+        std::string why_not;
+        if (where && !module.empty() && *where != module)
+          why_not = "bound in " + *where + "'s BTF, not " + module + "'s";
+        else if (!module.empty())
+          why_not = shadowed_by_vmlinux(bpf_program__section_name(prog));
+        if (!why_not.empty()) {
+          attach_failure = name;
+          tracer->refusals_.push_back(name + ": " + why_not);
+          break;
+        }
+      }
       bpf_link* link = bpf_program__attach(prog);
       if (!link) {
         attach_failure = bpf_program__name(prog);

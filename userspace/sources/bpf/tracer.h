@@ -12,6 +12,7 @@
 #include <bpf/libbpf.h>
 
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <set>
 #include <string>
@@ -56,6 +57,9 @@ class BpfTracer {
   const std::vector<HookChoice>& hooks() const { return hooks_; }
   // Programs the kernel refused on the way to this configuration, with why.
   const std::vector<std::string>& refusals() const { return refusals_; }
+  // Each loaded fentry/fexit program and the BTF object ("vmlinux", "rbd")
+  // the kernel bound it in; empty on kernels that do not say (before 6.0).
+  const std::map<std::string, std::string>& attached_in() const { return attached_in_; }
 
  private:
   BpfTracer(EventSink& sink) : sink_(sink) {}
@@ -68,6 +72,7 @@ class BpfTracer {
   int counters_fd_ = -1;
   std::vector<HookChoice> hooks_;
   std::vector<std::string> refusals_;
+  std::map<std::string, std::string> attached_in_;
   uint64_t short_samples_ = 0;
   uint64_t sink_failures_ = 0;
 };
