@@ -19,6 +19,11 @@
 #      name the holder's namespace, and (asking the cluster through a guest
 #      ceph.conf) list the mapping's own watch among the image's watchers;
 #   8. end the holder; remove must then succeed, leaving nothing mapped.
+#   9. with --trace: reload rbd with single_major=N and do 2-8 again through
+#      the legacy /sys/bus/rbd/add and /sys/bus/rbd/remove, whose store
+#      function shares its name with one in vmlinux (the PCI core's
+#      remove_store); a third tracer ("trace_legacy") must catch that EBUSY
+#      on the kernel tier too.
 # With --trace, `mountleak trace -o json --all-events` runs from before the
 # copy (step 4) until it has reported the EBUSY of step 6 (section "trace"),
 # then a second one forced to the tracepoint tier (--no-feature
@@ -31,8 +36,10 @@
 #
 # --results FILE (a second serial port, say) receives, for a host to judge:
 #   @@GUEST_RBD HOLDER pid=<pid> mntns=<inode> dev=/dev/rbdN id=<rbd id>
+#   @@GUEST_RBD HOLDER_LEGACY ... (the same, for step 9)
 #   @@GUEST_RBD BEGIN <name>  ...output...  @@GUEST_RBD END <name>
-# for name in scan, trace, trace.err, trace_tracepoint, trace_tracepoint.err.
+# for name in scan, trace, trace.err, trace_tracepoint, trace_tracepoint.err,
+# trace_legacy, trace_legacy.err.
 #
 # Runs as root in the guest, under busybox sh or dash. Needs: the rbd and
 # libceph modules (with libcrc32c and a crc32c implementation, loaded first:
@@ -89,8 +96,10 @@ cleanup() {
   [ "$mounted" = 1 ] && umount "$mnt" 2>/dev/null
   mounted=0
   if [ -n "$dev_id" ] && [ -e "/sys/bus/rbd/devices/$dev_id" ]; then
-    write_attr "$dev_id" /sys/bus/rbd/remove_single_major 2>/dev/null ||
-      write_attr "$dev_id force" /sys/bus/rbd/remove_single_major 2>/dev/null
+    for remove in /sys/bus/rbd/remove_single_major /sys/bus/rbd/remove; do
+      [ -e $remove ] || continue
+      write_attr "$dev_id" $remove 2>/dev/null || write_attr "$dev_id force" $remove 2>/dev/null
+    done
   fi
   dev_id=""
   for p in $forwarders; do kill "$p" 2>/dev/null; done
@@ -160,6 +169,65 @@ finish_trace() {
 # Writes $1 to the sysfs file $2; the error names errno ("Device or
 # resource busy"). dash's echo reports every failed write as "I/O error", so
 # busybox's shell does the write where it exists.
+# Step 2: maps the image through /sys/bus/rbd/$1 (add_single_major, or add
+# for rbd loaded with single_major=N); sets dev_id and dev.
+map_image() {
+  before="$(ls /sys/bus/rbd/devices)"
+  # "<mon addrs> <options> <pool> <image> <snap>", snap "-" for the image itself.
+  # The secret is never echoed: the line is written straight to the driver.
+  if ! printf '%s name=%s,secret=%s %s %s -\n' "$mon" "$name" "$key" "$pool" "$image" \
+    >"/sys/bus/rbd/$1" 2>$work/add.err; then
+    dmesg | grep -E 'libceph|rbd' | tail -n 10
+    fail "mapping $pool/$image through $1: $(cat $work/add.err)"
+  fi
+  for d in /sys/bus/rbd/devices/*; do
+    [ -e "$d" ] || continue
+    echo "$before" | grep -qx "${d##*/}" || dev_id="${d##*/}"
+  done
+  [ -n "$dev_id" ] || fail "no new device in /sys/bus/rbd/devices after mapping"
+  dev="/dev/rbd$dev_id"
+  i=0
+  while [ ! -b "$dev" ]; do
+    i=$((i + 1))
+    [ $i -lt 50 ] || fail "$dev never appeared"
+    sleep 0.1
+  done
+  say "mapped $pool/$image as $dev through $1 (client $(cat "/sys/bus/rbd/devices/$dev_id/client_id"))"
+}
+
+# Step 4: a process in a new mount namespace with a private copy of $mnt;
+# the line it writes ($1: HOLDER, HOLDER_LEGACY) tells the host who holds what.
+make_holder() {
+  host_ns="$(readlink /proc/self/ns/mnt)"
+  unshare -m --propagation private sh -c 'exec sleep 100000' &
+  holder=$!
+  i=0
+  while [ "$(readlink /proc/$holder/ns/mnt 2>/dev/null)" = "$host_ns" ] ||
+    ! grep -q " $mnt " /proc/$holder/mountinfo 2>/dev/null; do
+    i=$((i + 1))
+    [ $i -lt 50 ] || fail "the holder (pid $holder) never got its own copy of $mnt"
+    sleep 0.1
+  done
+  say "pid $holder holds a private copy of $mnt in $(readlink /proc/$holder/ns/mnt)"
+  echo "@@GUEST_RBD $1 pid=$holder mntns=$(readlink /proc/$holder/ns/mnt | tr -dc 0-9) dev=$dev id=$dev_id" >>"$results"
+}
+
+# Step 8: ends the holder; /sys/bus/rbd/$1 must then unmap the device.
+release_and_unmap() {
+  kill "$holder"
+  wait "$holder" 2>/dev/null
+  holder=""
+  i=0
+  until write_attr "$dev_id" "/sys/bus/rbd/$1" 2>$work/remove.err; do
+    i=$((i + 1))
+    [ $i -lt 50 ] || fail "$1 still fails after the holder exited: $(cat $work/remove.err)"
+    sleep 0.1
+  done
+  [ -e "/sys/bus/rbd/devices/$dev_id" ] && fail "device $dev_id still mapped after $1"
+  say "holder gone, $dev unmapped"
+  dev_id=""
+}
+
 write_attr() {
   if command -v busybox >/dev/null; then
     busybox sh -c 'echo "$1" >"$2"' write_attr "$1" "$2"
@@ -199,27 +267,7 @@ say "mon $mon reachable through $host_ip"
 
 # --- 2. map ------------------------------------------------------------
 [ -w /sys/bus/rbd/add_single_major ] || fail "/sys/bus/rbd/add_single_major missing (load rbd; single_major is the default)"
-before="$(ls /sys/bus/rbd/devices)"
-# "<mon addrs> <options> <pool> <image> <snap>", snap "-" for the image itself.
-# The secret is never echoed: the line is written straight to the driver.
-if ! printf '%s name=%s,secret=%s %s %s -\n' "$mon" "$name" "$key" "$pool" "$image" \
-  >/sys/bus/rbd/add_single_major 2>$work/add.err; then
-  dmesg | grep -E 'libceph|rbd' | tail -n 10
-  fail "mapping $pool/$image: $(cat $work/add.err)"
-fi
-for d in /sys/bus/rbd/devices/*; do
-  [ -e "$d" ] || continue
-  echo "$before" | grep -qx "${d##*/}" || dev_id="${d##*/}"
-done
-[ -n "$dev_id" ] || fail "no new device in /sys/bus/rbd/devices after mapping"
-dev="/dev/rbd$dev_id"
-i=0
-while [ ! -b "$dev" ]; do
-  i=$((i + 1))
-  [ $i -lt 50 ] || fail "$dev never appeared"
-  sleep 0.1
-done
-say "mapped $pool/$image as $dev (client $(cat "/sys/bus/rbd/devices/$dev_id/client_id"))"
+map_image add_single_major
 
 # --- 3. mkfs and mount ------------------------------------------------------
 mkfs.ext4 -q -F "$dev" >$work/mkfs.out 2>&1 || fail "mkfs.ext4 $dev: $(cat $work/mkfs.out)"
@@ -234,18 +282,7 @@ if [ "$trace" = 1 ]; then
 fi
 
 # --- 4. the leaking copy ----------------------------------------------------
-host_ns="$(readlink /proc/self/ns/mnt)"
-unshare -m --propagation private sh -c 'exec sleep 100000' &
-holder=$!
-i=0
-while [ "$(readlink /proc/$holder/ns/mnt 2>/dev/null)" = "$host_ns" ] ||
-  ! grep -q " $mnt " /proc/$holder/mountinfo 2>/dev/null; do
-  i=$((i + 1))
-  [ $i -lt 50 ] || fail "the holder (pid $holder) never got its own copy of $mnt"
-  sleep 0.1
-done
-say "pid $holder holds a private copy of $mnt in $(readlink /proc/$holder/ns/mnt)"
-echo "@@GUEST_RBD HOLDER pid=$holder mntns=$(readlink /proc/$holder/ns/mnt | tr -dc 0-9) dev=$dev id=$dev_id" >>"$results"
+make_holder HOLDER
 
 # --- 5. the host unmounts ---------------------------------------------------
 umount "$mnt" || fail "umount $mnt in the host namespace"
@@ -297,17 +334,32 @@ if [ -n "$mountleak" ]; then
 fi
 
 # --- 8. release -------------------------------------------------------------
-kill "$holder"
-wait "$holder" 2>/dev/null
-holder=""
-i=0
-until write_attr "$dev_id" /sys/bus/rbd/remove_single_major 2>$work/remove.err; do
-  i=$((i + 1))
-  [ $i -lt 50 ] || fail "remove_single_major still fails after the holder exited: $(cat $work/remove.err)"
-  sleep 0.1
-done
-[ -e "/sys/bus/rbd/devices/$dev_id" ] && fail "device $dev_id still mapped after remove"
-say "holder gone, $dev unmapped"
-dev_id=""
+release_and_unmap remove_single_major
+
+# --- 9. the legacy interface, through rbd reloaded with single_major=N -------
+if [ "$trace" = 1 ]; then
+  rbd_ko="$(find / -xdev -name 'rbd.ko*' 2>/dev/null | head -n 1)"
+  [ -n "$rbd_ko" ] || fail "rbd.ko not found in the guest"
+  rmmod rbd || fail "rmmod rbd"
+  insmod "$rbd_ko" single_major=N || fail "insmod $rbd_ko single_major=N"
+  [ -w /sys/bus/rbd/add ] && [ ! -e /sys/bus/rbd/add_single_major ] ||
+    fail "rbd loaded with single_major=N should offer /sys/bus/rbd/add only"
+  map_image add
+  mount -t ext4 "$dev" "$mnt" || fail "mounting $dev"
+  mounted=1
+  start_trace trace_legacy
+  make_holder HOLDER_LEGACY
+  umount "$mnt" || fail "umount $mnt in the host namespace"
+  mounted=0
+  if write_attr "$dev_id" /sys/bus/rbd/remove 2>$work/remove.err; then
+    dev_id=""
+    fail "the legacy remove succeeded although pid $holder still mounts $dev"
+  fi
+  grep -q "Device or resource busy" $work/remove.err ||
+    fail "the legacy remove failed, but not with EBUSY: $(cat $work/remove.err)"
+  say "legacy remove $dev_id: EBUSY"
+  finish_trace
+  release_and_unmap remove
+fi
 cleanup
 say "PASS"

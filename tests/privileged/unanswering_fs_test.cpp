@@ -189,6 +189,33 @@ TEST_P(UnansweringFuseTest, TraceGoesOnPastAnUnansweredBusyPath) {
   }
 }
 
+// A file named rbd/remove on FUSE, not on sysfs, whose write fails with
+// EBUSY as rbd's does: the rbd hook reads only sysfs's own files, so no
+// rbd_remove event is made of it, even among raw events.
+TEST_P(UnansweringFuseTest, LookalikeRbdRemoveIsNotCaptured) {
+  TraceProcess trace(with({"--all-events"}, node_->cli_args()));
+  ASSERT_TRUE(trace.started());
+  ASSERT_TRUE(trace.wait_for_event("ready", 20s)) << trace.stderr_text();
+  const int remove = open(fuse_->path("rbd/remove").c_str(), O_WRONLY | O_CLOEXEC);
+  ASSERT_GE(remove, 0) << strerror(errno);
+  EXPECT_EQ(write(remove, "0", 1), -1);
+  EXPECT_EQ(errno, EBUSY);
+  close(remove);
+
+  // A busy failure on the node's device, after it, to wait for.
+  const std::string mount = node_->global_mount_path();
+  const int open_file = open((mount + "/busy-file").c_str(), O_CREAT | O_RDWR | O_CLOEXEC, 0600);
+  ASSERT_GE(open_file, 0);
+  fail_umount_busy(mount);
+  auto busy = trace.wait_for(
+      [&](const nlohmann::json& e) { return e.value("event", "") == "busy" && e.value("path", "") == mount; },
+      15s);
+  close(open_file);
+  ASSERT_TRUE(busy) << trace.describe();
+  for (const auto& e : trace.events())
+    EXPECT_NE(e.value("source", ""), "rbd_remove") << e.dump();
+}
+
 INSTANTIATE_TEST_SUITE_P(Runtimes, UnansweringFuseTest, ::testing::Values(runtime_variants()[0]), variant_name);
 
 

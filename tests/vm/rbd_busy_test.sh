@@ -13,6 +13,13 @@
 #     holder (its pid and mount namespace) as a leak
 #   - the same three from a second trace forced to the tracepoint tier,
 #     through a second failing remove
+#   - the same three from a third trace on the kernel tier, after rbd is
+#     reloaded with single_major=N, through the legacy /sys/bus/rbd/remove
+#     (whose store function's name vmlinux has too)
+#   - each kernel-tier trace's ready event: rbd's programs are bound in rbd's
+#     own BTF (attached_in), not vmlinux's; where the kernel binds fexit by
+#     symbol name (before 6.3), remove_store is refused, and the legacy file
+#     is watched at write(2) beside the kernel tier's remove_single_major
 #   - probe, run before rbd is loaded: the rbd hook falls back, because the
 #     rbd module is not loaded
 #   - scan --device: the device leaked, held by that pid in that namespace
@@ -100,17 +107,22 @@ check() {  # description jq-program file [jq args...]
   fi
 }
 
-holder_line="$(sed -n 's/^@@GUEST_RBD HOLDER //p' "$results" | head -n1)"
-[[ -n "$holder_line" ]] || die "FAIL: the guest never made the leaking copy (no HOLDER line; see $work/guest-rbd.console.log)"
-declare -A holder=()
-for kv in $holder_line; do holder[${kv%%=*}]="${kv#*=}"; done
-pid="${holder[pid]}" mntns="${holder[mntns]}" dev="${holder[dev]}" id="${holder[id]}"
-say "holder: pid $pid in mount namespace $mntns keeps $dev (rbd id $id) mounted"
+# Sets pid, mntns, dev and id from the guest's line $1 (HOLDER, HOLDER_LEGACY).
+read_holder() {
+  local line
+  line="$(sed -n "s/^@@GUEST_RBD $1 //p" "$results" | head -n1)"
+  [[ -n "$line" ]] || die "FAIL: the guest never made the leaking copy (no $1 line; see $work/guest-rbd.console.log)"
+  declare -A holder=()
+  for kv in $line; do holder[${kv%%=*}]="${kv#*=}"; done
+  pid="${holder[pid]}" mntns="${holder[mntns]}" dev="${holder[dev]}" id="${holder[id]}"
+  say "holder ($1): pid $pid in mount namespace $mntns keeps $dev (rbd id $id) mounted"
+}
+read_holder HOLDER
 
 # One tracer's output (section $1), which should have served the rbd hook
-# from tier $2.
+# from tier $2; $3 is true for the legacy remove.
 check_trace() {
-  local name="$1" tier="$2" trace="$work/$1.jsonl"
+  local name="$1" tier="$2" legacy="${3:-false}" trace="$work/$1.jsonl"
   if ! json_section "$name" "$trace" "$name: mountleak trace"; then
     say "its stderr:"
     section "$name.err" | tail -n 20
@@ -123,15 +135,29 @@ check_trace() {
   check "$name: the ready event puts rbd_remove_busy on the $tier tier" \
     'any(.[]; .event == "ready" and .tier.rbd_remove_busy == $tier)' "$trace" --arg tier "$tier"
   # The buffer is what was written: "0\n" from echo, "0 force", ...
-  check "$name: a raw busy event from the $tier tier, source rbd_remove, buffer \"$id\"" \
-    'any(.[]; .event == "busy_raw" and .source == "rbd_remove" and .tier == $tier
-              and (.path | split(" ")[0] | rtrimstr("\n")) == $id)' "$trace" --arg id "$id" --arg tier "$tier"
+  # A legacy remove on a kernel whose fexit cannot reach rbd's remove_store
+  # is seen at write(2) instead (ml_exit_write_legacy, a tracepoint).
+  check "$name: a raw busy event, source rbd_remove, buffer \"$id\", from the program serving it" \
+    '([.[] | select(.event == "ready") | .hooks[] | select(.hook == "rbd_remove_busy") | .programs[]]) as $programs
+     | any(.[]; .event == "busy_raw" and .source == "rbd_remove"
+                and (.path | split(" ")[0] | rtrimstr("\n")) == $id
+                and .tier == (if $legacy and ($programs | index("ml_exit_write_legacy")) then "tracepoint"
+                              else $tier end))' \
+    "$trace" --arg id "$id" --arg tier "$tier" --argjson legacy "$legacy"
   check "$name: a busy finding (source rbd_remove, $dev) naming pid $pid in mount namespace $mntns as the leak" \
     'any(.[]; .event == "busy" and .source == "rbd_remove" and .errno == "EBUSY"
               and .device.path == $dev
               and any(.holders[]; .role == "leak" and .mntns == $ns and (.pids | index($pid) != null)))' \
     "$trace" --arg dev "$dev" --argjson ns "$mntns" --argjson pid "$pid"
   jq -c 'select(.event == "busy")' "$trace" | cut -c1-400 | sed "s/^/vm_rbd: $name: /"
+  [[ "$tier" == kernel ]] || return 0
+  jq -r --arg name "$name" 'select(.event == "ready") | "vm_rbd: \($name): attached_in: \(.attached_in)"' "$trace"
+  # remove_store is loaded only where the kernel binds it by BTF (6.3+); on
+  # older kernels the refusal says why.
+  check "$name: rbd's programs are bound in rbd's BTF, not vmlinux's" \
+    'any(.[]; .event == "ready" and .attached_in.ml_fexit_remove_single_major_store == "rbd"
+              and (.attached_in.ml_fexit_remove_store == "rbd"
+                   or any(.refused[]; startswith("ml_fexit_remove_store: ") and contains("fixed in 6.3"))))' "$trace"
 }
 check_trace trace kernel
 check_trace trace_tracepoint tracepoint
@@ -153,6 +179,10 @@ if json_section scan "$scan" "mountleak scan --device"; then
      any(.[] | .. | objects; .role? == "leak" and .mntns? == $ns and ((.pids? // []) | index($pid) != null))' \
     "$scan" --argjson ns "$mntns" --argjson pid "$pid"
 fi
+
+# Step 9, the legacy interface, comes last in the guest.
+read_holder HOLDER_LEGACY
+check_trace trace_legacy kernel true
 
 ((status == 0)) || {
   say "FAIL: the guest scenario itself failed (exit $status); console: $work/guest-rbd.console.log"
