@@ -18,6 +18,7 @@
 #include <cstring>
 #include <memory>
 
+#include "fixture/unanswering_fuse.h"
 #include "mountleak_process.h"
 #include "seed_test_support.h"
 
@@ -262,6 +263,43 @@ TEST_P(HostilePin, DotDotOutOfTheContainerIsNotFollowed) {
   in_pinner("mount -t tmpfs hostile " + pins_ + " && ln -s ../../../../../../../../proc/self/ns/mnt " + pins_ +
             "/mnt");
   expect_skipped_and_finished();
+}
+
+// Binds `source` over `target` in the mount namespace of `pid`, with
+// mount(2) itself: mount(8) would stat the source first.
+bool bind_in_namespace_of(pid_t pid, const std::string& source, const std::string& target) {
+  const std::string ns = "/proc/" + std::to_string(pid) + "/ns/mnt";
+  const pid_t child = fork();
+  if (child == 0) {
+    const int fd = open(ns.c_str(), O_RDONLY | O_CLOEXEC);
+    _exit(fd >= 0 && setns(fd, CLONE_NEWNS) == 0 &&
+                  mount(source.c_str(), target.c_str(), nullptr, MS_BIND, nullptr) == 0
+              ? 0
+              : 1);
+  }
+  int status = 0;
+  return child > 0 && waitpid(child, &status, 0) == child && WIFEXITED(status) && WEXITSTATUS(status) == 0;
+}
+
+// A file of a FUSE file system that stopped answering, bound over the pin:
+// the reader's fstatfs waits for the server, and is killed at its deadline.
+TEST_P(HostilePin, UnansweringFuseOverThePinIsGivenUp) {
+  const std::string fuse_dir = node_->tmp_dir() + "/fuse";
+  ASSERT_EQ(mkdir(fuse_dir.c_str(), 0755), 0);
+  auto fuse = fixture::UnansweringFuse::mount(fuse_dir, "/");
+  ASSERT_TRUE(fuse) << fuse.error().message;
+  pin();  // after the mount: the pinner's namespace has a copy of it
+  ASSERT_TRUE(bind_in_namespace_of(pinner_, (*fuse)->path("file"), pins_ + "/mnt"));
+  auto started = std::chrono::steady_clock::now();
+  RunResult r = run_mountleak(with({"scan", "-o", "json", "--device", node_->device_path()}, node_->cli_args()),
+                              std::chrono::seconds(30));
+  EXPECT_LT(std::chrono::steady_clock::now() - started, std::chrono::seconds(15));
+  ASSERT_TRUE(r.exit_code == 0 || r.exit_code == 1) << r.exit_code << r.err;
+  auto lines = r.json_lines();
+  ASSERT_FALSE(lines.empty());
+  std::string warnings = lines.back()["warnings"].dump();
+  EXPECT_NE(warnings.find(pins_ + "/mnt"), std::string::npos) << warnings;
+  EXPECT_NE(warnings.find("does not respond"), std::string::npos) << warnings;
 }
 
 INSTANTIATE_TEST_SUITE_P(Runtimes, HostilePin, ::testing::Values(runtime_variants()[0]), variant_name);
