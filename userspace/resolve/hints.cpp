@@ -34,6 +34,10 @@ std::string shell_quote(std::string_view s) {
     return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
            std::string_view("/._-~:@%+=,").find(c) != std::string_view::npos;
   });
+  // A shell expands '~' at a word's start and, in bash, after '=' or ':'
+  // ("a=~u"); "kubernetes.io~rbd" stays plain.
+  plain = plain && s[0] != '~' && s.find("=~") == std::string_view::npos &&
+          s.find(":~") == std::string_view::npos;
   if (plain) return std::string(s);
   std::string out = "'";
   for (char c : s) {
