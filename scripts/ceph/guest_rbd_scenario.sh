@@ -38,7 +38,7 @@
 #   @@GUEST_RBD HOLDER pid=<pid> mntns=<inode> dev=/dev/rbdN id=<rbd id>
 #   @@GUEST_RBD HOLDER_LEGACY ... (the same, for step 9)
 #   @@GUEST_RBD BEGIN <name>  ...output...  @@GUEST_RBD END <name>
-# for name in scan, trace, trace.err, trace_tracepoint, trace_tracepoint.err,
+# for name in probe_with_rbd, scan, trace, trace.err, trace_tracepoint, trace_tracepoint.err,
 # trace_legacy, trace_legacy.err.
 #
 # Runs as root in the guest, under busybox sh or dash. Needs: the rbd and
@@ -278,6 +278,10 @@ echo "written by guest_rbd_scenario" >"$mnt/volume-data" || fail "writing to $mn
 # --- the tracer, from before the copy until after the EBUSY --------------------
 if [ "$trace" = 1 ]; then
   mount | grep -q ' /sys/kernel/tracing ' || mount -t tracefs tracefs /sys/kernel/tracing
+  # rbd is loaded now: probe must put its hook on the kernel tier, with
+  # programs bound in rbd's own BTF.
+  "$mountleak" probe -o json >"$work/probe_with_rbd.json" 2>&1
+  emit_section probe_with_rbd "$work/probe_with_rbd.json"
   start_trace trace
 fi
 

@@ -23,6 +23,11 @@ class TableFeatures : public FeatureSource {
     return {available[kind], available[kind] ? "ok" : "load refused: EPERM"};
   }
   bool module_loaded(const std::string& name) override { return modules.count(name) > 0; }
+  std::map<std::string, std::string> unusable;  // program -> why
+  std::string module_program_unusable(const std::string& program) override {
+    auto it = unusable.find(program);
+    return it == unusable.end() ? "" : it->second;
+  }
 };
 
 const std::vector<Hook> kHooks = {
@@ -112,6 +117,33 @@ TEST(ChooseHooks, ModuleLoadedButOneTargetRefusedFallsBack) {
   auto chosen = choose_hooks(kRbdHooks, f, {"fexit_remove_store"});
   EXPECT_EQ(chosen[0].tier, Tier::kTracepoint);
   EXPECT_NE(chosen[0].reason.find("program fexit_remove_store refused"), std::string::npos) << chosen[0].reason;
+}
+
+TEST(ChooseHooks, UnusableModuleProgramPassesToTheNextCandidate) {
+  // Before 6.3 rbd's remove_store would be bound to vmlinux's: the kernel
+  // tier without it, with the legacy file watched at write(2), comes next.
+  const std::vector<Hook> hooks = {
+      {"rbd_remove_busy", "",
+       {{Tier::kKernel, ProgramKind::kFexit, {"fexit_remove_single_major_store", "fexit_remove_store"}, "rbd"},
+        {Tier::kKernel, ProgramKind::kFexit, {"fexit_remove_single_major_store", "exit_write_legacy"}, "rbd"},
+        {Tier::kTracepoint, ProgramKind::kTracepoint, {"exit_write"}}}},
+  };
+  TableFeatures f;
+  f.available = {{ProgramKind::kFexit, true}, {ProgramKind::kTracepoint, true}};
+  f.modules = {"rbd"};
+  f.unusable = {{"fexit_remove_store", "vmlinux's first"}};
+  auto chosen = choose_hooks(hooks, f);
+  EXPECT_EQ(chosen[0].tier, Tier::kKernel);
+  EXPECT_EQ(chosen[0].programs, (std::vector<std::string>{"fexit_remove_single_major_store", "exit_write_legacy"}));
+  EXPECT_NE(chosen[0].reason.find("fexit_remove_store: vmlinux's first"), std::string::npos) << chosen[0].reason;
+}
+
+TEST(RestrictedFeatures, AsksTheInnerSourceAboutModulePrograms) {
+  TableFeatures inner;
+  inner.unusable = {{"p", "why"}};
+  RestrictedFeatures f(inner, {});
+  EXPECT_EQ(f.module_program_unusable("p"), "why");
+  EXPECT_EQ(f.module_program_unusable("q"), "");
 }
 
 TEST(ChooseHooks, ModuleIsNotAskedAboutWhenTheTypeIsMissing) {

@@ -21,7 +21,8 @@
 #     symbol name (before 6.3), remove_store is refused, and the legacy file
 #     is watched at write(2) beside the kernel tier's remove_single_major
 #   - probe, run before rbd is loaded: the rbd hook falls back, because the
-#     rbd module is not loaded
+#     rbd module is not loaded; run after: the kernel tier, saying why where
+#     remove_store cannot be used
 #   - scan --device: the device leaked, held by that pid in that namespace
 # Fails on any mismatch, a missing result or a timeout. run_guest_scenario.sh
 # stops the cluster and QEMU on every exit.
@@ -153,11 +154,11 @@ check_trace() {
   [[ "$tier" == kernel ]] || return 0
   jq -r --arg name "$name" 'select(.event == "ready") | "vm_rbd: \($name): attached_in: \(.attached_in)"' "$trace"
   # remove_store is loaded only where the kernel binds it by BTF (6.3+); on
-  # older kernels the refusal says why.
+  # older kernels the hook's reason says why.
   check "$name: rbd's programs are bound in rbd's BTF, not vmlinux's" \
     'any(.[]; .event == "ready" and .attached_in.ml_fexit_remove_single_major_store == "rbd"
               and (.attached_in.ml_fexit_remove_store == "rbd"
-                   or any(.refused[]; startswith("ml_fexit_remove_store: ") and contains("fixed in 6.3"))))' "$trace"
+                   or any(.hooks[]; .hook == "rbd_remove_busy" and (.reason | contains("fixed in 6.3"))))) ' "$trace"
 }
 check_trace trace kernel
 check_trace trace_tracepoint tracepoint
@@ -170,6 +171,14 @@ if json_section probe_without_rbd "$probe" "mountleak probe (before rbd was load
   check "probe without rbd loaded: rbd_remove_busy falls back because the rbd module is not loaded" \
     'any(.[].hooks[]; .hook == "rbd_remove_busy" and .tier == "tracepoint"
                       and (.reason | contains("the rbd module is not loaded")))' "$probe"
+fi
+
+probe="$work/probe_with_rbd.json"
+if json_section probe_with_rbd "$probe" "mountleak probe (with rbd loaded)"; then
+  jq -r '.hooks[] | select(.hook == "rbd_remove_busy") | "vm_rbd: probe with rbd: \(.tier): \(.programs | join(",")): \(.reason)"' "$probe"
+  check "probe with rbd loaded: rbd_remove_busy on the kernel tier, remove_store used only where it binds to rbd's" \
+    'any(.[].hooks[]; .hook == "rbd_remove_busy" and .tier == "kernel"
+                      and ((.programs | index("ml_fexit_remove_store")) or (.reason | contains("fixed in 6.3"))))' "$probe"
 fi
 
 scan="$work/scan.json"

@@ -114,12 +114,19 @@ std::vector<HookChoice> choose_hooks(const std::vector<Hook>& hooks, FeatureSour
       }
       if (why_not.empty() && !candidate.module.empty() && !features.module_loaded(candidate.module))
         why_not = "the " + candidate.module + " module is not loaded";
+      if (!candidate.module.empty())
+        for (const auto& program : candidate.programs)
+          if (why_not.empty()) {
+            const std::string unusable = features.module_program_unusable(program);
+            if (!unusable.empty()) why_not = program + ": " + unusable;
+          }
       for (const auto& program : candidate.programs)
         if (why_not.empty() && refused.count(program))
           why_not = "program " + program + " refused by the kernel";
       if (!why_not.empty()) {
-        passed_over += (passed_over.empty() ? "" : "; ") + std::string(tier_name(candidate.tier)) +
-                       " tier unavailable (" + why_not + ")";
+        const std::string why = std::string(tier_name(candidate.tier)) + " tier unavailable (" + why_not + ")";
+        if (passed_over.find(why) == std::string::npos)  // two kernel candidates, one reason
+          passed_over += (passed_over.empty() ? "" : "; ") + why;
         continue;
       }
       choice.tier = candidate.tier;

@@ -41,6 +41,10 @@ class FeatureSource {
   // exist only then). The default cannot tell and says yes: loading the
   // programs then decides.
   virtual bool module_loaded(const std::string& /*name*/) { return true; }
+  // Why `program`, one of a module's fexit programs, cannot be bound to that
+  // module's own function on this kernel; empty when it can, or when the
+  // source cannot tell (loading then decides).
+  virtual std::string module_program_unusable(const std::string& /*program*/) { return ""; }
 };
 
 // Answers "not available (disabled by --no-feature)" for the kinds it was
@@ -52,6 +56,9 @@ class RestrictedFeatures : public FeatureSource {
       : inner_(inner), disabled_(std::move(disabled)) {}
   FeatureProbe probe(ProgramKind kind) override;
   bool module_loaded(const std::string& name) override { return inner_.module_loaded(name); }
+  std::string module_program_unusable(const std::string& program) override {
+    return inner_.module_program_unusable(program);
+  }
 
  private:
   FeatureSource& inner_;

@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "sources/bpf/kernel_features.h"
 
+#include "sources/bpf/module_fexit.h"
+
 #include <sys/stat.h>
 
 #include <cerrno>
@@ -44,6 +46,14 @@ bool KernelProber::module_loaded(const std::string& name) {
   // with parameters (rbd has some), whose functions are then vmlinux's.
   struct stat st;
   return stat((sys_root_ + "/module/" + name).c_str(), &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+std::string KernelProber::module_program_unusable(const std::string& program) {
+  auto obj = open_bpf_object(source_);
+  if (!obj) return "";  // loading will say
+  bpf_program* prog = bpf_object__find_program_by_name(obj->get(), program.c_str());
+  if (!prog) return "";
+  return module_fexit_unusable(bpf_program__section_name(prog));
 }
 
 FeatureProbe KernelProber::run(ProgramKind kind) {

@@ -21,6 +21,9 @@ class KernelProber : public FeatureSource {
   FeatureProbe probe(ProgramKind kind) override;
   // Asked each time, not cached: a module can be loaded while we run.
   bool module_loaded(const std::string& name) override;
+  // Looks the program's function up in its module's BTF and asks whether
+  // this kernel would bind it there (module_fexit.h).
+  std::string module_program_unusable(const std::string& program) override;
 
  private:
   FeatureProbe run(ProgramKind kind);
