@@ -2,16 +2,19 @@
 #include "cli/trace_command.h"
 
 #include <signal.h>
+#include <stdio_ext.h>
 
 #include <fmt/core.h>
 
 #include <atomic>
 #include <cstdio>
 #include <cstring>
+#include <optional>
 
 #include "cli/common_options.h"
 #include "config/option_checks.h"
 #include "collector/collector.h"
+#include "output/event_log.h"
 #include "output/host_layout_json.h"
 #include "output/json_line.h"
 #include "output/printable.h"
@@ -29,8 +32,33 @@ namespace mountleak {
 namespace {
 
 std::atomic<bool> g_stop{false};
+std::atomic<bool> g_reopen_log{false};
+// Until the main loop runs, nothing is buffered that a stop must write:
+// programs and links are descriptors the kernel drops at exit, and the log
+// has synced all it was given. Loading BPF cannot be interrupted, so a stop
+// signal then ends the process at once rather than after the load.
+std::atomic<bool> g_starting{true};
 
-void on_signal(int) { g_stop = true; }
+void on_stop_signal(int) {
+  if (g_starting) _exit(0);
+  g_stop = true;
+}
+void on_hangup(int) { g_reopen_log = true; }
+
+// Installed before anything is mounted, loaded or read, so that SIGINT and
+// SIGTERM are answered at every stage. No SA_RESTART: a blocking call
+// returns EINTR and the loop looks at g_stop.
+void install_signal_handlers() {
+  struct sigaction sa {};
+  sa.sa_handler = on_stop_signal;
+  sigaction(SIGINT, &sa, nullptr);
+  sigaction(SIGTERM, &sa, nullptr);
+  sa.sa_handler = on_hangup;
+  sigaction(SIGHUP, &sa, nullptr);
+  // A reader that goes away (`| head -1`) is an EPIPE to handle, not a death.
+  sa.sa_handler = SIG_IGN;
+  sigaction(SIGPIPE, &sa, nullptr);
+}
 
 // A year: longer is a typo, and the deadline arithmetic stays far from overflow.
 constexpr double kMaxDurationSeconds = 365.0 * 24 * 3600;
@@ -53,35 +81,40 @@ struct TraceOptions {
 // stdout in the chosen format, and the post-mortem log with everything.
 class TraceOutput : public OutputSink {
  public:
-  TraceOutput(OutputFormat format, bool all_events, FILE* log)
+  TraceOutput(OutputFormat format, bool all_events, EventLog* log)
       : format_(format), all_events_(all_events), log_(log) {}
   bool wants_raw() const override { return all_events_ || log_; }
   void emit(const nlohmann::json& event, bool raw) override {
     std::string line;
-    if (log_ || format_ == OutputFormat::kJson) line = json_line(event) + "\n";
-    if (log_) {
-      std::fwrite(line.data(), 1, line.size(), log_);
-      if (!raw) std::fflush(log_);  // findings reach the disk at once
-    }
-    if (raw && !all_events_) return;
-    if (format_ == OutputFormat::kJson)
+    if (log_ || format_ == OutputFormat::kJson) line = json_line(event);
+    if (log_) log_->append(line, !raw);  // findings reach the disk at once
+    if ((raw && !all_events_) || stdout_errno_ != 0) return;
+    if (format_ == OutputFormat::kJson) {
+      line += '\n';
       std::fwrite(line.data(), 1, line.size(), stdout);
-    else
+    } else {
       std::fputs(terminal_safe(live_view_text(event)).c_str(), stdout);
-    if (!raw) std::fflush(stdout);
+    }
+    if (!raw) flush_stdout();
   }
   void flush() {
-    std::fflush(stdout);
-    if (log_) std::fflush(log_);
+    flush_stdout();
+    if (log_) log_->flush();
   }
+  // Why stdout stopped taking output (EPIPE: its reader left), or 0.
+  int stdout_errno() const { return stdout_errno_; }
 
  private:
+  void flush_stdout() {
+    if (stdout_errno_ == 0 && std::fflush(stdout) != 0) stdout_errno_ = errno ? errno : EIO;
+  }
   OutputFormat format_;
   bool all_events_;
-  FILE* log_;
+  EventLog* log_;
+  int stdout_errno_ = 0;
 };
 
-nlohmann::json stats_json(const BpfTracer& tracer, Collector& collector) {
+nlohmann::json stats_json(const BpfTracer& tracer, Collector& collector, const EventLog* log) {
   KernelCounters k = tracer.counters();
   const CollectorStats& c = collector.stats();
   return {{"event", "stats"},
@@ -100,7 +133,9 @@ nlohmann::json stats_json(const BpfTracer& tracer, Collector& collector) {
             {"resyncs", c.resyncs},
             {"unresolved_busy", c.unresolved_busy},
             {"busy_path_timeouts", c.busy_path_timeouts},
-            {"lookups_stuck", c.lookups_stuck}}},
+            {"lookups_stuck", c.lookups_stuck},
+            {"log_lines", log ? log->counters().lines : 0},
+            {"log_write_errors", log ? log->counters().write_errors : 0}}},
           {"tracked_mounts", collector.tracked_mounts_json()}};
 }
 
@@ -113,6 +148,7 @@ void drain(BpfTracer& tracer) {
 
 int run_trace(const TraceOptions& options) {
   const CommonOptions& common = options.common;
+  install_signal_handlers();
   set_libbpf_verbose(common.verbose);
   if ((options.ringbuf_kb & (options.ringbuf_kb - 1)) || options.ringbuf_kb < 4) {
     fmt::print(stderr, "mountleak trace: --ringbuf-kb must be a power of two, at least 4\n");
@@ -125,15 +161,16 @@ int run_trace(const TraceOptions& options) {
     return kExitError;
   }
 
-  FILE* log = nullptr;
+  std::optional<EventLog> log;
   if (!options.log_path.empty()) {
-    log = std::fopen(options.log_path.c_str(), "a");
-    if (!log) {
-      fmt::print(stderr, "mountleak trace: cannot open log {}: {}\n", options.log_path, std::strerror(errno));
+    auto opened = EventLog::open(options.log_path);
+    if (!opened) {
+      fmt::print(stderr, "mountleak trace: {}\n", opened.error().message);
       return kExitError;
     }
+    log.emplace(std::move(*opened));
   }
-  TraceOutput out(common.output, options.all_events, log);
+  TraceOutput out(common.output, options.all_events, log ? &*log : nullptr);
 
   TracefsStatus tracefs = ensure_tracefs();
   KernelProber prober(BpfObjectSource{common.bpf_object}, common.paths.sys());
@@ -155,12 +192,10 @@ int run_trace(const TraceOptions& options) {
     fmt::print(stderr, "mountleak trace: {}\n  (tracefs: {}; `mountleak probe` shows what this kernel offers; "
                        "`mountleak scan` works without eBPF)\n",
                tracer.error().message, tracefs.detail);
-    if (log) std::fclose(log);
     return kExitError;
   }
   if (auto started = collector.start(); !started) {
     fmt::print(stderr, "mountleak trace: reading the node: {}\n", started.error().message);
-    if (log) std::fclose(log);
     return kExitError;
   }
 
@@ -182,11 +217,7 @@ int run_trace(const TraceOptions& options) {
   ready["time"] = now_rfc3339();
   out.emit(ready, false);
 
-  struct sigaction sa {};
-  sa.sa_handler = on_signal;
-  sigaction(SIGINT, &sa, nullptr);
-  sigaction(SIGTERM, &sa, nullptr);
-
+  g_starting = false;
   auto deadline = Clock::now() + std::chrono::milliseconds(static_cast<int64_t>(options.duration * 1000));
   uint64_t lost_seen = 0;
   int status = kExitOk;
@@ -205,17 +236,32 @@ int run_trace(const TraceOptions& options) {
     }
     collector.tick(Clock::now());
     out.flush();
+    if (out.stdout_errno() != 0) break;
+    if (g_reopen_log.exchange(false) && log)
+      if (auto reopened = log->reopen(); !reopened)
+        fmt::print(stderr, "mountleak trace: {} (still writing to the file open before)\n",
+                   reopened.error().message);
   }
   // Drain, catch up on any late loss, and settle what is pending, so the
   // final stats describe the node as it is.
   drain(**tracer);
   if (uint64_t lost = (*tracer)->counters().lost(); lost > lost_seen) collector.on_lost(lost - lost_seen);
   collector.tick(Clock::now() + std::chrono::seconds(1));
-  nlohmann::json stats = stats_json(**tracer, collector);
+  nlohmann::json stats = stats_json(**tracer, collector, log ? &*log : nullptr);
   stats["time"] = now_rfc3339();
   out.emit(stats, false);
   out.flush();
-  if (log) std::fclose(log);
+  if (log) log->flush(true);
+  // A reader that left (`| head -1`) is a clean stop; any other failure of
+  // stdout (closed, a full disk) lost output, and says so.
+  if (const int err = out.stdout_errno(); err != 0) {
+    __fpurge(stdout);  // what could not be written is dropped, not retried at exit
+    clearerr(stdout);
+    if (err != EPIPE) {
+      fmt::print(stderr, "mountleak trace: writing to stdout: {}\n", std::strerror(err));
+      return kExitError;
+    }
+  }
   return status;
 }
 
