@@ -52,6 +52,7 @@ int run_probe(const CommonOptions& options) {
   std::vector<std::pair<ProgramKind, FeatureProbe>> programs;
   for (ProgramKind kind : kAllProgramKinds) programs.emplace_back(kind, features.probe(kind));
   TrialLoad trial = trial_load(options, features);
+  release_tracefs();
   // Without a trial (no privileges, nothing loads), the program types alone.
   auto hooks = trial.loaded ? trial.hooks : choose_hooks(mountleak_hooks(), features);
 

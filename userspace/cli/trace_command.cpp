@@ -40,7 +40,10 @@ std::atomic<bool> g_reopen_log{false};
 std::atomic<bool> g_starting{true};
 
 void on_stop_signal(int) {
-  if (g_starting) _exit(0);
+  if (g_starting) {
+    release_tracefs();
+    _exit(0);
+  }
   g_stop = true;
 }
 void on_hangup(int) { g_reopen_log = true; }
@@ -188,6 +191,7 @@ int run_trace(const TraceOptions& options) {
   // harmless, while the other order could miss it.
   TracerOptions topts{BpfObjectSource{common.bpf_object}, options.ringbuf_kb * 1024u};
   auto tracer = BpfTracer::start(topts, features, collector);
+  release_tracefs();  // attached (or failed): no longer needed
   if (!tracer) {
     fmt::print(stderr, "mountleak trace: {}\n  (tracefs: {}; `mountleak probe` shows what this kernel offers; "
                        "`mountleak scan` works without eBPF)\n",

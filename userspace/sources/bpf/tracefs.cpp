@@ -4,6 +4,7 @@
 #include <sys/mount.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cerrno>
 #include <cstring>
 
@@ -14,6 +15,8 @@ constexpr const char* kTracefs = "/sys/kernel/tracing";
 constexpr const char* kDebugTracing = "/sys/kernel/debug/tracing";
 
 bool has_events(const std::string& dir) { return access((dir + "/events").c_str(), F_OK) == 0; }
+
+std::atomic<bool> g_mounted_by_us{false};
 }  // namespace
 
 TracefsStatus ensure_tracefs() {
@@ -25,7 +28,13 @@ TracefsStatus ensure_tracefs() {
     return {false, std::string("not mounted, and mounting it at ") + kTracefs +
                        " failed: " + std::strerror(err)};
   }
-  return {true, std::string("was not mounted; mountleak mounted it at ") + kTracefs};
+  g_mounted_by_us = true;
+  return {true, std::string("was not mounted; mountleak mounted it at ") + kTracefs + " to attach, then unmounted it"};
+}
+
+bool release_tracefs() {
+  if (!g_mounted_by_us.exchange(false)) return false;
+  return umount2(kTracefs, MNT_DETACH) == 0;
 }
 
 }  // namespace mountleak
