@@ -238,7 +238,9 @@ TEST_F(DurableOutput, TracefsMountedToAttachIsNotLeftBehind) {
   without_tracefs.enter = [] {
     if (unshare(CLONE_NEWNS) != 0 || mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) != 0) return false;
     umount2("/sys/kernel/tracing", MNT_DETACH);
+    // debugfs would mount tracefs again by itself (its tracing automount).
     umount2("/sys/kernel/debug/tracing", MNT_DETACH);
+    umount2("/sys/kernel/debug", MNT_DETACH);
     return true;
   };
   TraceProcess trace({"--all-events"}, without_tracefs);
