@@ -17,6 +17,8 @@
 
 #include <chrono>
 #include <filesystem>
+#include <functional>
+#include <optional>
 #include <fstream>
 #include <memory>
 #include <sstream>
@@ -151,6 +153,26 @@ void fail_umount_busy(const std::string& path) {
   ASSERT_EQ(errno, EBUSY) << path << ": " << strerror(errno);
 }
 
+// A file on the node's device held open while `first` runs, then a failed
+// umount2 of its mount: the busy finding a test waits for, to know the
+// tracer has handled everything before it.
+std::optional<nlohmann::json> node_busy_finding(TraceProcess& trace, const std::string& mount,
+                                                const std::function<void()>& first = [] {}) {
+  const int open_file = open((mount + "/busy-file").c_str(), O_CREAT | O_RDWR | O_CLOEXEC, 0600);
+  EXPECT_GE(open_file, 0) << strerror(errno);
+  if (open_file < 0) return std::nullopt;
+  first();
+  fail_umount_busy(mount);
+  // By pid: the kernel tier names only the mount point's last component.
+  auto busy = trace.wait_for(
+      [&](const nlohmann::json& e) {
+        return e.value("event", "") == "busy" && e["process"].value("pid", 0) == getpid();
+      },
+      15s);
+  close(open_file);
+  return busy;
+}
+
 // The path of a failed umount leads through the file system (a symlink on
 // it, to the node's busy mount), whose server answered the kernel once and
 // never answers again. On the tracepoint tier the tracer looks the path up
@@ -162,15 +184,7 @@ TEST_P(UnansweringFuseTest, TraceGoesOnPastAnUnansweredBusyPath) {
   auto ready = trace.wait_for_event("ready", 20s);
   ASSERT_TRUE(ready) << trace.stderr_text();
   const bool looks_up_paths = (*ready)["tier"]["umount"] == "tracepoint";
-  const std::string mount = node_->global_mount_path();
-  const int open_file = open((mount + "/busy-file").c_str(), O_CREAT | O_RDWR | O_CLOEXEC, 0600);
-  ASSERT_GE(open_file, 0);
-  fail_umount_busy(fuse_->path("link"));
-  fail_umount_busy(mount);
-  auto busy = trace.wait_for(
-      [&](const nlohmann::json& e) { return e.value("event", "") == "busy" && e.value("path", "") == mount; },
-      15s);
-  close(open_file);
+  auto busy = node_busy_finding(trace, node_->global_mount_path(), [&] { fail_umount_busy(fuse_->path("link")); });
   ASSERT_TRUE(busy) << trace.describe();
   EXPECT_EQ((*busy)["device_from"], looks_up_paths ? "mount_table" : "kernel") << busy->dump();
   for (const auto& e : trace.events())
@@ -202,16 +216,7 @@ TEST_P(UnansweringFuseTest, LookalikeRbdRemoveIsNotCaptured) {
   EXPECT_EQ(errno, EBUSY);
   close(remove);
 
-  // A busy failure on the node's device, after it, to wait for.
-  const std::string mount = node_->global_mount_path();
-  const int open_file = open((mount + "/busy-file").c_str(), O_CREAT | O_RDWR | O_CLOEXEC, 0600);
-  ASSERT_GE(open_file, 0);
-  fail_umount_busy(mount);
-  auto busy = trace.wait_for(
-      [&](const nlohmann::json& e) { return e.value("event", "") == "busy" && e.value("path", "") == mount; },
-      15s);
-  close(open_file);
-  ASSERT_TRUE(busy) << trace.describe();
+  ASSERT_TRUE(node_busy_finding(trace, node_->global_mount_path())) << trace.describe();
   for (const auto& e : trace.events())
     EXPECT_NE(e.value("source", ""), "rbd_remove") << e.dump();
 }
@@ -262,13 +267,7 @@ TEST_P(TraceBusyPathInRoot, DotDotCannotNameAnotherDevice) {
   ASSERT_EQ(err, EBUSY) << strerror(err);
 
   // A real busy failure on the node's device, after it, to wait for.
-  const int open_file = open((mount + "/busy-file").c_str(), O_CREAT | O_RDWR | O_CLOEXEC, 0600);
-  ASSERT_GE(open_file, 0);
-  fail_umount_busy(mount);
-  auto busy = trace.wait_for(
-      [&](const nlohmann::json& e) { return e.value("event", "") == "busy" && e["process"].value("pid", 0) == getpid(); },
-      15s);
-  close(open_file);
+  auto busy = node_busy_finding(trace, mount);
   stop(child_left);
   umount2((root + mount).c_str(), MNT_DETACH);
   ASSERT_TRUE(busy) << trace.describe();
