@@ -3,6 +3,7 @@
 
 #include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <charconv>
@@ -33,6 +34,15 @@ uint64_t monotonic_ns() {
 std::string strip_trailing_slash(std::string p) {
   while (p.size() > 1 && p.back() == '/') p.pop_back();
   return p;
+}
+
+// Whether the process sees its mount namespace from the namespace's root:
+// readlink of /proc/PID/root is "/" then, a path otherwise (a chroot). The
+// kernel answers it from the process's own root, without any file system.
+bool root_is_namespace_root(const std::string& proc, int pid) {
+  char buf[2];
+  const std::string link = proc + "/" + std::to_string(pid) + "/root";
+  return ::readlink(link.c_str(), buf, sizeof buf) == 1 && buf[0] == '/';
 }
 
 // A kernel dev_t: 12 bits of major above 20 bits of minor.
@@ -444,8 +454,10 @@ std::optional<Collector::BusyDevice> Collector::busy_device(const ml_event& e) {
   };
   switch (e.busy_source) {
     case ML_BUSY_UMOUNT: {
-      // The mount table first: no file system is asked at all.
-      if (!path.empty() && path.front() == '/')
+      // The mount table first, no file system asked at all; but only for a
+      // process whose root is its namespace's: in a chroot the same words
+      // name another place.
+      if (!path.empty() && path.front() == '/' && root_is_namespace_root(paths_.proc(), pid))
         if (const MountNamespace* ns = model_.find(e.mntns)) {
           const std::string target = strip_trailing_slash(path);
           for (auto it = ns->mounts.rbegin(); it != ns->mounts.rend(); ++it)
