@@ -36,13 +36,15 @@ std::string strip_trailing_slash(std::string p) {
   return p;
 }
 
-// Whether the process sees its mount namespace from the namespace's root:
-// readlink of /proc/PID/root is "/" then, a path otherwise (a chroot). The
-// kernel answers it from the process's own root, without any file system.
+// False when the process is known to be chrooted: readlink of
+// /proc/PID/root is then a path, not "/". The kernel answers it from the
+// process's own root, without any file system. A process already gone has
+// no root left to look a path up in; its mount table is all there is.
 bool root_is_namespace_root(const std::string& proc, int pid) {
   char buf[2];
   const std::string link = proc + "/" + std::to_string(pid) + "/root";
-  return ::readlink(link.c_str(), buf, sizeof buf) == 1 && buf[0] == '/';
+  const ssize_t n = ::readlink(link.c_str(), buf, sizeof buf);
+  return n < 0 || (n == 1 && buf[0] == '/');
 }
 
 // A kernel dev_t: 12 bits of major above 20 bits of minor.
