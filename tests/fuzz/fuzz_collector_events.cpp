@@ -57,7 +57,7 @@ class FuzzNode : public mountleak::NamespaceSource {
     ns.mounts = std::move(mounts);
     pid_ns[kPids[i]] = kInodes[i];
   }
-  mountleak::Result<mountleak::NodeSnapshot> snapshot() override {
+  mountleak::Result<mountleak::NodeSnapshot> snapshot(const mountleak::SnapshotLimits&) override {
     mountleak::NodeSnapshot s;
     // The host's, and those a live process is in.
     if (namespaces.count(kInodes[0])) s.namespaces[kInodes[0]] = namespaces.at(kInodes[0]);
@@ -67,7 +67,7 @@ class FuzzNode : public mountleak::NamespaceSource {
     s.method = "mountinfo";
     return s;
   }
-  mountleak::Result<mountleak::MountNamespace> read(int pid) override {
+  mountleak::Result<mountleak::MountNamespace> read(int pid, size_t) override {
     auto it = pid_ns.find(pid);
     if (it == pid_ns.end() || !namespaces.count(it->second)) return mountleak::Error{"no such process", ESRCH};
     return namespaces.at(it->second);

@@ -37,18 +37,30 @@ class ScriptedNode : public NamespaceSource {
     ns.mounts = std::move(mounts);
     pid_ns[pid] = inode;
   }
-  Result<NodeSnapshot> snapshot() override {
+  // Leaves namespaces out past limits.max_namespaces, as the enumerator
+  // does (the host's never); trimming is the enumerator's own test's.
+  Result<NodeSnapshot> snapshot(const SnapshotLimits& limits) override {
     NodeSnapshot s;
-    s.namespaces = namespaces;
+    if (namespaces.count(kHostNs)) s.namespaces[kHostNs] = namespaces.at(kHostNs);
+    for (const auto& [inode, ns] : namespaces) {
+      if (inode == kHostNs) continue;
+      if (limits.max_namespaces && s.namespaces.size() >= limits.max_namespaces) {
+        ++s.counters.namespaces_left_out;
+        continue;
+      }
+      s.namespaces[inode] = ns;
+    }
     s.host_mntns = kHostNs;
     s.method = "mountinfo";
     return s;
   }
-  Result<MountNamespace> read(int pid) override {
+  Result<MountNamespace> read(int pid, size_t max_mountinfo_bytes) override {
     auto it = pid_ns.find(pid);
     if (it == pid_ns.end() || !namespaces.count(it->second)) return Error{"no such process", ESRCH};
+    if (oversized.count(it->second)) return Error{"longer than " + std::to_string(max_mountinfo_bytes), EFBIG};
     return namespaces.at(it->second);
   }
+  std::set<uint64_t> oversized;  // namespaces whose table is "too large" to read
   std::optional<uint64_t> namespace_of(int pid) override {
     auto it = pid_ns.find(pid);
     if (it == pid_ns.end() || !namespaces.count(it->second)) return std::nullopt;
@@ -245,8 +257,150 @@ TEST_F(CollectorTest, LostEventsResyncAndStillReportTheLeak) {
   collector_->on_lost(12);
   ASSERT_EQ(out_.of("lost").size(), 1u);
   EXPECT_EQ(out_.of("lost")[0]["count"], 12);
+  collector_->tick(Clock::now());
   ASSERT_EQ(out_.of("resync").size(), 1u);
   EXPECT_EQ(out_.of("leak").size(), 1u);
+}
+
+// A collector with bounds small enough to reach with a handful of events.
+class BoundedCollectorTest : public CollectorTest {
+ protected:
+  void restart(CollectorOptions options) {
+    out_.events.clear();
+    collector_ = std::make_unique<Collector>(paths_, options, node_, out_);
+    ASSERT_TRUE(collector_->start().ok());
+  }
+  // A namespace copied from the host, with a process in it.
+  void new_namespace(uint64_t inode, int pid, std::vector<MountEntry> mounts) {
+    collector_->on_event(event(ML_EV_MNTNS, pid, inode, kHostNs));
+    node_.set(inode, pid, std::move(mounts));
+  }
+  std::vector<nlohmann::json> degraded(const std::string& bound, const std::string& state) const {
+    std::vector<nlohmann::json> out;
+    for (const auto& e : out_.of("degraded"))
+      if (e["bound"] == bound && e["state"] == state) out.push_back(e);
+    return out;
+  }
+};
+
+TEST_F(BoundedCollectorTest, ResyncsAfterLossesBackOff) {
+  CollectorOptions options;
+  options.resync_min_interval = 1000ms;
+  options.resync_max_interval = 4000ms;
+  restart(options);
+  const auto t0 = Clock::now();
+  collector_->on_lost(3);
+  collector_->tick(t0);
+  ASSERT_EQ(out_.of("resync").size(), 1u);  // the first at once
+
+  // More losses at once: summed, and the resync waits for the interval.
+  collector_->on_lost(5);
+  collector_->on_lost(7);
+  collector_->tick(t0 + 500ms);
+  EXPECT_EQ(out_.of("resync").size(), 1u);
+  EXPECT_EQ(out_.of("lost").size(), 2u);  // the first of the new losses is said at once
+  collector_->tick(t0 + 1100ms);
+  ASSERT_EQ(out_.of("resync").size(), 2u);
+  ASSERT_EQ(out_.of("lost").size(), 3u);
+  EXPECT_EQ(out_.of("lost")[1]["count"], 5);
+  EXPECT_EQ(out_.of("lost")[2]["count"], 7);
+  EXPECT_GE(collector_->stats().resyncs_deferred, 1u);
+
+  // Losses keep coming: the interval doubles (2 s), up to the maximum.
+  collector_->on_lost(1);
+  collector_->tick(t0 + 2200ms);
+  EXPECT_EQ(out_.of("resync").size(), 2u);
+  collector_->tick(t0 + 3200ms);
+  EXPECT_EQ(out_.of("resync").size(), 3u);
+  EXPECT_EQ(collector_->bounds_json()["resync_backoff_ms"], 4000);
+}
+
+TEST_F(BoundedCollectorTest, NamespacesPastTheBoundAreLeftOutSaidAndFoundLater) {
+  CollectorOptions options;
+  options.max_namespaces = 4;  // the host and three more
+  restart(options);
+  for (int i = 0; i < 4; ++i) new_namespace(kContainerNs + i, kContainerPid + i, container(0));
+  collector_->tick(Clock::now() + 1s);
+  EXPECT_EQ(collector_->model().namespaces().size(), 4u);
+  EXPECT_EQ(collector_->stats().namespaces_left_out, 1u);
+  ASSERT_EQ(degraded("max_namespaces", "reached").size(), 1u);
+  EXPECT_EQ(degraded("max_namespaces", "reached")[0]["limit"], 4);
+  // Findings made meanwhile say their holders may not be all.
+  ASSERT_FALSE(out_.of("mntns_copy").empty());
+  EXPECT_EQ(out_.of("mntns_copy")[0]["degraded"], nlohmann::json::array({"max_namespaces"}));
+
+  // Two exit: room again, and a resync finds the one left out.
+  for (int i = 0; i < 2; ++i) node_.namespaces.erase(kContainerNs + i);
+  collector_->tick(Clock::now() + 3s);  // the sweep drops them
+  collector_->tick(Clock::now() + 4s);  // room: the resync
+  EXPECT_TRUE(collector_->model().has(kContainerNs + 3));
+  EXPECT_EQ(degraded("max_namespaces", "left").size(), 1u);
+  EXPECT_TRUE(collector_->degraded().empty());
+}
+
+TEST_F(BoundedCollectorTest, ALeakMadeWhileItsHolderWasLeftOutIsFoundByTheResync) {
+  CollectorOptions options;
+  options.max_namespaces = 4;
+  restart(options);
+  constexpr uint64_t kFiller = kContainerNs + 100;
+  for (int i = 0; i < 3; ++i) new_namespace(kFiller + i, kContainerPid + 100 + i, host_root());
+  create_container(0);  // left out: the model is full
+  ASSERT_FALSE(collector_->model().has(kContainerNs));
+  host_unmounts();
+  EXPECT_TRUE(out_.of("leak").empty());  // its holder is not known yet
+
+  for (int i = 0; i < 2; ++i) node_.namespaces.erase(kFiller + i);
+  collector_->tick(Clock::now() + 3s);
+  auto leaks = out_.of("leak");
+  ASSERT_EQ(leaks.size(), 1u) << nlohmann::json(out_.events).dump();
+  EXPECT_EQ(leaks[0]["found_by"], "resync");
+  EXPECT_EQ(leaks[0]["holders"][0]["mntns"], kContainerNs);
+}
+
+TEST_F(BoundedCollectorTest, MountsPastTheBoundKeepTheTrackedOnesAndTheLeakIsReported) {
+  CollectorOptions options;
+  options.max_mounts = 3;  // the host's two, and one more
+  restart(options);
+  create_container(0);
+  const MountNamespace* copy = collector_->model().find(kContainerNs);
+  ASSERT_NE(copy, nullptr);
+  EXPECT_TRUE(copy->trimmed);
+  ASSERT_EQ(copy->mounts.size(), 1u);  // the volume's mount only
+  EXPECT_EQ(copy->mounts[0].dev, kRbd);
+  EXPECT_LE(collector_->model().mount_count(), 3u);
+  ASSERT_EQ(degraded("max_mounts", "reached").size(), 1u);
+
+  host_unmounts();
+  auto leaks = out_.of("leak");
+  ASSERT_EQ(leaks.size(), 1u);
+  EXPECT_EQ(leaks[0]["holders"][0]["mntns"], kContainerNs);
+  EXPECT_EQ(leaks[0]["degraded"], nlohmann::json::array({"max_mounts"}));
+}
+
+TEST_F(BoundedCollectorTest, ATableTooLargeToReadKeepsTheOneReadBefore) {
+  create_container(0);
+  node_.oversized.insert(kContainerNs);
+  collector_->on_event(event(ML_EV_MOUNT, kContainerPid, kContainerNs));
+  collector_->tick(Clock::now() + 1s);
+  EXPECT_EQ(collector_->stats().mountinfo_too_large, 1u);
+  ASSERT_EQ(degraded("max_mountinfo_bytes", "reached").size(), 1u);
+  const MountNamespace* ns = collector_->model().find(kContainerNs);
+  ASSERT_NE(ns, nullptr);
+  EXPECT_EQ(ns->mounts.size(), container(0).size());
+  EXPECT_EQ(ns->pids, std::vector<int>{kContainerPid});  // not taken for gone
+}
+
+TEST_F(BoundedCollectorTest, ATickReadsWhatItsSliceAllowsAndLeavesTheRest) {
+  CollectorOptions options;
+  options.reconcile_slice = 0ms;  // one namespace a tick
+  restart(options);
+  new_namespace(kContainerNs, kContainerPid, container(0));
+  new_namespace(kContainerNs + 1, kContainerPid + 1, container(0));
+  collector_->tick(Clock::now() + 1s);
+  EXPECT_EQ(collector_->stats().reconciles, 1u);
+  EXPECT_EQ(collector_->stats().reconcile_slices_spent, 1u);
+  collector_->tick(Clock::now() + 1s);
+  EXPECT_EQ(collector_->stats().reconciles, 2u);
 }
 
 }  // namespace

@@ -327,6 +327,62 @@ TEST_F(SyntheticProc, GroupsByNamespaceAndReadsEachOnce) {
   EXPECT_FALSE(snap->processes.count(30));
 }
 
+TEST_F(SyntheticProc, LimitsLeaveOutTrimAndRefuseButNeverTheHost) {
+  const uint64_t a = ns_of(1), b = ns_of(20), c = ns_of(40);
+  EnumerateOptions options;
+  options.process_details = false;
+  options.limits.max_namespaces = 2;  // the host and one more
+  auto snap = enumerate_node(paths_, options);
+  ASSERT_TRUE(snap) << snap.error().message;
+  EXPECT_TRUE(snap->namespaces.count(a));
+  EXPECT_EQ(snap->namespaces.count(b) + snap->namespaces.count(c), 1u);
+  EXPECT_EQ(snap->namespaces.size(), 2u);  // and the pinned one left out too
+  EXPECT_EQ(snap->counters.namespaces_left_out, 2u);
+
+  options.limits = {};
+  options.limits.max_mounts = 4;  // the host's four fill it
+  options.limits.keep_when_full = [](const MountEntry& m) { return m.dev == DevId{252, 16}; };
+  snap = enumerate_node(paths_, options);
+  ASSERT_TRUE(snap);
+  EXPECT_FALSE(snap->namespaces.at(a).trimmed);
+  EXPECT_EQ(snap->namespaces.at(a).mounts.size(), 4u);
+  const auto& leaked = snap->namespaces.at(b);
+  EXPECT_TRUE(leaked.trimmed);
+  ASSERT_EQ(leaked.mounts.size(), 1u);  // the rbd mount kept, the bind source not
+  EXPECT_EQ(leaked.mounts[0].dev, (DevId{252, 16}));
+  EXPECT_TRUE(snap->namespaces.at(c).mounts.empty());
+  EXPECT_EQ(snap->counters.namespaces_trimmed, 2u);
+
+  options.limits = {};
+  options.limits.max_mountinfo_bytes = 100;  // less than the host's table
+  snap = enumerate_node(paths_, options);
+  ASSERT_TRUE(snap);
+  EXPECT_TRUE(snap->namespaces.at(a).mounts.empty());
+  EXPECT_NE(snap->namespaces.at(a).read_error.find("longer than 100 bytes"), std::string::npos)
+      << snap->namespaces.at(a).read_error;
+  EXPECT_GE(snap->counters.mountinfo_too_large, 1u);
+}
+
+TEST_F(SyntheticProc, AnInterruptedWalkStops) {
+  EnumerateOptions options;
+  options.limits.interrupted = [] { return true; };
+  auto snap = enumerate_node(paths_, options);
+  ASSERT_FALSE(snap);
+  EXPECT_EQ(snap.error().errno_value, EINTR);
+}
+
+TEST(ReadFile, ALongerFileThanTheCapIsAnErrorNotATruncation) {
+  TempDir tmp;
+  const std::string path = tmp.path() + "/big";
+  write_file(path, std::string(10000, 'x'));
+  std::string buf;
+  auto st = read_file_into(path, buf, 9999);
+  ASSERT_FALSE(st);
+  EXPECT_EQ(st.error().errno_value, EFBIG);
+  EXPECT_TRUE(read_file_into(path, buf, 10000));
+  EXPECT_EQ(buf.size(), 10000u);
+}
+
 TEST_F(SyntheticProc, HostNamespaceOption) {
   EnumerateOptions options;
   options.host_mntns = "40";

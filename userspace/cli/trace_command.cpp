@@ -79,7 +79,17 @@ struct TraceOptions {
   bool reconcile_propagation = true;
   std::string host_mntns;
   CmdlinePolicy cmdline = CmdlinePolicy::kRedacted;
+  // Bounds (see CollectorOptions and TracerOptions for why each exists).
+  size_t max_namespaces = CollectorOptions{}.max_namespaces;
+  size_t max_mounts = CollectorOptions{}.max_mounts;
+  size_t max_mountinfo_bytes = CollectorOptions{}.max_mountinfo_bytes;
+  uint32_t max_events_per_poll = TracerOptions{}.max_events_per_poll;
+  double resync_min_interval = 1;
+  double resync_max_interval = 60;
 };
+
+// How long a stop may spend reading what is left in the ring buffer.
+constexpr auto kFinalDrainSlice = std::chrono::milliseconds(300);
 
 // stdout in the chosen format, and the post-mortem log with everything.
 class TraceOutput : public OutputSink {
@@ -128,6 +138,7 @@ nlohmann::json stats_json(const BpfTracer& tracer, Collector& collector, const E
             {"kernel_missed_entry", k.missed_entry},
             {"short_samples", k.short_samples},
             {"sink_failures", k.sink_failures},
+            {"poll_budget_hits", k.poll_budget_hits},
             {"events", c.events},
             {"reconciles", c.reconciles},
             {"reconcile_failures", c.reconcile_failures},
@@ -137,15 +148,24 @@ nlohmann::json stats_json(const BpfTracer& tracer, Collector& collector, const E
             {"unresolved_busy", c.unresolved_busy},
             {"busy_path_timeouts", c.busy_path_timeouts},
             {"lookups_stuck", c.lookups_stuck},
+            {"namespaces_left_out", c.namespaces_left_out},
+            {"namespaces_trimmed", c.namespaces_trimmed},
+            {"mountinfo_too_large", c.mountinfo_too_large},
+            {"reconcile_slices_spent", c.reconcile_slices_spent},
+            {"resyncs_deferred", c.resyncs_deferred},
             {"log_lines", log ? log->counters().lines : 0},
             {"log_write_errors", log ? log->counters().write_errors : 0}}},
+          {"bounds", collector.bounds_json()},
           {"tracked_mounts", collector.tracked_mounts_json()}};
 }
 
-void drain(BpfTracer& tracer) {
+// Reads what the ring buffer holds now, but in a storm not for longer than
+// `slice`: producers can outrun any reader.
+void drain(BpfTracer& tracer, std::chrono::milliseconds slice) {
+  const auto until = Clock::now() + slice;
   for (;;) {
     auto n = tracer.poll(0);
-    if (!n || *n == 0) return;
+    if (!n || !tracer.more_waiting() || Clock::now() >= until) return;
   }
 }
 
@@ -155,6 +175,10 @@ int run_trace(const TraceOptions& options) {
   set_libbpf_verbose(common.verbose);
   if ((options.ringbuf_kb & (options.ringbuf_kb - 1)) || options.ringbuf_kb < 4) {
     fmt::print(stderr, "mountleak trace: --ringbuf-kb must be a power of two, at least 4\n");
+    return kExitError;
+  }
+  if (options.resync_min_interval > options.resync_max_interval) {
+    fmt::print(stderr, "mountleak trace: --resync-min-interval is longer than --resync-max-interval\n");
     return kExitError;
   }
   // Before anything is mounted (tracefs) or loaded: in a chroot every host
@@ -183,13 +207,20 @@ int run_trace(const TraceOptions& options) {
   copts.settle = std::chrono::milliseconds(options.settle_ms);
   copts.reconcile_propagation = options.reconcile_propagation;
   copts.cmdline = options.cmdline;
+  copts.max_namespaces = options.max_namespaces;
+  copts.max_mounts = options.max_mounts;
+  copts.max_mountinfo_bytes = options.max_mountinfo_bytes;
+  copts.resync_min_interval = std::chrono::milliseconds(static_cast<int64_t>(options.resync_min_interval * 1000));
+  copts.resync_max_interval = std::chrono::milliseconds(static_cast<int64_t>(options.resync_max_interval * 1000));
+  copts.interrupted = [] { return g_stop.load(); };
   ProcfsNamespaceSource source(common.paths, options.host_mntns);
   Collector collector(common.paths, copts, source, out);
 
   // Attach first, then read the node: anything that changes in between is
   // both in the snapshot and in the ring buffer, and applying it twice is
   // harmless, while the other order could miss it.
-  TracerOptions topts{BpfObjectSource{common.bpf_object}, options.ringbuf_kb * 1024u};
+  TracerOptions topts{BpfObjectSource{common.bpf_object}, options.ringbuf_kb * 1024u,
+                      options.max_events_per_poll};
   auto tracer = BpfTracer::start(topts, features, collector);
   release_tracefs();  // attached (or failed): no longer needed
   if (!tracer) {
@@ -234,7 +265,7 @@ int run_trace(const TraceOptions& options) {
     }
     uint64_t lost = (*tracer)->counters().lost();
     if (lost > lost_seen) {
-      drain(**tracer);  // what did arrive first: the resync starts from the newest state
+      drain(**tracer, kPollSlice);  // what did arrive first: the resync starts from the newest state
       collector.on_lost(lost - lost_seen);
       lost_seen = lost;
     }
@@ -248,7 +279,7 @@ int run_trace(const TraceOptions& options) {
   }
   // Drain, catch up on any late loss, and settle what is pending, so the
   // final stats describe the node as it is.
-  drain(**tracer);
+  drain(**tracer, kFinalDrainSlice);
   if (uint64_t lost = (*tracer)->counters().lost(); lost > lost_seen) collector.on_lost(lost - lost_seen);
   collector.tick(Clock::now() + std::chrono::seconds(1));
   nlohmann::json stats = stats_json(**tracer, collector, log ? &*log : nullptr);
@@ -267,6 +298,44 @@ int run_trace(const TraceOptions& options) {
     }
   }
   return status;
+}
+
+// What trace may cost on a node for months. Each bound reached is said
+// (a degraded event naming it) and shown in stats, never silent.
+void add_bound_options(CLI::App& cmd, TraceOptions& options) {
+  const char* group = "Bounds (reported in stats; a degraded event says when one is reached)";
+  cmd.add_option("--max-namespaces", options.max_namespaces,
+                 "Mount namespaces the model holds; more are left out (their holders missing from "
+                 "findings) until a resync finds room")
+      ->check(CLI::Range(size_t{16}, size_t{1} << 24))
+      ->capture_default_str()
+      ->group(group);
+  cmd.add_option("--max-mounts", options.max_mounts,
+                 "Mounts the model holds across namespaces (~350 bytes each); beyond it a namespace "
+                 "keeps only its mounts of tracked devices")
+      ->check(CLI::Range(size_t{1024}, size_t{1} << 28))
+      ->capture_default_str()
+      ->group(group);
+  cmd.add_option("--max-mountinfo-bytes", options.max_mountinfo_bytes,
+                 "Largest mount table read; a larger one is not read, and the table read before stays")
+      ->check(CLI::Range(size_t{64} << 10, size_t{1} << 30))
+      ->capture_default_str()
+      ->group(group);
+  cmd.add_option("--max-events-per-poll", options.max_events_per_poll,
+                 "Events handled before the loop turns to its ticks and signals (also at most 200 ms)")
+      ->check(CLI::Range(1u, 1u << 20))
+      ->capture_default_str()
+      ->group(group);
+  cmd.add_option("--resync-min-interval", options.resync_min_interval,
+                 "Seconds between resyncs after lost events; doubles while losses keep coming")
+      ->check(seconds_up_to(3600))
+      ->capture_default_str()
+      ->group(group);
+  cmd.add_option("--resync-max-interval", options.resync_max_interval,
+                 "The longest the resync interval grows to, in seconds")
+      ->check(seconds_up_to(3600))
+      ->capture_default_str()
+      ->group(group);
 }
 
 }  // namespace
@@ -305,6 +374,7 @@ void register_trace_command(CLI::App& app, CommandAction& action) {
   cmd->add_option("--host-mntns", options->host_mntns,
                   "The host's mount namespace: a PID or an ns file [default: PID 1's, else our own]")
       ->check(pid_or_absolute_path());
+  add_bound_options(*cmd, *options);
   cmd->callback([options, &action] { action = [options] { return run_trace(*options); }; });
 }
 

@@ -23,6 +23,16 @@ namespace {
 
 constexpr auto kCacheLifetime = std::chrono::seconds(30);
 
+// What each bound costs while it is reached, as the degraded event says.
+constexpr const char* kLeftOutEffect =
+    "new mount namespaces are left out of the model: a holder in one of them is missing from "
+    "findings until a resync finds it, once the model has room";
+constexpr const char* kTrimmedEffect =
+    "namespaces that do not fit keep only their mounts of tracked devices: holders stay "
+    "complete, but a hostPath bind in them may go unexplained";
+constexpr const char* kTooLargeEffect =
+    "a mount table larger than the bound is not read: its namespace keeps the table read before";
+
 std::string c_string(const char* s, size_t max) { return std::string(s, strnlen(s, max)); }
 
 uint64_t monotonic_ns() {
@@ -61,14 +71,17 @@ std::optional<DevId> read_dev_pair(const std::string& dir) {
 
 }  // namespace
 
-Result<NodeSnapshot> ProcfsNamespaceSource::snapshot() {
+Result<NodeSnapshot> ProcfsNamespaceSource::snapshot(const SnapshotLimits& limits) {
   EnumerateOptions options;
   options.host_mntns = host_mntns_;
   options.process_details = false;
+  options.limits = limits;
   return enumerate_node(paths_, options);
 }
 
-Result<MountNamespace> ProcfsNamespaceSource::read(int pid) { return read_namespace_of(paths_, pid); }
+Result<MountNamespace> ProcfsNamespaceSource::read(int pid, size_t max_mountinfo_bytes) {
+  return read_namespace_of(paths_, pid, max_mountinfo_bytes);
+}
 
 std::optional<uint64_t> ProcfsNamespaceSource::namespace_of(int pid) {
   auto inode = ns_inode(paths_.proc(), pid, "mnt");
@@ -90,17 +103,98 @@ Collector::Collector(const HostPaths& paths, CollectorOptions options, Namespace
       source_(source),
       out_(out),
       attributor_(paths, options.cmdline),
-      finder_(paths, attributor_) {}
+      finder_(paths, attributor_),
+      keep_tracked_([this](const MountEntry& m) { return tracked(m.dev); }),
+      resync_backoff_(options.resync_min_interval) {}
+
+SnapshotLimits Collector::snapshot_limits() const {
+  SnapshotLimits limits;
+  limits.max_namespaces = options_.max_namespaces;
+  limits.max_mounts = options_.max_mounts;
+  limits.max_mountinfo_bytes = options_.max_mountinfo_bytes;
+  limits.keep_when_full = keep_tracked_;
+  limits.interrupted = options_.interrupted;
+  return limits;
+}
 
 Status Collector::start() {
-  auto snap = source_.snapshot();
+  auto snap = source_.snapshot(snapshot_limits());
   if (!snap) return snap.error();
   warnings_ = snap->warnings;
+  const ScanCounters counters = snap->counters;
   model_.reset(std::move(*snap));
   host_layout_.reset();
   attributor_.set_host_mntns(model_.host_mntns());
   if (const auto& note = host_layout().kubelet.note; !note.empty()) warnings_.push_back(note);
+  judge_snapshot_limits(counters);
   return ok_status();
+}
+
+void Collector::judge_snapshot_limits(const ScanCounters& counters) {
+  stats_.namespaces_left_out += counters.namespaces_left_out;
+  stats_.namespaces_trimmed += counters.namespaces_trimmed;
+  stats_.mountinfo_too_large += counters.mountinfo_too_large;
+  if (counters.namespaces_left_out)
+    degrade("max_namespaces", options_.max_namespaces, kLeftOutEffect);
+  else
+    recover("max_namespaces");
+  if (counters.namespaces_trimmed)
+    degrade("max_mounts", options_.max_mounts, kTrimmedEffect);
+  else if (model_.trimmed_count() == 0)
+    recover("max_mounts");
+  if (counters.mountinfo_too_large)
+    degrade("max_mountinfo_bytes", options_.max_mountinfo_bytes, kTooLargeEffect);
+  else
+    recover("max_mountinfo_bytes");
+}
+
+void Collector::degrade(const std::string& bound, size_t limit, const std::string& effect) {
+  if (!degraded_.insert(bound).second) return;
+  emit({{"event", "degraded"}, {"bound", bound}, {"limit", limit}, {"state", "reached"}, {"effect", effect}});
+}
+
+void Collector::recover(const std::string& bound) {
+  if (degraded_.erase(bound) == 0) return;
+  emit({{"event", "degraded"}, {"bound", bound}, {"state", "left"}});
+}
+
+void Collector::recover_when_room() {
+  // Three quarters, so that a model at its bound does not flap in and out.
+  const bool namespace_room = model_.namespaces().size() < options_.max_namespaces * 3 / 4;
+  const bool mount_room = model_.mount_count() < options_.max_mounts * 3 / 4;
+  // Namespaces left out are known only to a full read of /proc.
+  if (degraded_.count("max_namespaces") && namespace_room) resync_wanted_ = true;
+  if (degraded_.count("max_mounts") && mount_room) {
+    if (model_.trimmed_count() == 0) {
+      recover("max_mounts");
+    } else {
+      auto now = Clock::now();
+      for (const auto& [inode, ns] : model_.namespaces())
+        if (ns.trimmed) mark_dirty(inode, now - options_.max_delay);
+    }
+  }
+}
+
+bool Collector::admit_namespace(uint64_t inode, int pid, uint64_t copied_from) {
+  if (model_.has(inode)) {
+    model_.add_pid(inode, pid);
+    return true;
+  }
+  if (model_.namespaces().size() >= options_.max_namespaces) {
+    ++stats_.namespaces_left_out;
+    degrade("max_namespaces", options_.max_namespaces, kLeftOutEffect);
+    return false;
+  }
+  const MountNamespace* parent = model_.find(copied_from);
+  const size_t copied = parent ? parent->mounts.size() : 0;
+  if (model_.mount_count() + copied > options_.max_mounts) {
+    model_.add_namespace(inode, pid, copied_from, &keep_tracked_);
+    ++stats_.namespaces_trimmed;
+    degrade("max_mounts", options_.max_mounts, kTrimmedEffect);
+  } else {
+    model_.add_namespace(inode, pid, copied_from);
+  }
+  return true;
 }
 
 bool Collector::tracked(DevId dev) {
@@ -177,7 +271,10 @@ DeviceHolders Collector::holders_of(DevId dev) {
 
 nlohmann::json Collector::finding(const std::string& kind, const DeviceHolders& d,
                                   const std::vector<Holder>& holders) {
-  return {{"event", kind}, {"device", device_json(d.device)}, {"holders", holders_json(holders)}};
+  nlohmann::json j = {{"event", kind}, {"device", device_json(d.device)}, {"holders", holders_json(holders)}};
+  // Made while a bound is reached: the holders may not be all (see degraded).
+  if (!degraded_.empty()) j["degraded"] = degraded_;
+  return j;
 }
 
 void Collector::mark_dirty(uint64_t inode, Clock::time_point now) {
@@ -195,15 +292,15 @@ void Collector::on_event(const ml_event& e) {
       // Namespace inodes are recycled as soon as a namespace dies: a
       // "new" inode may carry a dead namespace's state. Start clean.
       forget_namespace(e.mntns);
-      model_.add_namespace(e.mntns, static_cast<int>(e.pid), e.old_mntns);
+      if (!admit_namespace(e.mntns, static_cast<int>(e.pid), e.old_mntns)) break;
       young_[e.mntns] = YoungNamespace{now, e.old_mntns, {static_cast<int>(e.pid), comm}};
       mark_dirty(e.mntns, now);
       break;
     case ML_EV_SETNS:
       if (model_.has(e.mntns))
         model_.add_pid(e.mntns, static_cast<int>(e.pid));
-      else
-        model_.add_namespace(e.mntns, static_cast<int>(e.pid), 0), mark_dirty(e.mntns, now);
+      else if (admit_namespace(e.mntns, static_cast<int>(e.pid), 0))
+        mark_dirty(e.mntns, now);
       break;
     case ML_EV_MOUNT:
     case ML_EV_UMOUNT:
@@ -211,8 +308,7 @@ void Collector::on_event(const ml_event& e) {
     case ML_EV_MOVE_MOUNT:
     case ML_EV_FSMOUNT:
     case ML_EV_MOUNT_SETATTR:
-      if (!model_.has(e.mntns)) model_.add_namespace(e.mntns, static_cast<int>(e.pid), 0);
-      model_.add_pid(e.mntns, static_cast<int>(e.pid));
+      if (!admit_namespace(e.mntns, static_cast<int>(e.pid), 0)) break;
       last_trigger_[e.mntns] = Trigger{static_cast<int>(e.pid), comm};
       mark_dirty(e.mntns, now);
       break;
@@ -286,13 +382,30 @@ void Collector::tick(Clock::time_point now) {
     attributor_.clear();  // pids get reused; metadata files get rewritten
     last_cache_clear_ = now;
   }
-  std::vector<uint64_t> due;
-  for (const auto& [inode, d] : dirty_)
-    if (now - d.last >= options_.settle || now - d.first >= options_.max_delay) due.push_back(inode);
-  for (uint64_t inode : due)
-    if (dirty_.count(inode)) reconcile(inode, now);
+  if (!degraded_.empty()) recover_when_room();
+  if (resync_wanted_) {
+    if (now >= next_resync_)
+      resync(now);
+    else
+      ++stats_.resyncs_deferred;
+  }
+  if (!reconcile_due(now, Clock::now() + options_.reconcile_slice, false)) ++stats_.reconcile_slices_spent;
   for (auto it = young_.begin(); it != young_.end();)
     it = now - it->second.created > options_.young ? young_.erase(it) : std::next(it);
+}
+
+bool Collector::reconcile_due(Clock::time_point now, Clock::time_point until, bool all_dirty) {
+  std::vector<uint64_t> due;
+  for (const auto& [inode, d] : dirty_)
+    if (all_dirty || now - d.last >= options_.settle || now - d.first >= options_.max_delay)
+      due.push_back(inode);
+  bool first = true;  // at least one per call, however short the slice
+  for (uint64_t inode : due) {
+    if (!first && Clock::now() >= until) return false;
+    if (dirty_.count(inode)) reconcile(inode, now, until);
+    first = false;
+  }
+  return true;
 }
 
 bool Collector::reconcile_one(uint64_t inode, LiveModel::Change& change) {
@@ -301,9 +414,15 @@ bool Collector::reconcile_one(uint64_t inode, LiveModel::Change& change) {
   if (!ns) return false;
   std::vector<int> pids = ns->pids;
   for (int pid : pids) {
-    auto fresh = source_.read(pid);
+    auto fresh = source_.read(pid, options_.max_mountinfo_bytes);
+    if (!fresh && fresh.error().errno_value == EFBIG) {
+      // Every member sees the same table: the one read before stays.
+      ++stats_.mountinfo_too_large;
+      degrade("max_mountinfo_bytes", options_.max_mountinfo_bytes, kTooLargeEffect);
+      return false;
+    }
     if (fresh && fresh->inode == inode) {
-      change = model_.replace_mounts(inode, std::move(fresh->mounts));
+      change = replace_within_bounds(inode, std::move(fresh->mounts));
       if (inode == model_.host_mntns()) host_layout_.reset();
       ++stats_.reconciles;
       return true;
@@ -314,10 +433,10 @@ bool Collector::reconcile_one(uint64_t inode, LiveModel::Change& change) {
   // Every process we knew of has left: look for any other before
   // declaring the namespace gone.
   for (int pid : members_of(inode)) {
-    auto fresh = source_.read(pid);
+    auto fresh = source_.read(pid, options_.max_mountinfo_bytes);
     if (!fresh || fresh->inode != inode) continue;
     model_.add_pid(inode, pid);
-    change = model_.replace_mounts(inode, std::move(fresh->mounts));
+    change = replace_within_bounds(inode, std::move(fresh->mounts));
     ++stats_.reconciles;
     return true;
   }
@@ -326,7 +445,7 @@ bool Collector::reconcile_one(uint64_t inode, LiveModel::Change& change) {
   return false;
 }
 
-void Collector::reconcile(uint64_t inode, Clock::time_point now) {
+void Collector::reconcile(uint64_t inode, Clock::time_point now, Clock::time_point until) {
   struct Done {
     uint64_t inode;
     LiveModel::Change change;
@@ -338,6 +457,11 @@ void Collector::reconcile(uint64_t inode, Clock::time_point now) {
   while (!queue.empty()) {
     uint64_t current = queue.front();
     queue.pop_front();
+    if (current != inode && Clock::now() >= until) {
+      // Out of time: the rest of the propagation is re-read at a later tick.
+      mark_dirty(current, now);
+      continue;
+    }
     Done d{current, {}, tracked_devices_in(current)};
     if (!reconcile_one(current, d.change)) {
       ++stats_.reconcile_failures;
@@ -387,6 +511,31 @@ void Collector::check_leaks(uint64_t inode, const std::set<DevId>& before) {
     nlohmann::json j = finding("leak", d, remaining);
     if (auto t = last_trigger_.find(inode); t != last_trigger_.end())
       j["unmounted_by"] = process_json(t->second.pid, t->second.comm);
+    emit(std::move(j));
+  }
+}
+
+void Collector::check_orphaned_copies() {
+  // A host unmount seen while the holder's namespace was not in the model
+  // (lost events, or a bound reached) was judged without it; the resync
+  // finds the copy the host no longer has. Only private copies count: a
+  // device the host never mounted may be a pod's own.
+  const std::set<DevId> host_has = tracked_devices_in(model_.host_mntns());
+  std::set<DevId> held;
+  for (const auto& [inode, ns] : model_.namespaces())
+    if (inode != model_.host_mntns())
+      for (const auto& m : ns.mounts)
+        if (!host_has.count(m.dev) && tracked(m.dev)) held.insert(m.dev);
+  for (DevId dev : held) {
+    if (reported_leaks_.count({model_.host_mntns(), dev})) continue;
+    DeviceHolders d = holders_of(dev);
+    std::vector<Holder> leaks;
+    for (auto& h : d.holders)
+      if (h.role == HolderRole::kLeak) leaks.push_back(std::move(h));
+    if (leaks.empty()) continue;
+    reported_leaks_.insert({model_.host_mntns(), dev});
+    nlohmann::json j = finding("leak", d, leaks);
+    j["found_by"] = "resync";  // when the host unmounted it is not known
     emit(std::move(j));
   }
 }
@@ -487,10 +636,11 @@ std::optional<Collector::BusyDevice> Collector::busy_device(const ml_event& e) {
 
 void Collector::on_busy(const ml_event& e) {
   // The model must be current before it names holders: re-read what is
-  // pending now rather than at the next tick.
+  // pending now rather than at the next tick (within a slice: in a storm
+  // the finding must not wait for all of it).
   auto now = Clock::now();
   members_.reset();
-  while (!dirty_.empty()) reconcile(dirty_.begin()->first, now);
+  if (!reconcile_due(now, now + options_.reconcile_slice, true)) ++stats_.reconcile_slices_spent;
   auto busy = busy_device(e);
   if (!busy || !tracked(busy->dev)) {
     ++stats_.unresolved_busy;
@@ -512,29 +662,82 @@ void Collector::on_busy(const ml_event& e) {
 }
 
 void Collector::on_lost(uint64_t count) {
-  emit({{"event", "lost"}, {"count", count}});
+  lost_unreported_ += count;
+  // The first loss is said at once; the losses while a resync waits for
+  // its backoff are summed into one lost event just before it.
+  if (!resync_wanted_) {
+    emit({{"event", "lost"}, {"count", lost_unreported_}});
+    lost_unreported_ = 0;
+  }
+  resync_wanted_ = true;
+}
+
+void Collector::resync(Clock::time_point now) {
+  if (options_.interrupted && options_.interrupted()) return;  // stopping: nobody waits for it
+  if (lost_unreported_ > 0) {
+    emit({{"event", "lost"}, {"count", lost_unreported_}});
+    lost_unreported_ = 0;
+  }
+  resync_wanted_ = false;
+  // Losses that keep coming back within twice the backoff double it.
+  if (last_resync_ != Clock::time_point{} && now - last_resync_ < 2 * resync_backoff_)
+    resync_backoff_ = std::min(2 * resync_backoff_, options_.resync_max_interval);
+  else
+    resync_backoff_ = options_.resync_min_interval;
+  last_resync_ = now;
+  next_resync_ = now + resync_backoff_;
+
   auto started = Clock::now();
   // What the host held before, so a leak that happened while we were blind
   // is still reported.
   std::set<DevId> host_before = tracked_devices_in(model_.host_mntns());
-  auto snap = source_.snapshot();
+  auto snap = source_.snapshot(snapshot_limits());
   if (!snap) {
     warnings_.push_back("resync failed: " + snap.error().message);
     emit({{"event", "resync"}, {"ok", false}, {"error", snap.error().message}});
     return;
   }
+  const ScanCounters counters = snap->counters;
   model_.reset(std::move(*snap));
   host_layout_.reset();
   attributor_.set_host_mntns(model_.host_mntns());
   dirty_.clear();
   ++stats_.resyncs;
+  judge_snapshot_limits(counters);
   check_leaks(model_.host_mntns(), host_before);
+  check_orphaned_copies();
   for (const auto& [inode, ns] : model_.namespaces()) check_copies(inode, Clock::now());
   auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - started).count();
   emit({{"event", "resync"},
         {"ok", true},
         {"namespaces", model_.namespaces().size()},
-        {"duration_ms", ms}});
+        {"duration_ms", ms},
+        {"next_after_ms", resync_backoff_.count()}});
+}
+
+LiveModel::Change Collector::replace_within_bounds(uint64_t inode, std::vector<MountEntry> mounts) {
+  const MountNamespace* ns = model_.find(inode);
+  const size_t others = model_.mount_count() - (ns ? ns->mounts.size() : 0);
+  if (inode == model_.host_mntns() || others + mounts.size() <= options_.max_mounts)
+    return model_.replace_mounts(inode, std::move(mounts));
+  ++stats_.namespaces_trimmed;
+  degrade("max_mounts", options_.max_mounts, kTrimmedEffect);
+  return model_.replace_mounts(inode, mounts_kept(mounts, keep_tracked_), true);
+}
+
+nlohmann::json Collector::bounds_json() const {
+  auto ms = [](std::chrono::milliseconds d) { return d.count(); };
+  return {{"max_namespaces", options_.max_namespaces},
+          {"namespaces", model_.namespaces().size()},
+          {"max_mounts", options_.max_mounts},
+          {"mounts", model_.mount_count()},
+          {"namespaces_trimmed_now", model_.trimmed_count()},
+          {"max_mountinfo_bytes", options_.max_mountinfo_bytes},
+          {"resync_min_interval_ms", ms(options_.resync_min_interval)},
+          {"resync_max_interval_ms", ms(options_.resync_max_interval)},
+          {"resync_backoff_ms", ms(resync_backoff_)},
+          {"reconcile_slice_ms", ms(options_.reconcile_slice)},
+          {"degraded", degraded_}};
 }
 
 }  // namespace mountleak

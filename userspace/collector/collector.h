@@ -17,6 +17,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <optional>
 #include <set>
@@ -39,8 +40,9 @@ using Clock = std::chrono::steady_clock;
 class NamespaceSource {
  public:
   virtual ~NamespaceSource() = default;
-  virtual Result<NodeSnapshot> snapshot() = 0;
-  virtual Result<MountNamespace> read(int pid) = 0;
+  virtual Result<NodeSnapshot> snapshot(const SnapshotLimits& limits) = 0;
+  // A mount table longer than max_mountinfo_bytes is an EFBIG error.
+  virtual Result<MountNamespace> read(int pid, size_t max_mountinfo_bytes) = 0;
   // The mount namespace a process is in; none when it is gone.
   virtual std::optional<uint64_t> namespace_of(int pid) = 0;
   // Every process by mount namespace, from one pass over all of them.
@@ -51,8 +53,8 @@ class ProcfsNamespaceSource : public NamespaceSource {
  public:
   ProcfsNamespaceSource(const HostPaths& paths, std::string host_mntns)
       : paths_(paths), host_mntns_(std::move(host_mntns)) {}
-  Result<NodeSnapshot> snapshot() override;
-  Result<MountNamespace> read(int pid) override;
+  Result<NodeSnapshot> snapshot(const SnapshotLimits& limits) override;
+  Result<MountNamespace> read(int pid, size_t max_mountinfo_bytes) override;
   std::optional<uint64_t> namespace_of(int pid) override;
   std::map<uint64_t, std::vector<int>> members() override;
 
@@ -80,6 +82,21 @@ struct CollectorOptions {
   std::chrono::milliseconds liveness_period{2000};
   bool reconcile_propagation = true;        // re-read namespaces a change propagates to
   CmdlinePolicy cmdline = CmdlinePolicy::kRedacted;
+
+  // Bounds for months on a node next to workloads nobody vetted (trace
+  // --help says what each costs when it is reached).
+  size_t max_namespaces = 16384;
+  size_t max_mounts = 262144;  // about 90 MiB of model at ~350 bytes a mount
+  size_t max_mountinfo_bytes = kMaxProcFileBytes;
+  // Resyncs after lost events: the first at once, then no closer together
+  // than an interval that doubles while losses keep coming.
+  std::chrono::milliseconds resync_min_interval{1000};
+  std::chrono::milliseconds resync_max_interval{60000};
+  // How long one tick, or a busy event catching up, may spend re-reading
+  // namespaces; what is left waits for the next tick.
+  std::chrono::milliseconds reconcile_slice{250};
+  // True once the process is asked to stop: a resync gives up at once.
+  std::function<bool()> interrupted;
 };
 
 struct CollectorStats {
@@ -92,6 +109,12 @@ struct CollectorStats {
   uint64_t unresolved_busy = 0;  // busy events whose device could not be named
   uint64_t busy_path_timeouts = 0;  // busy paths whose lookup hit the deadline
   uint64_t lookups_stuck = 0;       // killed lookups a file system still holds
+  // What the bounds cost (see CollectorOptions).
+  uint64_t namespaces_left_out = 0;     // not in the model at all
+  uint64_t namespaces_trimmed = 0;      // kept with the tracked mounts only
+  uint64_t mountinfo_too_large = 0;     // tables not read for their size
+  uint64_t reconcile_slices_spent = 0;  // ticks that left re-reads for the next
+  uint64_t resyncs_deferred = 0;        // losses whose resync waited for the backoff
 };
 
 class Collector : public EventSink {
@@ -102,10 +125,18 @@ class Collector : public EventSink {
   // Builds the model from a full snapshot.
   Status start();
   void on_event(const ml_event& event) override;
-  // Re-reads settled namespaces; call after each poll.
+  // Re-reads settled namespaces, within a slice of time; runs a resync that
+  // is due. Call after each poll.
   void tick(Clock::time_point now);
-  // The kernel dropped events: say so, then rebuild the model from scratch.
+  // The kernel dropped events: say so, and rebuild the model from scratch
+  // at the next tick the resync backoff allows.
   void on_lost(uint64_t count);
+
+  // The bounds reached now (e.g. "max_namespaces"); each was announced
+  // with a degraded event, and each finding made meanwhile lists them.
+  const std::set<std::string>& degraded() const { return degraded_; }
+  // The bounds and what the model holds against them, for stats.
+  nlohmann::json bounds_json() const;
 
   const LiveModel& model() const { return model_; }
   const CollectorStats& stats() const { return stats_; }
@@ -149,11 +180,30 @@ class Collector : public EventSink {
   // must not name a container that exited since the last sweep.
   void drop_dead_holders(DevId dev);
   void forget_namespace(uint64_t inode);
-  // Re-reads one namespace and everything its change propagates to; runs
-  // the leak, copy and hostPath checks on what changed.
-  void reconcile(uint64_t inode, Clock::time_point now);
+  // Adds a namespace first seen now, within the bounds: false when it is
+  // left out (the model is full), trimmed when its table would not fit.
+  bool admit_namespace(uint64_t inode, int pid, uint64_t copied_from);
+  // A bound was reached, or is no longer: said once each way.
+  void degrade(const std::string& bound, size_t limit, const std::string& effect);
+  void recover(const std::string& bound);
+  // Leaves a bound once what it protected has room again.
+  void recover_when_room();
+  SnapshotLimits snapshot_limits() const;
+  // Enters or leaves bounds after a full snapshot, by what it cost.
+  void judge_snapshot_limits(const ScanCounters& counters);
+  void resync(Clock::time_point now);
+  // Re-reads one namespace and everything its change propagates to, until
+  // `until` (the rest is left dirty); runs the leak, copy and hostPath
+  // checks on what changed.
+  void reconcile(uint64_t inode, Clock::time_point now, Clock::time_point until);
+  // Re-reads due namespaces until `until`; false if some had to wait.
+  bool reconcile_due(Clock::time_point now, Clock::time_point until, bool all_dirty);
   bool reconcile_one(uint64_t inode, LiveModel::Change& change);
+  // A freshly read table, trimmed when the whole would not fit max_mounts.
+  LiveModel::Change replace_within_bounds(uint64_t inode, std::vector<MountEntry> mounts);
   void check_leaks(uint64_t inode, const std::set<DevId>& before);
+  // After a resync: private copies of devices the host no longer mounts.
+  void check_orphaned_copies();
   // New private copies of tracked mounts: hostpath_risk when a bind brought
   // them, mntns_copy when the namespace is new.
   void check_copies(uint64_t inode, Clock::time_point now);
@@ -191,6 +241,14 @@ class Collector : public EventSink {
   Clock::time_point last_cache_clear_ = Clock::now();
   std::optional<std::map<uint64_t, std::vector<int>>> members_;  // see members_of; one tick long
   Clock::time_point last_sweep_ = Clock::now();
+
+  LiveModel::KeepMount keep_tracked_;  // what a trimmed table keeps
+  std::set<std::string> degraded_;
+  bool resync_wanted_ = false;
+  uint64_t lost_unreported_ = 0;  // lost since the last lost event
+  Clock::time_point next_resync_{};
+  Clock::time_point last_resync_{};
+  std::chrono::milliseconds resync_backoff_{0};
 };
 
 }  // namespace mountleak

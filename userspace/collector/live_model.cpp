@@ -35,7 +35,22 @@ void LiveModel::reset(NodeSnapshot snapshot) {
   host_mntns_ = snapshot.host_mntns;
   holding_.clear();
   inherited_.clear();
-  for (const auto& [inode, ns] : namespaces_) index(inode, ns.mounts);
+  mount_count_ = 0;
+  trimmed_count_ = 0;
+  for (const auto& [inode, ns] : namespaces_) {
+    index(inode, ns.mounts);
+    account(ns, 1);
+  }
+}
+
+void LiveModel::account(const MountNamespace& ns, int sign) {
+  if (sign > 0) {
+    mount_count_ += ns.mounts.size();
+    trimmed_count_ += ns.trimmed;
+  } else {
+    mount_count_ -= ns.mounts.size();
+    trimmed_count_ -= ns.trimmed;
+  }
 }
 
 void LiveModel::index(uint64_t inode, const std::vector<MountEntry>& mounts) {
@@ -56,15 +71,18 @@ const MountNamespace* LiveModel::find(uint64_t inode) const {
   return it == namespaces_.end() ? nullptr : &it->second;
 }
 
-void LiveModel::add_namespace(uint64_t inode, int pid, uint64_t copied_from) {
+void LiveModel::add_namespace(uint64_t inode, int pid, uint64_t copied_from, const KeepMount* keep) {
   auto [it, fresh] = namespaces_.try_emplace(inode);
   MountNamespace& ns = it->second;
   if (fresh) {
     ns.inode = inode;
     if (auto from = namespaces_.find(copied_from); from != namespaces_.end()) {
-      ns.mounts = from->second.mounts;
+      const MountNamespace& parent = from->second;
+      ns.trimmed = keep || parent.trimmed;
+      ns.mounts = keep ? mounts_kept(parent.mounts, *keep) : parent.mounts;
       index(inode, ns.mounts);
       inherited_.insert(inode);
+      account(ns, 1);
     }
   }
   add_pid(inode, pid);
@@ -88,10 +106,11 @@ void LiveModel::drop_pid(uint64_t inode, int pid) {
   std::erase(it->second.pids, pid);
 }
 
-LiveModel::Change LiveModel::replace_mounts(uint64_t inode, std::vector<MountEntry> mounts) {
+LiveModel::Change LiveModel::replace_mounts(uint64_t inode, std::vector<MountEntry> mounts, bool trimmed) {
   Change change;
   MountNamespace& ns = namespaces_[inode];
   ns.inode = inode;
+  account(ns, -1);
   if (inherited_.erase(inode)) {
     diff_by(ns.mounts, mounts, change, [](const MountEntry& m) {
       return std::tuple(m.mount_point, m.root, m.dev);
@@ -102,6 +121,8 @@ LiveModel::Change LiveModel::replace_mounts(uint64_t inode, std::vector<MountEnt
   unindex(inode, ns.mounts);
   index(inode, mounts);
   ns.mounts = std::move(mounts);
+  ns.trimmed = trimmed;
+  account(ns, 1);
   return change;
 }
 
@@ -109,6 +130,7 @@ void LiveModel::remove(uint64_t inode) {
   auto it = namespaces_.find(inode);
   if (it == namespaces_.end()) return;
   unindex(inode, it->second.mounts);
+  account(it->second, -1);
   inherited_.erase(inode);
   namespaces_.erase(it);
 }

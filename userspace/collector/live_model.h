@@ -6,6 +6,7 @@
 // enumerator as `scan`, then kept current one namespace at a time.
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <set>
 #include <vector>
@@ -25,8 +26,10 @@ class LiveModel {
 
   // A namespace seen for the first time (created, or entered by setns):
   // it starts as a copy of `copied_from`'s table when that is known, which
-  // is exactly what the kernel's copy held at that moment.
-  void add_namespace(uint64_t inode, int pid, uint64_t copied_from);
+  // is exactly what the kernel's copy held at that moment; with `keep`,
+  // only mounts_kept() of it (the model is full).
+  using KeepMount = std::function<bool(const MountEntry&)>;
+  void add_namespace(uint64_t inode, int pid, uint64_t copied_from, const KeepMount* keep = nullptr);
   void add_pid(uint64_t inode, int pid);
   void set_pids(uint64_t inode, std::vector<int> pids);  // pids ascending
   void drop_pid(uint64_t inode, int pid);
@@ -41,8 +44,13 @@ class LiveModel {
     std::vector<MountEntry> added;
     std::vector<MountEntry> removed;
   };
-  Change replace_mounts(uint64_t inode, std::vector<MountEntry> mounts);
+  Change replace_mounts(uint64_t inode, std::vector<MountEntry> mounts, bool trimmed = false);
   void remove(uint64_t inode);
+
+  // What the model's memory follows: every namespace's mounts together,
+  // and how many namespaces hold a trimmed table (MountNamespace::trimmed).
+  size_t mount_count() const { return mount_count_; }
+  size_t trimmed_count() const { return trimmed_count_; }
 
   // Namespaces (other than `except`) holding a mount in one of these peer
   // groups, as a peer (shared:N) or a slave (master:N): where a mount or
@@ -60,7 +68,12 @@ class LiveModel {
   std::map<uint64_t, MountNamespace> namespaces_;
   uint64_t host_mntns_ = 0;
   std::map<DevId, std::set<uint64_t>> holding_;  // device -> namespaces mounting it
+  // Keeps the counters right whenever a table is replaced or dropped.
+  void account(const MountNamespace& ns, int sign);
+
   std::set<uint64_t> inherited_;  // tables copied from a parent, not read yet
+  size_t mount_count_ = 0;
+  size_t trimmed_count_ = 0;
 };
 
 }  // namespace mountleak

@@ -75,18 +75,22 @@ Status resolve_host_namespace(const std::string& proc, const EnumerateOptions& o
 // Reads the namespace's mountinfo from the first member that still exists
 // and is still in it. Members found gone are removed from ns.pids.
 void read_members_mountinfo(const std::string& proc, MountNamespace& ns, std::string& buf,
-                            NodeSnapshot& snap) {
+                            size_t max_bytes, NodeSnapshot& snap) {
   std::vector<int> gone;
   std::string last_error;
   bool read = false;
   for (const int pid : ns.pids) {
     const std::string path = pid_file(proc, pid, "mountinfo");
-    auto st = read_file_into(path, buf);
+    auto st = read_file_into(path, buf, max_bytes);
     if (!st) {
       if (process_vanished(st.error())) {
         gone.push_back(pid);
       } else {
         last_error = st.error().message;
+        if (st.error().errno_value == EFBIG) {
+          ++snap.counters.mountinfo_too_large;
+          break;  // every member sees the same table
+        }
       }
       continue;
     }
@@ -116,7 +120,7 @@ void read_members_mountinfo(const std::string& proc, MountNamespace& ns, std::st
 // are found as "nsfs" mounts whose root names a mount namespace not seen yet,
 // searched breadth first from the host's, so pinned_at is the path the host
 // sees whenever it sees one.
-void find_pinned_namespaces(const std::string& proc, NodeSnapshot& snap) {
+void find_pinned_namespaces(const std::string& proc, const SnapshotLimits& limits, NodeSnapshot& snap) {
   std::deque<uint64_t> queue;
   if (snap.namespaces.count(snap.host_mntns)) queue.push_back(snap.host_mntns);
   for (const auto& [ino, ns] : snap.namespaces)
@@ -141,6 +145,10 @@ void find_pinned_namespaces(const std::string& proc, NodeSnapshot& snap) {
       found.emplace_back(*target, m.mount_point);
     }
     for (auto& [target, mount_point] : found) {
+      if (limits.max_namespaces && snap.namespaces.size() >= limits.max_namespaces) {
+        ++snap.counters.namespaces_left_out;
+        continue;
+      }
       MountNamespace pinned;
       pinned.inode = target;
       pinned.pinned_only = true;
@@ -157,7 +165,8 @@ void find_pinned_namespaces(const std::string& proc, NodeSnapshot& snap) {
       if (hops.empty()) {
         pinned.read_error = "no way into namespace " + std::to_string(holder_ino) + " that pins it";
       } else {
-        auto text = read_mountinfo_via_nsfs(proc, hops);
+        auto text = read_mountinfo_via_nsfs(proc, hops, kNsfsDeadline, limits.max_mountinfo_bytes);
+        if (!text && text.error().errno_value == EFBIG) ++snap.counters.mountinfo_too_large;
         if (text) {
           pinned.mountinfo_origin = "setns(" + hops.front().root + hops.front().path;
           for (size_t i = 1; i < hops.size(); ++i) pinned.mountinfo_origin += " -> " + hops[i].path;
@@ -205,6 +214,14 @@ void read_process_details(const std::string& proc, NodeSnapshot& snap) {
 
 }  // namespace
 
+std::vector<MountEntry> mounts_kept(const std::vector<MountEntry>& mounts,
+                                    const std::function<bool(const MountEntry&)>& keep) {
+  std::vector<MountEntry> out;
+  for (const auto& m : mounts)
+    if (m.fs_type == "nsfs" || keep(m)) out.push_back(m);
+  return out;
+}
+
 std::optional<uint64_t> parse_mnt_ns_root(std::string_view root) {
   constexpr std::string_view kPrefix = "mnt:[";
   if (!root.starts_with(kPrefix) || !root.ends_with("]")) return std::nullopt;
@@ -247,25 +264,49 @@ Result<NodeSnapshot> enumerate_node(const HostPaths& paths, const EnumerateOptio
                             " process(es) whose mount namespace cannot be read are left out (" +
                             first_refusal + ")");
 
+  // The host's first: no bound ever leaves it out or trims it.
+  std::vector<uint64_t> order;
+  order.reserve(members.size());
+  if (members.count(snap.host_mntns)) order.push_back(snap.host_mntns);
+  for (const auto& [ino, group] : members)
+    if (ino != snap.host_mntns) order.push_back(ino);
+
+  const SnapshotLimits& limits = options.limits;
+  size_t mounts_read = 0;
   std::string buf;
-  for (auto& [ino, group] : members) {
+  for (const uint64_t ino : order) {
+    if (limits.interrupted && limits.interrupted())
+      return Error{"reading the node: interrupted", EINTR};
+    const bool host = ino == snap.host_mntns;
+    if (!host && limits.max_namespaces && snap.namespaces.size() >= limits.max_namespaces) {
+      ++snap.counters.namespaces_left_out;
+      continue;
+    }
     MountNamespace ns;
     ns.inode = ino;
-    ns.pids = std::move(group);
-    read_members_mountinfo(proc, ns, buf, snap);
+    ns.pids = std::move(members[ino]);
+    read_members_mountinfo(proc, ns, buf, limits.max_mountinfo_bytes, snap);
     // Every member gone: the namespace went away with them.
     if (ns.pids.empty()) continue;
+    if (!host && limits.max_mounts && mounts_read + ns.mounts.size() > limits.max_mounts &&
+        limits.keep_when_full) {
+      ns.mounts = mounts_kept(ns.mounts, limits.keep_when_full);
+      ns.trimmed = true;
+      ++snap.counters.namespaces_trimmed;
+    }
+    mounts_read += ns.mounts.size();
     snap.namespaces.emplace(ino, std::move(ns));
   }
 
-  if (options.pinned_namespaces) find_pinned_namespaces(proc, snap);
+  if (options.pinned_namespaces) find_pinned_namespaces(proc, limits, snap);
 
   if (!snap.namespaces.count(snap.host_mntns)) {
     // Host namespace given by path with no process of ours in it (or a
     // proc root from another PID namespace): read it through its ns file.
     MountNamespace host;
     host.inode = snap.host_mntns;
-    auto text = read_mountinfo_via_nsfs(proc, snap.host_mntns_source);
+    auto text = read_mountinfo_via_nsfs(proc, {{"", snap.host_mntns_source}}, kNsfsDeadline,
+                                        options.limits.max_mountinfo_bytes);
     if (text) {
       host.mountinfo_origin = "setns(" + snap.host_mntns_source + ")";
       absorb(parse_mountinfo(*text, host.mountinfo_origin), host, snap);
@@ -283,12 +324,12 @@ Result<NodeSnapshot> enumerate_node(const HostPaths& paths, const EnumerateOptio
   return snap;
 }
 
-Result<MountNamespace> read_namespace_of(const HostPaths& paths, int pid) {
+Result<MountNamespace> read_namespace_of(const HostPaths& paths, int pid, size_t max_mountinfo_bytes) {
   const std::string proc = paths.proc();
   auto ino = ns_inode(proc, pid, "mnt");
   if (!ino) return ino.error();
   const std::string path = pid_file(proc, pid, "mountinfo");
-  auto text = read_file(path);
+  auto text = read_file(path, max_mountinfo_bytes);
   if (!text) return text.error();
   auto again = ns_inode(proc, pid, "mnt");
   if (!again) return again.error();
@@ -354,7 +395,7 @@ std::string hop_name(const NsfsHop& hop) { return hop.root.empty() ? hop.path : 
 }  // namespace
 
 Result<std::string> read_mountinfo_via_nsfs(const std::string& proc, const std::vector<NsfsHop>& hops,
-                                            std::chrono::milliseconds deadline) {
+                                            std::chrono::milliseconds deadline, size_t max_bytes) {
   if (hops.empty()) return Error{"reading a mount table through nsfs: no namespace file given", 0};
   const std::string what = "reading the mount table behind " + hop_name(hops.back());
   // Prepared before fork: the child may only make system calls.
@@ -403,12 +444,14 @@ Result<std::string> read_mountinfo_via_nsfs(const std::string& proc, const std::
         const int32_t ok_header[2] = {0, 0};
         if (!write_all(out, ok_header, sizeof ok_header)) ::_exit(1);
         char chunk[16384];
-        for (;;) {
+        // One byte past the cap is enough for the parent to refuse it.
+        for (size_t sent = 0; sent <= max_bytes;) {
           const ssize_t n = ::read(mi, chunk, sizeof chunk);
           if (n < 0 && errno == EINTR) continue;
           if (n < 0) ::_exit(2);
           if (n == 0) break;
           if (!write_all(out, chunk, static_cast<size_t>(n))) ::_exit(1);
+          sent += static_cast<size_t>(n);
         }
       },
       deadline);
@@ -441,6 +484,8 @@ Result<std::string> read_mountinfo_via_nsfs(const std::string& proc, const std::
   if (in_range(kStepSetnsHop))
     return Error::from_errno(what + ": setns " + hop_name(hops[static_cast<size_t>(step - kStepSetnsHop)]),
                              header[1]);
+  if (step == 0 && out.size() - sizeof header > max_bytes)
+    return Error{what + ": longer than " + std::to_string(max_bytes) + " bytes", EFBIG};
   if (step != 0 || !child->exited_ok)
     return Error{what + ": child failed before sending all of it", 0};
   out.erase(0, sizeof header);

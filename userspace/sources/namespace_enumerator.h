@@ -13,6 +13,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <optional>
 #include <string>
@@ -36,7 +37,16 @@ struct MountNamespace {
   uint64_t pinned_from = 0;      // the namespace in which pinned_at was found
   std::string mountinfo_origin;  // the file the mounts were read from
   std::string read_error;        // why mounts is empty when it could not be read
+  // A bound was reached (SnapshotLimits::max_mounts): only the mounts a
+  // finding can need were kept, not the whole table.
+  bool trimmed = false;
 };
+
+// The mounts a finding can need from a namespace kept when the model is
+// full: those `keep` accepts (the tracked devices') and nsfs pins (how
+// pinned namespaces are found).
+std::vector<MountEntry> mounts_kept(const std::vector<MountEntry>& mounts,
+                                    const std::function<bool(const MountEntry&)>& keep);
 
 struct ScanCounters {
   uint64_t pids_listed = 0;
@@ -48,6 +58,11 @@ struct ScanCounters {
   uint64_t fds_scanned = 0;           // find_fd_holders: descriptors looked at
   uint64_t fds_unreadable = 0;        // find_fd_holders: fd dirs or links refused
   uint64_t fds_from_mount_table = 0;  // on FUSE or network mounts: matched by their mount, not followed
+  // What SnapshotLimits cost: namespaces not read at all, read but kept
+  // trimmed, and mount tables refused for their size.
+  uint64_t namespaces_left_out = 0;
+  uint64_t namespaces_trimmed = 0;
+  uint64_t mountinfo_too_large = 0;
 };
 
 struct NodeSnapshot {
@@ -61,12 +76,25 @@ struct NodeSnapshot {
   std::vector<std::string> warnings;  // degraded results, for the user to see
 };
 
+// What one snapshot may cost a tracer that runs for months (0: no bound).
+// The host's namespace is always read whole; the others are read in no
+// particular order, so which ones a bound leaves out is not chosen.
+struct SnapshotLimits {
+  size_t max_namespaces = 0;  // beyond it, a namespace is left out
+  size_t max_mounts = 0;      // beyond it, a namespace keeps mounts_kept() only
+  size_t max_mountinfo_bytes = kMaxProcFileBytes;  // a longer table is not read
+  std::function<bool(const MountEntry&)> keep_when_full;
+  // Asked between namespaces; true abandons the walk (a stop signal).
+  std::function<bool()> interrupted;
+};
+
 struct EnumerateOptions {
   // "" = PID 1's namespace, or ours if PID 1's cannot be read; otherwise a
   // PID or the path of a namespace file.
   std::string host_mntns;
   bool process_details = true;    // fill NodeSnapshot::processes
   bool pinned_namespaces = true;  // look for and read nsfs-pinned namespaces
+  SnapshotLimits limits;
 };
 
 // Fails only when the proc root cannot be listed or the host namespace given
@@ -75,7 +103,8 @@ struct EnumerateOptions {
 Result<NodeSnapshot> enumerate_node(const HostPaths& paths, const EnumerateOptions& options);
 
 // The namespace of one process, re-read (trace uses it to reconcile).
-Result<MountNamespace> read_namespace_of(const HostPaths& paths, int pid);
+Result<MountNamespace> read_namespace_of(const HostPaths& paths, int pid,
+                                         size_t max_mountinfo_bytes = kMaxProcFileBytes);
 
 // One step into a namespace: the nsfs file at `path`. With `root` set
 // (a container's /proc/PID/root, or "/" of the namespace the previous hop
@@ -101,7 +130,8 @@ Result<std::string> read_mountinfo_via_nsfs(const std::string& proc, const std::
 // The same through a chain: setns() into hops[0], then open hops[1] as that
 // namespace sees it, and so on (a namespace pinned inside a pinned one).
 Result<std::string> read_mountinfo_via_nsfs(const std::string& proc, const std::vector<NsfsHop>& hops,
-                                            std::chrono::milliseconds deadline = kNsfsDeadline);
+                                            std::chrono::milliseconds deadline = kNsfsDeadline,
+                                            size_t max_bytes = kMaxProcFileBytes);
 
 // "mnt:[4026532xyz]" -> 4026532xyz (the root nsfs mounts show).
 std::optional<uint64_t> parse_mnt_ns_root(std::string_view root);

@@ -41,7 +41,7 @@ class FdCloser {
 
 }  // namespace
 
-Status read_file_into(const std::string& path, std::string& buf) {
+Status read_file_into(const std::string& path, std::string& buf, size_t max_bytes) {
   const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) return Error::from_errno("opening " + path);
   FdCloser closer(fd);
@@ -52,7 +52,11 @@ Status read_file_into(const std::string& path, std::string& buf) {
   if (buf.capacity() < 4096) buf.reserve(4096);
   buf.resize(buf.capacity());
   for (;;) {
-    if (len == buf.size()) buf.resize(buf.size() * 2);
+    if (len > max_bytes) {
+      buf.clear();
+      return Error{"reading " + path + ": longer than " + std::to_string(max_bytes) + " bytes", EFBIG};
+    }
+    if (len == buf.size()) buf.resize(std::min(buf.size() * 2, max_bytes + 1));
     const ssize_t n = ::read(fd, buf.data() + len, buf.size() - len);
     if (n < 0) {
       if (errno == EINTR) continue;
@@ -67,9 +71,9 @@ Status read_file_into(const std::string& path, std::string& buf) {
   return ok_status();
 }
 
-Result<std::string> read_file(const std::string& path) {
+Result<std::string> read_file(const std::string& path, size_t max_bytes) {
   std::string buf;
-  auto st = read_file_into(path, buf);
+  auto st = read_file_into(path, buf, max_bytes);
   if (!st) return st.error();
   return buf;
 }

@@ -17,12 +17,18 @@
 
 namespace mountleak {
 
+// No file under /proc is read past this: 64 MiB holds a mount table at the
+// kernel's default fs.mount-max (100000 mounts) with long paths, and a
+// namespace a container filled beyond it must not take our memory with it.
+inline constexpr size_t kMaxProcFileBytes = 64u << 20;
+
 // Reads a whole file. Works for /proc files that report st_size 0 and for
-// seq_files that return less than asked before the end.
-Result<std::string> read_file(const std::string& path);
+// seq_files that return less than asked before the end. A file longer than
+// max_bytes is an error (EFBIG), never a truncated answer.
+Result<std::string> read_file(const std::string& path, size_t max_bytes = kMaxProcFileBytes);
 
 // Same, reusing buf's capacity (the scan reads hundreds of mountinfo files).
-Status read_file_into(const std::string& path, std::string& buf);
+Status read_file_into(const std::string& path, std::string& buf, size_t max_bytes = kMaxProcFileBytes);
 
 // Numeric entries of the proc root, ascending. Empty if it cannot be read.
 std::vector<int> list_pids(const std::string& proc);

@@ -5,6 +5,7 @@
 
 #include <bpf/bpf.h>
 
+#include <algorithm>
 #include <cstring>
 #include <regex>
 
@@ -32,7 +33,7 @@ std::string refused_program_in(const std::string& log) {
 
 Result<std::unique_ptr<BpfTracer>> BpfTracer::start(const TracerOptions& options,
                                                     FeatureSource& features, EventSink& sink) {
-  std::unique_ptr<BpfTracer> tracer(new BpfTracer(sink));
+  std::unique_ptr<BpfTracer> tracer(new BpfTracer(sink, std::max(options.max_events_per_poll, 1u)));
   std::set<std::string> refused;
 
   for (int attempt = 0; attempt < kMaxLoadAttempts; ++attempt) {
@@ -119,30 +120,50 @@ BpfTracer::~BpfTracer() {
   for (bpf_link* link : links_) bpf_link__destroy(link);
 }
 
+namespace {
+// What on_sample returns to make libbpf stop: the sample it was handed is
+// consumed, the rest wait for the next poll. No libbpf error uses it.
+constexpr int kBudgetSpent = -ECANCELED;
+}  // namespace
+
+bool BpfTracer::budget_reached() {
+  if (handled_ == 1) slice_end_ = std::chrono::steady_clock::now() + kPollSlice;
+  if (handled_ >= max_events_per_poll_) return true;
+  // The clock is cheap, but not free at a million events a second.
+  return handled_ % 64 == 0 && std::chrono::steady_clock::now() >= slice_end_;
+}
+
 int BpfTracer::on_sample(void* ctx, void* data, size_t size) {
   auto* self = static_cast<BpfTracer*>(ctx);
+  ++self->handled_;
   if (size < sizeof(ml_event)) {
     ++self->short_samples_;
-    return 0;
+  } else {
+    // An exception must not unwind through libbpf's C frames; the sink keeps
+    // its own counters of what it could not handle, this one counts the rest.
+    try {
+      self->sink_.on_event(*static_cast<const ml_event*>(data));
+    } catch (...) {
+      ++self->sink_failures_;
+    }
   }
-  // An exception must not unwind through libbpf's C frames; the sink keeps
-  // its own counters of what it could not handle, this one counts the rest.
-  try {
-    self->sink_.on_event(*static_cast<const ml_event*>(data));
-  } catch (...) {
-    ++self->sink_failures_;
-  }
-  return 0;
+  return self->budget_reached() ? kBudgetSpent : 0;
 }
 
 Result<int> BpfTracer::poll(int timeout_ms) {
+  handled_ = 0;
+  budget_spent_ = false;
   int n = ring_buffer__poll(ring_, timeout_ms);
-  if (n == -EINTR) return 0;
-  if (n < 0) return Error::from_errno("polling the ring buffer", -n);
   // Mount events are submitted without a wakeup (bpf/common.bpf.h): a
   // quiet poll still has to read what arrived meanwhile.
   if (n == 0) n = ring_buffer__consume(ring_);
-  if (n < 0) return Error::from_errno("reading the ring buffer", -n);
+  if (n == kBudgetSpent) {
+    budget_spent_ = true;
+    ++poll_budget_hits_;
+    return static_cast<int>(handled_);
+  }
+  if (n == -EINTR) return static_cast<int>(handled_);
+  if (n < 0) return Error::from_errno("polling the ring buffer", -n);
   return n;
 }
 
@@ -150,6 +171,7 @@ KernelCounters BpfTracer::counters() const {
   KernelCounters out;
   out.short_samples = short_samples_;
   out.sink_failures = sink_failures_;
+  out.poll_budget_hits = poll_budget_hits_;
   if (counters_fd_ < 0) return out;
   int cpus = libbpf_num_possible_cpus();
   if (cpus <= 0) return out;

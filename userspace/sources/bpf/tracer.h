@@ -11,6 +11,7 @@
 
 #include <bpf/libbpf.h>
 
+#include <chrono>
 #include <cstdint>
 #include <map>
 #include <memory>
@@ -29,7 +30,14 @@ namespace mountleak {
 struct TracerOptions {
   BpfObjectSource object;
   uint32_t ringbuf_bytes = 8u << 20;  // a power of two, at least one page
+  // One poll hands at most this many events to the sink, and stops sooner
+  // once kPollSlice has passed: libbpf keeps consuming for as long as
+  // producers keep producing, and the caller's ticks and signal checks
+  // must still come round in a storm.
+  uint32_t max_events_per_poll = 4096;
 };
+
+inline constexpr std::chrono::milliseconds kPollSlice{200};
 
 struct KernelCounters {
   uint64_t emitted = 0;
@@ -39,6 +47,7 @@ struct KernelCounters {
   // Userspace: samples shorter than an event, and events the sink threw on.
   uint64_t short_samples = 0;
   uint64_t sink_failures = 0;
+  uint64_t poll_budget_hits = 0;  // polls that stopped with events still waiting
   uint64_t lost() const { return dropped_ringbuf + dropped_pending; }
 };
 
@@ -50,9 +59,11 @@ class BpfTracer {
   BpfTracer(const BpfTracer&) = delete;
   BpfTracer& operator=(const BpfTracer&) = delete;
 
-  // Waits up to timeout_ms for events and hands each to the sink; returns
-  // how many were consumed.
+  // Waits up to timeout_ms for events and hands each to the sink, within
+  // the per-poll budget; returns how many were consumed.
   Result<int> poll(int timeout_ms);
+  // Whether the last poll stopped at its budget, with events left waiting.
+  bool more_waiting() const { return budget_spent_; }
   KernelCounters counters() const;
   const std::vector<HookChoice>& hooks() const { return hooks_; }
   // Programs the kernel refused on the way to this configuration, with why.
@@ -62,10 +73,18 @@ class BpfTracer {
   const std::map<std::string, std::string>& attached_in() const { return attached_in_; }
 
  private:
-  BpfTracer(EventSink& sink) : sink_(sink) {}
+  BpfTracer(EventSink& sink, uint32_t max_events_per_poll)
+      : sink_(sink), max_events_per_poll_(max_events_per_poll) {}
   static int on_sample(void* ctx, void* data, size_t size);
+  // True when this poll has handled its share (count or time).
+  bool budget_reached();
 
   EventSink& sink_;
+  uint32_t max_events_per_poll_;
+  uint32_t handled_ = 0;  // in the current poll
+  std::chrono::steady_clock::time_point slice_end_;
+  bool budget_spent_ = false;
+  uint64_t poll_budget_hits_ = 0;
   BpfObjectPtr obj_;
   std::vector<bpf_link*> links_;
   ring_buffer* ring_ = nullptr;
