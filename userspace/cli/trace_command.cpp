@@ -26,6 +26,7 @@
 #include "sources/bpf/tracer.h"
 #include "sources/host_root_path.h"
 #include "sources/kernel_info.h"
+#include "util/capabilities.h"
 
 namespace mountleak {
 
@@ -155,6 +156,10 @@ int run_trace(const TraceOptions& options) {
   set_libbpf_verbose(common.verbose);
   if ((options.ringbuf_kb & (options.ringbuf_kb - 1)) || options.ringbuf_kb < 4) {
     fmt::print(stderr, "mountleak trace: --ringbuf-kb must be a power of two, at least 4\n");
+    return kExitError;
+  }
+  if (auto caps = check_capabilities("mountleak trace", trace_needs()); !caps) {
+    fmt::print(stderr, "{}\n", caps.error().message);
     return kExitError;
   }
   // Before anything is mounted (tracefs) or loaded: in a chroot every host
