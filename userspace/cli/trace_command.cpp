@@ -207,6 +207,12 @@ int run_trace(const TraceOptions& options) {
     fmt::print(stderr, "mountleak trace: reading the node: {}\n", started.error().message);
     return kExitError;
   }
+  // Attached, the ring buffer mapped, the node read: what remains is reading
+  // /proc and files, which is all a compromised tracer should be able to do.
+  if (auto dropped = keep_only_capabilities(trace_keeps()); !dropped) {
+    fmt::print(stderr, "mountleak trace: {}\n", dropped.error().message);
+    return kExitError;
+  }
 
   KernelInfo kernel = read_kernel_info(common.paths);
   nlohmann::json ready = {{"event", "ready"},
@@ -222,6 +228,7 @@ int run_trace(const TraceOptions& options) {
                           {"attached_in", (*tracer)->attached_in()},
                           {"warnings", collector.warnings()},
                           {"host_view", host_view_json(collector.host_layout())},
+                          {"capabilities", effective_capabilities()},
                           {"pid", getpid()}};
   ready["time"] = now_rfc3339();
   out.emit(ready, false);
