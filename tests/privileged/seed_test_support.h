@@ -4,6 +4,11 @@
 // What the scan and trace tests on the seed node share: building the node,
 // finding holders in JSON output, and naming runtime variants.
 
+#include <fcntl.h>
+#include <sched.h>
+#include <signal.h>
+#include <sys/mount.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -106,6 +111,53 @@ inline pid_t spawn_after_setup(const std::function<bool()>& setup,
   if (write(ready[1], &ok, 1) != 1 || !ok) _exit(1);
   close(ready[1]);
   then();
+  _exit(0);
+}
+
+// A process in a fresh mount namespace of its own that pins a second one,
+// which keeps a private copy of every mount but has no process left, by
+// bind-mounting its nsfs file at <dir>/mnt (what `unshare --mount=FILE`
+// does). Returns the pinner's pid, or -1 when the kernel refused the bind:
+// it refuses (EINVAL) a namespace whose id does not sort after the binder's,
+// and ids come from per-CPU batches, so callers try again.
+inline pid_t spawn_pinner(const std::string& dir) {
+  int ready[2];
+  if (pipe(ready) != 0) return -1;
+  pid_t pinner = fork();
+  if (pinner != 0) {
+    close(ready[1]);
+    char ok = 0;
+    bool pinned = read(ready[0], &ok, 1) == 1 && ok == 1;
+    close(ready[0]);
+    if (!pinned && pinner > 0) kill(pinner, SIGKILL), waitpid(pinner, nullptr, 0);
+    return pinned ? pinner : -1;
+  }
+  close(ready[0]);
+  prctl(PR_SET_PDEATHSIG, SIGKILL);
+  std::string pin = dir + "/mnt";
+  char ok = 0;
+  if (unshare(CLONE_NEWNS) == 0 && mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) == 0 &&
+      mount("pins", dir.c_str(), "tmpfs", 0, nullptr) == 0 && close(open(pin.c_str(), O_CREAT | O_WRONLY, 0600)) == 0) {
+    int sync[2];
+    if (pipe(sync) == 0) {
+      pid_t owner = fork();
+      if (owner == 0) {
+        char started = unshare(CLONE_NEWNS) == 0;
+        if (write(sync[1], &started, 1) != 1) _exit(1);
+        pause();
+        _exit(0);
+      }
+      char started = 0;
+      if (read(sync[0], &started, 1) == 1 && started) {
+        std::string ns_file = "/proc/" + std::to_string(owner) + "/ns/mnt";
+        ok = mount(ns_file.c_str(), pin.c_str(), nullptr, MS_BIND, nullptr) == 0;
+      }
+      kill(owner, SIGKILL);
+      waitpid(owner, nullptr, 0);
+    }
+  }
+  if (write(ready[1], &ok, 1) != 1 || !ok) _exit(1);
+  pause();
   _exit(0);
 }
 

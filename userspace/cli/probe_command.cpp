@@ -13,6 +13,7 @@
 #include "sources/bpf/tracer.h"
 #include "sources/event_sink.h"
 #include "sources/kernel_info.h"
+#include "util/capabilities.h"
 
 namespace mountleak {
 
@@ -44,6 +45,12 @@ TrialLoad trial_load(const CommonOptions& options, FeatureSource& features) {
 
 int run_probe(const CommonOptions& options) {
   set_libbpf_verbose(options.verbose);
+  // Without them every program type looks unsupported, which would be a
+  // wrong answer about the kernel.
+  if (auto caps = check_capabilities("mountleak probe", probe_needs()); !caps) {
+    fmt::print(stderr, "{}\n", caps.error().message);
+    return kExitError;
+  }
   KernelInfo kernel = read_kernel_info(options.paths);
   TracefsStatus tracefs = ensure_tracefs();
   KernelProber prober(BpfObjectSource{options.bpf_object}, options.paths.sys());

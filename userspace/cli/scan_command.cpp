@@ -14,6 +14,7 @@
 #include "output/json_line.h"
 #include "output/printable.h"
 #include "sources/host_root_path.h"
+#include "util/capabilities.h"
 
 namespace mountleak {
 
@@ -54,6 +55,12 @@ nlohmann::json summary_json(const ScanReport& report) {
 int run_scan_command(ScanOptions& options) {
   ScanRequest& req = options.request;
   if (req.devices.empty() && req.images.empty() && req.paths.empty()) req.all = true;
+  // Without these a scan would read less than the whole node and could say
+  // "no leaks" where it was not allowed to look.
+  if (auto caps = check_capabilities("mountleak scan", scan_needs()); !caps) {
+    fmt::print(stderr, "{}\n", caps.error().message);
+    return kExitError;
+  }
   if (auto root = check_host_root(options.common.paths, req.host_mntns); !root) {
     fmt::print(stderr, "mountleak scan: {}\n", root.error().message);
     return kExitError;

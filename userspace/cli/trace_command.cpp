@@ -26,6 +26,7 @@
 #include "sources/bpf/tracer.h"
 #include "sources/host_root_path.h"
 #include "sources/kernel_info.h"
+#include "util/capabilities.h"
 
 namespace mountleak {
 
@@ -181,6 +182,10 @@ int run_trace(const TraceOptions& options) {
     fmt::print(stderr, "mountleak trace: --resync-min-interval is longer than --resync-max-interval\n");
     return kExitError;
   }
+  if (auto caps = check_capabilities("mountleak trace", trace_needs()); !caps) {
+    fmt::print(stderr, "{}\n", caps.error().message);
+    return kExitError;
+  }
   // Before anything is mounted (tracefs) or loaded: in a chroot every host
   // path would be the wrong one.
   if (auto root = check_host_root(common.paths, options.host_mntns); !root) {
@@ -233,6 +238,12 @@ int run_trace(const TraceOptions& options) {
     fmt::print(stderr, "mountleak trace: reading the node: {}\n", started.error().message);
     return kExitError;
   }
+  // Attached, the ring buffer mapped, the node read: what remains is reading
+  // /proc and files, which is all a compromised tracer should be able to do.
+  if (auto dropped = keep_only_capabilities(trace_keeps()); !dropped) {
+    fmt::print(stderr, "mountleak trace: {}\n", dropped.error().message);
+    return kExitError;
+  }
 
   KernelInfo kernel = read_kernel_info(common.paths);
   nlohmann::json ready = {{"event", "ready"},
@@ -248,6 +259,7 @@ int run_trace(const TraceOptions& options) {
                           {"attached_in", (*tracer)->attached_in()},
                           {"warnings", collector.warnings()},
                           {"host_view", host_view_json(collector.host_layout())},
+                          {"capabilities", effective_capabilities()},
                           {"pid", getpid()}};
   ready["time"] = now_rfc3339();
   out.emit(ready, false);

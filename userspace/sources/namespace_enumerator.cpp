@@ -482,7 +482,10 @@ Result<std::string> read_mountinfo_via_nsfs(const std::string& proc, const std::
     return Error::from_errno(what + ": reopening " + hop_name(hops[static_cast<size_t>(step - kStepReopenHop)]),
                              header[1]);
   if (in_range(kStepSetnsHop))
-    return Error::from_errno(what + ": setns " + hop_name(hops[static_cast<size_t>(step - kStepSetnsHop)]),
+    return Error::from_errno(what + ": setns " + hop_name(hops[static_cast<size_t>(step - kStepSetnsHop)]) +
+                                 (header[1] == EPERM ? " (entering a mount namespace needs CAP_SYS_ADMIN and "
+                                                       "CAP_SYS_CHROOT)"
+                                                     : ""),
                              header[1]);
   if (step == 0 && out.size() - sizeof header > max_bytes)
     return Error{what + ": longer than " + std::to_string(max_bytes) + " bytes", EFBIG};

@@ -46,6 +46,10 @@ Result<std::pair<int, uint32_t>> kernel_btf_named(const std::string& name) {
     }
     ::close(fd);
   }
+  // The kernel lets only CAP_SYS_ADMIN list its BTF objects: "not found"
+  // would then be a wrong reason for falling back.
+  if (errno == EPERM)
+    return Error{"listing the kernel's BTF objects (for " + name + "'s) needs CAP_SYS_ADMIN", EPERM};
   return Error{"the kernel has no BTF for " + name + " (module not loaded, or built without BTF)", ENOENT};
 }
 

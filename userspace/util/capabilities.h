@@ -1,0 +1,47 @@
+// SPDX-License-Identifier: Apache-2.0
+#pragma once
+
+// Least privilege: which capabilities each command needs and why (the
+// README's table says the same, measured by tests/privileged/
+// capabilities_test.cpp), a check that names every missing one before any
+// work starts, and the drop `trace` makes once its programs are attached.
+
+#include <span>
+#include <string>
+#include <vector>
+
+#include "util/result.h"
+
+namespace mountleak {
+
+struct CapabilityNeed {
+  int capability;   // CAP_*
+  const char* why;  // what it is for, said when it is missing
+};
+
+std::span<const CapabilityNeed> probe_needs();
+std::span<const CapabilityNeed> scan_needs();
+std::span<const CapabilityNeed> trace_needs();
+// What a running `trace` keeps once attached: reading the node as scan does,
+// without entering namespaces.
+std::span<const CapabilityNeed> trace_keeps();
+
+// "cap_sys_ptrace"; "cap_<number>" for one libcap does not know.
+std::string capability_name(int capability);
+
+// An error naming each capability of `needs` missing from the effective set,
+// with what it is for, or ok. The kernel would take CAP_SYS_ADMIN in place of
+// CAP_BPF or CAP_PERFMON, but every capability is asked for by its own name:
+// that is the set `trace` can give back piece by piece.
+Status check_capabilities(const std::string& command, std::span<const CapabilityNeed> needs);
+
+// Keeps only `keep` in the effective, permitted, inheritable and bounding
+// sets, clears the ambient set, and sets no_new_privs, so neither this
+// process nor anything it runs can get the rest back. Needs CAP_SETPCAP (for
+// the bounding set), which goes with the rest.
+Status keep_only_capabilities(std::span<const CapabilityNeed> keep);
+
+// The process's effective set by name, in capability order.
+std::vector<std::string> effective_capabilities();
+
+}  // namespace mountleak
