@@ -18,6 +18,7 @@
 // Needs root: run it through scripts/bench_trace.sh storm.
 
 #include <fmt/core.h>
+#include <fcntl.h>
 #include <grp.h>
 #include <sched.h>
 #include <signal.h>
@@ -58,11 +59,24 @@ struct Options {
 
 constexpr uid_t kNobody = 65534;
 
-// One namespace of the storm: a user namespace (so nobody may) and a mount
-// namespace, a few tmpfs mounts in it, then held until killed.
+bool write_text(const char* path, const std::string& text) {
+  const int fd = open(path, O_WRONLY | O_CLOEXEC);
+  if (fd < 0) return false;
+  const bool ok = write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size());
+  close(fd);
+  return ok;
+}
+
+// One namespace of the storm: a user namespace (so nobody may), mapped to
+// its root so that it can create files, and a mount namespace with a few
+// tmpfs mounts in it, then held until killed.
 [[noreturn]] void storm_namespace(int mounts) {
   prctl(PR_SET_PDEATHSIG, SIGKILL);
   if (unshare(CLONE_NEWUSER | CLONE_NEWNS) != 0) _exit(1);
+  const std::string map = "0 " + std::to_string(kNobody) + " 1";
+  if (!write_text("/proc/self/setgroups", "deny") || !write_text("/proc/self/uid_map", map) ||
+      !write_text("/proc/self/gid_map", map))
+    _exit(1);
   if (mount("storm", "/tmp", "tmpfs", 0, "size=64k") != 0) _exit(1);
   for (int i = 0; i < mounts - 1; ++i) {
     const std::string dir = "/tmp/" + std::to_string(i);
@@ -118,11 +132,12 @@ void watch(TracerProcess& tracer, Clock::time_point until, const std::string& co
   }
 }
 
-// Time from `sig` until the tracer is gone (reaped).
-double gone_after_ms(TracerProcess& tracer, int sig) {
+// Time from `sig` until the tracer is gone (reaped), and its final stats.
+double gone_after_ms(TracerProcess& tracer, int sig, nlohmann::json* stats = nullptr) {
   const auto sent = Clock::now();
   kill(tracer.pid(), sig);
-  tracer.stop(20000);  // its SIGINT finds the process already stopping
+  auto exit = tracer.stop(20000);  // its SIGINT finds the process already stopping
+  if (stats) *stats = exit.stats;
   return std::chrono::duration<double, std::milli>(Clock::now() - sent).count();
 }
 
@@ -167,7 +182,10 @@ int run(const Options& o) {
   watch(**tracer, start + std::chrono::seconds(o.seconds), (*collector)->id, w);
 
   // Stops, both in the storm: SIGTERM the measured tracer, SIGKILL a second.
-  const double sigterm_ms = gone_after_ms(**tracer, SIGTERM);
+  nlohmann::json stats;
+  const double sigterm_ms = gone_after_ms(**tracer, SIGTERM, &stats);
+  const nlohmann::json bounds = stats.value("bounds", nlohmann::json::object());
+  const nlohmann::json counters = stats.value("counters", nlohmann::json::object());
   auto second = TracerProcess::start(o.mountleak, args);
   double sigkill_ms = -1;
   if (second) {
@@ -195,6 +213,13 @@ int run(const Options& o) {
              stop_ok ? "ok" : "MISSED");
   for (const char* kind : {"degraded", "lost", "resync", "mntns_copy", "leak"})
     fmt::print("  {:<32} {:>10}\n", fmt::format("{} events", kind), w.kinds[kind]);
+  fmt::print("  {:<32} {:>10} namespaces, {} mounts (bounds {}, {})\n", "model at the end",
+             bounds.value("namespaces", 0), bounds.value("mounts", 0), bounds.value("max_namespaces", 0),
+             bounds.value("max_mounts", 0));
+  fmt::print("  {:<32} {:>10} left out, {} trimmed, {} poll budget hits\n", "what the bounds cost",
+             counters.value("namespaces_left_out", 0), counters.value("namespaces_trimmed", 0),
+             counters.value("poll_budget_hits", 0));
+  fmt::print("  {:<32} {:>10}\n", "kernel events emitted", counters.value("kernel_emitted", 0));
   fmt::print("  load average after: {:.2f} {:.2f} {:.2f}\n", load.one, load.five, load.fifteen);
 
   nlohmann::json summary = {{"bench", "trace_storm"},
@@ -208,6 +233,8 @@ int run(const Options& o) {
                             {"sigterm_ms", sigterm_ms},
                             {"sigkill_ms", sigkill_ms},
                             {"events", w.kinds},
+                            {"bounds", bounds},
+                            {"counters", counters},
                             {"load", {load.one, load.five, load.fifteen}}};
   fmt::print("{}\n", summary.dump());
   return rss_ok && leak_found && stop_ok ? 0 : 1;

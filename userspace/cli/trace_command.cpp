@@ -89,8 +89,9 @@ struct TraceOptions {
   double resync_max_interval = 60;
 };
 
-// How long a stop may spend reading what is left in the ring buffer.
-constexpr auto kFinalDrainSlice = std::chrono::milliseconds(300);
+// How long a stop may spend reading what is left in the ring buffer, and
+// re-reading namespaces: a stop signal is answered within a second.
+constexpr auto kFinalSlice = std::chrono::milliseconds(100);
 
 // stdout in the chosen format, and the post-mortem log with everything.
 class TraceOutput : public OutputSink {
@@ -291,9 +292,9 @@ int run_trace(const TraceOptions& options) {
   }
   // Drain, catch up on any late loss, and settle what is pending, so the
   // final stats describe the node as it is.
-  drain(**tracer, kFinalDrainSlice);
+  drain(**tracer, kFinalSlice);
   if (uint64_t lost = (*tracer)->counters().lost(); lost > lost_seen) collector.on_lost(lost - lost_seen);
-  collector.tick(Clock::now() + std::chrono::seconds(1));
+  collector.tick(Clock::now() + std::chrono::seconds(1), kFinalSlice);
   nlohmann::json stats = stats_json(**tracer, collector, log ? &*log : nullptr);
   stats["time"] = now_rfc3339();
   out.emit(stats, false);

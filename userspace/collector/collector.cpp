@@ -22,6 +22,9 @@ namespace mountleak {
 namespace {
 
 constexpr auto kCacheLifetime = std::chrono::seconds(30);
+// How long what sysfs said about a device no namespace mounts is believed:
+// such a device can be removed and its number reused at any moment.
+constexpr auto kUnheldDeviceLifetime = std::chrono::seconds(2);
 
 // What each bound costs while it is reached, as the degraded event says.
 constexpr const char* kLeftOutEffect =
@@ -198,19 +201,27 @@ bool Collector::admit_namespace(uint64_t inode, int pid, uint64_t copied_from) {
 }
 
 bool Collector::tracked(DevId dev) {
-  auto it = device_cache_.find(dev);
-  if (it == device_cache_.end()) {
-    DeviceRef d = describe_device(paths_, dev);
-    bool keep = !d.kernel_name.empty() && paths_.tracks_device(d.kernel_name);
-    it = device_cache_.emplace(dev, keep ? std::optional<DeviceRef>(d) : std::nullopt).first;
-  }
-  return it->second.has_value();
+  for (DevId gone : model_.take_released()) tracked_cache_.erase(gone);
+  const auto now = Clock::now();
+  auto it = tracked_cache_.find(dev);
+  if (it != tracked_cache_.end() && (model_.held(dev) || now - it->second.decided_at < kUnheldDeviceLifetime))
+    return it->second.tracked;
+  const std::string name = kernel_name_of(paths_, dev);
+  const bool keep = !name.empty() && paths_.tracks_device(name);
+  tracked_cache_.insert_or_assign(dev, TrackedDecision{keep, now});
+  return keep;
 }
 
-DeviceRef Collector::device(DevId dev) {
-  if (tracked(dev)) return *device_cache_.at(dev);
-  return describe_device(paths_, dev);
+void Collector::forget_unheld_devices(Clock::time_point now) {
+  for (DevId gone : model_.take_released()) tracked_cache_.erase(gone);
+  std::erase_if(tracked_cache_, [&](const auto& entry) {
+    return !model_.held(entry.first) && now - entry.second.decided_at >= kUnheldDeviceLifetime;
+  });
 }
+
+// Read afresh for every finding: after an rbd unmap and map, or a loop
+// detach and attach, the same number names another image.
+DeviceRef Collector::device(DevId dev) { return describe_device(paths_, dev); }
 
 size_t Collector::tracked_device_count() {
   std::set<DevId> devs;
@@ -372,10 +383,11 @@ void Collector::drop_dead_holders(DevId dev) {
   }
 }
 
-void Collector::tick(Clock::time_point now) {
+void Collector::tick(Clock::time_point now, std::chrono::milliseconds slice) {
   members_.reset();  // processes come and go between ticks
   if (now - last_sweep_ >= options_.liveness_period) {
     sweep_dead_namespaces(now);
+    forget_unheld_devices(now);
     stats_.lookups_stuck = reap_abandoned_children();
   }
   if (now - last_cache_clear_ > kCacheLifetime) {
@@ -389,7 +401,7 @@ void Collector::tick(Clock::time_point now) {
     else
       ++stats_.resyncs_deferred;
   }
-  if (!reconcile_due(now, Clock::now() + options_.reconcile_slice, false)) ++stats_.reconcile_slices_spent;
+  if (!reconcile_due(now, Clock::now() + slice, false)) ++stats_.reconcile_slices_spent;
   for (auto it = young_.begin(); it != young_.end();)
     it = now - it->second.created > options_.young ? young_.erase(it) : std::next(it);
 }

@@ -127,7 +127,8 @@ class Collector : public EventSink {
   void on_event(const ml_event& event) override;
   // Re-reads settled namespaces, within a slice of time; runs a resync that
   // is due. Call after each poll.
-  void tick(Clock::time_point now);
+  void tick(Clock::time_point now) { tick(now, options_.reconcile_slice); }
+  void tick(Clock::time_point now, std::chrono::milliseconds slice);
   // The kernel dropped events: say so, and rebuild the model from scratch
   // at the next tick the resync backoff allows.
   void on_lost(uint64_t count);
@@ -232,7 +233,17 @@ class Collector : public EventSink {
   CollectorStats stats_;
   std::vector<std::string> warnings_;
 
-  std::map<DevId, std::optional<DeviceRef>> device_cache_;
+  // Whether --devices tracks a device, from its kernel name in sysfs: asked
+  // for every mount, so remembered while some namespace mounts the device
+  // (its number cannot be given to another then) and briefly otherwise.
+  // The names a finding prints (pool, image, backing file) are never
+  // remembered: device() reads them afresh.
+  struct TrackedDecision {
+    bool tracked = false;
+    Clock::time_point decided_at;
+  };
+  std::map<DevId, TrackedDecision> tracked_cache_;
+  void forget_unheld_devices(Clock::time_point now);
   std::map<uint64_t, Dirty> dirty_;
   std::map<uint64_t, Trigger> last_trigger_;
   std::map<uint64_t, YoungNamespace> young_;

@@ -33,6 +33,7 @@ std::set<DevId> devices_of(const std::vector<MountEntry>& mounts) {
 void LiveModel::reset(NodeSnapshot snapshot) {
   namespaces_ = std::move(snapshot.namespaces);
   host_mntns_ = snapshot.host_mntns;
+  for (const auto& [dev, holders] : holding_) released_.push_back(dev);  // re-held below, or not
   holding_.clear();
   inherited_.clear();
   mount_count_ = 0;
@@ -62,8 +63,17 @@ void LiveModel::unindex(uint64_t inode, const std::vector<MountEntry>& mounts) {
     auto it = holding_.find(dev);
     if (it == holding_.end()) continue;
     it->second.erase(inode);
-    if (it->second.empty()) holding_.erase(it);
+    if (it->second.empty()) {
+      holding_.erase(it);
+      released_.push_back(dev);
+    }
   }
+}
+
+std::vector<DevId> LiveModel::take_released() {
+  std::vector<DevId> out;
+  out.swap(released_);
+  return out;
 }
 
 const MountNamespace* LiveModel::find(uint64_t inode) const {

@@ -60,6 +60,10 @@ class LiveModel {
   // Namespaces holding a mount of dev, ascending; from an index, so a busy
   // event does not walk every mount of the node.
   std::vector<uint64_t> namespaces_holding(DevId dev) const;
+  bool held(DevId dev) const { return holding_.count(dev) > 0; }
+  // Devices no namespace mounts any more since the last call: their number
+  // may now be given to another device (an rbd unmap, then a map).
+  std::vector<DevId> take_released();
 
  private:
   void index(uint64_t inode, const std::vector<MountEntry>& mounts);
@@ -74,6 +78,7 @@ class LiveModel {
   std::set<uint64_t> inherited_;  // tables copied from a parent, not read yet
   size_t mount_count_ = 0;
   size_t trimmed_count_ = 0;
+  std::vector<DevId> released_;
 };
 
 }  // namespace mountleak

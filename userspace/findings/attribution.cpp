@@ -16,11 +16,21 @@ void Attributor::clear() {
 
 const ProcessInfo* Attributor::process(int pid) {
   auto it = processes_.find(pid);
-  if (it == processes_.end()) {
-    auto info = read_process_info(paths_.proc(), pid);
-    it = processes_.emplace(pid, info ? std::optional<ProcessInfo>(*info) : std::nullopt).first;
+  // A pid is reused as soon as its process is reaped: what was read about
+  // it counts only while the process that has it started when that one did.
+  // Entries are overwritten in place, never erased here: a caller may hold
+  // a pointer to one while it asks about an ancestor.
+  if (it != processes_.end()) {
+    auto now = read_proc_stat(paths_.proc(), pid);
+    if (now && now->start_time == it->second.start_time) return &it->second;
   }
-  return it->second ? &*it->second : nullptr;
+  auto info = read_process_info(paths_.proc(), pid);
+  if (!info) return nullptr;  // gone: its pid may come back, so nothing new is kept
+  if (it != processes_.end()) {
+    it->second = std::move(*info);
+    return &it->second;
+  }
+  return &processes_.emplace(pid, std::move(*info)).first->second;
 }
 
 void Attributor::attribute_container(int pid, Attribution& out) {

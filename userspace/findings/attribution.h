@@ -57,7 +57,8 @@ class Attributor {
   // its children).
   Attribution attribute(const std::vector<int>& pids);
 
-  // Lazily read and cached; nothing for a process that is gone.
+  // Lazily read, and cached for as long as the pid's process is the same
+  // (its start time); nothing for a process that is gone.
   const ProcessInfo* process(int pid);
 
   // Forget cached processes (their pids may be reused) and metadata.
@@ -72,7 +73,7 @@ class Attributor {
   CmdlinePolicy cmdline_;
   uint64_t host_mntns_ = 0;
   MetadataStore metadata_;
-  std::map<int, std::optional<ProcessInfo>> processes_;
+  std::map<int, ProcessInfo> processes_;
 };
 
 }  // namespace mountleak

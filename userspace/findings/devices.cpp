@@ -7,6 +7,8 @@
 #include <filesystem>
 #include <fstream>
 
+#include "resolve/read_text.h"
+
 namespace mountleak {
 
 namespace fs = std::filesystem;
@@ -21,13 +23,24 @@ std::optional<DevId> read_dev_file(const std::string& path) {
 }
 
 // /sys/dev/block/MAJ:MIN is a link to .../block/<name> (or .../<disk>/<part>).
+
+// sysfs keeps it to a page; anything longer is not a path we trust.
+std::string loop_backing_file_of(const HostPaths& paths, const std::string& kernel_name) {
+  if (!kernel_name.starts_with("loop")) return "";
+  auto text = read_text_file(paths.sys() + "/block/" + kernel_name + "/loop/backing_file", 4096);
+  if (!text) return "";
+  std::string path = std::move(*text);
+  if (!path.empty() && path.back() == '\n') path.pop_back();
+  return path;
+}
+
+}  // namespace
+
 std::string kernel_name_of(const HostPaths& paths, DevId dev) {
   std::error_code ec;
   fs::path target = fs::read_symlink(paths.sys() + "/dev/block/" + dev.str(), ec);
   return ec ? "" : target.filename().string();
 }
-
-}  // namespace
 
 DeviceRef describe_device(const HostPaths& paths, DevId dev) {
   DeviceRef ref;
@@ -35,6 +48,7 @@ DeviceRef describe_device(const HostPaths& paths, DevId dev) {
   ref.kernel_name = kernel_name_of(paths, dev);
   ref.path = ref.kernel_name.empty() ? dev.str() : "/dev/" + ref.kernel_name;
   if (!ref.kernel_name.empty()) ref.rbd = rbd_info_for(paths, ref.kernel_name);
+  ref.loop_backing_file = loop_backing_file_of(paths, ref.kernel_name);
   return ref;
 }
 

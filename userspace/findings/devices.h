@@ -22,6 +22,9 @@ struct DeviceRef {
   std::string kernel_name;  // "rbd4", "loop7"; "" when sysfs does not know it
   std::string path;         // "/dev/rbd4" as the operator knows it
   std::optional<RbdInfo> rbd;
+  // For a loop device, the file behind it: what names it, as pool and
+  // image name an rbd device. Empty when detached or not a loop device.
+  std::string loop_backing_file;
 };
 
 // "/dev/rbd4", "rbd4" or "252:0". A device that does not exist is an error
@@ -33,6 +36,9 @@ Result<std::vector<DeviceRef>> resolve_image(const HostPaths& paths, const std::
 
 // Fills kernel_name, path and rbd for a bare MAJ:MIN from sysfs.
 DeviceRef describe_device(const HostPaths& paths, DevId dev);
+
+// "rbd4" for 252:0 (the name /sys/dev/block gives); "" when there is none.
+std::string kernel_name_of(const HostPaths& paths, DevId dev);
 
 // Every block device in /sys/class/block whose kernel name the --devices
 // globs accept.

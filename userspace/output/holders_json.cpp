@@ -36,6 +36,7 @@ nlohmann::json device_json(const DeviceRef& device) {
   } else {
     j["rbd"] = nullptr;
   }
+  if (!device.loop_backing_file.empty()) j["backing_file"] = device.loop_backing_file;
   return j;
 }
 

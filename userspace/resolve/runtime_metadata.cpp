@@ -272,8 +272,10 @@ Result<ContainerMetadata> MetadataStore::find(std::string_view runtime_hint, std
   if (auto it = cache_.find(id); it != cache_.end()) return it->second;
   std::string key(id);
   auto result = lookup(runtime_hint, key);
-  if (!result) ++errors_;
-  cache_.emplace(key, result);
+  if (!result && failed_.insert(key).second) ++errors_;
+  // A runtime writes a container's files after its processes exist: a file
+  // not there yet is asked for again next time, not remembered as missing.
+  if (result || result.error().errno_value != ENOENT) cache_.emplace(key, result);
   return result;
 }
 

@@ -8,6 +8,7 @@
 
 #include <map>
 #include <optional>
+#include <set>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -77,6 +78,7 @@ class MetadataStore {
 
   HostPaths paths_;
   std::map<std::string, Result<ContainerMetadata>, std::less<>> cache_;
+  std::set<std::string> failed_;  // ids whose lookup failed, each counted once
   int files_read_ = 0;
   int errors_ = 0;
 };

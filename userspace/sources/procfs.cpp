@@ -135,6 +135,16 @@ std::optional<ProcStat> parse_proc_stat(std::string_view text) {
     return err == std::errc() && end == s.data() + s.size();
   };
   if (!parse_int(fields[1], st.ppid) || !parse_int(fields[6], st.flags)) return std::nullopt;
+  // starttime, field 22 of stat (the 20th after the comm): optional, so a
+  // short synthetic stat still parses.
+  for (int field = 10; field <= 22; ++field) {
+    while (!rest.empty() && rest.front() == ' ') rest.remove_prefix(1);
+    const size_t sp = rest.find_first_of(" \n");
+    const std::string_view f = rest.substr(0, sp);
+    rest.remove_prefix(sp == std::string_view::npos ? rest.size() : sp);
+    if (f.empty()) break;
+    if (field == 22 && !parse_int(f, st.start_time)) st.start_time = 0;
+  }
   return st;
 }
 
@@ -191,6 +201,7 @@ Result<ProcessInfo> read_process_info(const std::string& proc, int pid) {
   info.ppid = st->ppid;
   info.comm = std::move(st->comm);
   info.kernel_thread = st->kernel_thread();
+  info.start_time = st->start_time;
   if (auto argv = read_cmdline(proc, pid)) {
     info.cmdline = std::move(*argv);
   } else if (process_vanished(argv.error())) {

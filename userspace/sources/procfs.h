@@ -50,6 +50,9 @@ struct ProcStat {
   char state = '?';
   int ppid = 0;
   uint32_t flags = 0;
+  // Clock ticks after boot: with the pid, a process's identity (pids are
+  // reused). 0 when the stat text is too short to say.
+  uint64_t start_time = 0;
   bool kernel_thread() const { return (flags & 0x00200000u) != 0; }  // PF_KTHREAD
 };
 std::optional<ProcStat> parse_proc_stat(std::string_view text);
@@ -70,6 +73,7 @@ struct ProcessInfo {
   std::string cgroup;
   uint64_t mntns = 0;  // filled by the caller that knows it
   bool kernel_thread = false;
+  uint64_t start_time = 0;  // see ProcStat
 };
 
 // stat, cmdline and cgroup of one process. Fails if stat cannot be read or
