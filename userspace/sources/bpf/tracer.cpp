@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "sources/bpf/tracer.h"
 
+#include "sources/bpf/attach.h"
 #include "sources/bpf/module_fexit.h"
 
 #include <bpf/bpf.h>
@@ -89,7 +90,7 @@ Result<std::unique_ptr<BpfTracer>> BpfTracer::start(const TracerOptions& options
           break;
         }
       }
-      bpf_link* link = bpf_program__attach(prog);
+      bpf_link* link = attach_program(prog);
       if (!link) {
         attach_failure = bpf_program__name(prog);
         tracer->refusals_.push_back(attach_failure + ": attach failed: " + std::strerror(errno));
