@@ -9,8 +9,10 @@
 // This binary's private namespace plays the host's. Each test first takes
 // tracefs and debugfs out of it and puts back what was there afterwards.
 
+#include <fcntl.h>
 #include <linux/filter.h>
 #include <linux/seccomp.h>
+#include <poll.h>
 #include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
@@ -83,6 +85,31 @@ std::string text_of(const nlohmann::json& j, const char* key) {
 bool contains(const std::string& haystack, const std::string& needle) {
   return haystack.find(needle) != std::string::npos;
 }
+
+// Whether the test namespace's mount table changed at all since it was
+// made: a mountinfo file polls POLLPRI once its namespace mounts or
+// unmounts anything after it was read. Catches a mount made and removed
+// again, which no look at the table afterwards can see.
+class MountTableWatch {
+ public:
+  MountTableWatch() : fd_(open("/proc/self/mountinfo", O_RDONLY | O_CLOEXEC)) {
+    char buf[4096];
+    while (fd_ >= 0 && read(fd_, buf, sizeof buf) > 0) {
+    }
+  }
+  ~MountTableWatch() {
+    if (fd_ >= 0) close(fd_);
+  }
+  MountTableWatch(const MountTableWatch&) = delete;
+  MountTableWatch& operator=(const MountTableWatch&) = delete;
+  bool changed() const {
+    pollfd p{fd_, POLLPRI, 0};
+    return fd_ < 0 || (poll(&p, 1, 0) == 1 && (p.revents & (POLLPRI | POLLERR)));
+  }
+
+ private:
+  int fd_;
+};
 
 // fsopen(2) refused with EPERM, as a container runtime's seccomp profile
 // may: installed in the child just before exec. No architecture check: the
@@ -165,7 +192,9 @@ class Tracefs : public ::testing::Test {
 };
 
 TEST_F(Tracefs, ProbeWithoutTracefsMountsNone) {
+  MountTableWatch watch;
   nlohmann::json out = probe(kTracepointTier);
+  EXPECT_FALSE(watch.changed()) << "probe mounted or unmounted something in the test namespace";
   EXPECT_EQ(out["tracefs"]["available"], true) << out.dump();
   EXPECT_TRUE(contains(text_of(out["tracefs"], "detail"), "detached tracefs mount")) << out.dump();
   EXPECT_EQ(out["programs"]["tracepoint"]["available"], true) << out.dump();
@@ -176,9 +205,11 @@ TEST_F(Tracefs, ProbeWithoutTracefsMountsNone) {
 }
 
 TEST_F(Tracefs, TraceWithoutTracefsMountsNoneAndMakesNoNamespace) {
+  MountTableWatch watch;
   TraceProcess trace(kTraceArgs);
   ASSERT_TRUE(trace.started());
   nlohmann::json ready = start_trace(trace);
+  EXPECT_FALSE(watch.changed()) << "trace mounted or unmounted something in the test namespace";
   EXPECT_TRUE(contains(text_of(ready, "tracefs"), "detached tracefs mount")) << ready.dump();
   EXPECT_EQ(tracefs_mounts(), std::vector<std::string>{}) << "while trace runs";
   expect_sees_a_mount(trace);
@@ -191,9 +222,11 @@ TEST_F(Tracefs, TraceWithoutTracefsMountsNoneAndMakesNoNamespace) {
 // reads tracepoint ids there whenever debugfs is mounted.
 TEST_F(Tracefs, DebugfsTracingAutomountIsNeverTriggered) {
   ASSERT_EQ(mount("debugfs", kDebug, "debugfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, nullptr), 0);
+  MountTableWatch watch;
   // Every program type, kprobes included: without the kprobe PMU libbpf
   // would write tracefs's kprobe_events there.
   nlohmann::json out = probe({});
+  EXPECT_FALSE(watch.changed()) << "probe mounted or unmounted something in the test namespace";
   EXPECT_TRUE(contains(text_of(out["tracefs"], "detail"), "detached tracefs mount")) << out.dump();
   EXPECT_EQ(out["programs"]["tracepoint"]["available"], true) << out.dump();
   EXPECT_EQ(tracefs_mounts(), std::vector<std::string>{}) << "after probe";
