@@ -16,9 +16,19 @@
 
 #include <bpf/libbpf.h>
 
+#include <string>
+
+#include "util/result.h"
+
 namespace mountleak {
 
-// The link, or nullptr with errno set.
-bpf_link* attach_program(bpf_program* prog);
+// The link, or an error whose errno_value is always set; its message says
+// why when we know better than the errno (empty when libbpf failed: its
+// log says why).
+Result<bpf_link*> attach_program(bpf_program* prog);
+
+// "ENOENT (No such file or directory)", then ": " and the error's message
+// when there is one.
+std::string attach_failure_text(const Error& error);
 
 }  // namespace mountleak

@@ -76,9 +76,9 @@ FeatureProbe KernelProber::run(ProgramKind kind) {
   LibbpfLogCapture capture;
   int err = bpf_object__load(obj->get());
   if (err) return {false, "load refused: " + errno_text(err)};
-  bpf_link* link = attach_program(target);
-  if (!link) return {false, "loaded, attach failed: " + errno_text(errno)};
-  bpf_link__destroy(link);
+  auto link = attach_program(target);
+  if (!link) return {false, "loaded, attach failed: " + attach_failure_text(link.error())};
+  bpf_link__destroy(*link);
   return {true, "loaded and attached"};
 }
 
