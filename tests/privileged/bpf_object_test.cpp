@@ -38,11 +38,9 @@ TEST(BpfObject, MissingObjectFileIsAClearError) {
 
 TEST(KernelProber, TracepointsLoadOnThisKernel) {
   // Every kernel mountleak supports has syscall tracepoints; if this fails
-  // the tracer cannot run at all, so it is worth its own test. Tracepoints
-  // attach only with tracefs mounted, as `probe` and `trace` make sure of;
-  // this process's private namespace is where that mount goes (a fresh host
-  // has none).
-  TracefsStatus tracefs = ensure_tracefs();
+  // the tracer cannot run at all, so it is worth its own test. Their ids
+  // come from tracefs, mounted or, as on a fresh host, a detached mount.
+  const TracefsStatus& tracefs = find_tracefs();
   ASSERT_TRUE(tracefs.available) << tracefs.detail;
   KernelProber prober(BpfObjectSource{});
   FeatureProbe tp = prober.probe(ProgramKind::kTracepoint);

@@ -5,7 +5,6 @@
 // tracer is still loading.
 
 #include <fcntl.h>
-#include <sched.h>
 #include <signal.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
@@ -228,36 +227,6 @@ TEST_F(DurableOutput, StopSignalDuringStartupIsAnsweredWithinASecond) {
   EXPECT_LT(took, floor + 1s) << "SIGKILL: " << floor.count() / 1000000 << " ms, SIGTERM: "
                               << took.count() / 1000000 << " ms";
   EXPECT_TRUE(WIFEXITED(stopped) && WEXITSTATUS(stopped) == 0) << stopped;
-}
-
-// On a node without tracefs mounted, trace mounts it to attach its
-// tracepoints and unmounts it again: nothing of its own stays mounted in
-// the namespace it runs in (the host's), and the programs keep working.
-TEST_F(DurableOutput, TracefsMountedToAttachIsNotLeftBehind) {
-  Launch without_tracefs;
-  without_tracefs.enter = [] {
-    if (unshare(CLONE_NEWNS) != 0 || mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) != 0) return false;
-    umount2("/sys/kernel/tracing", MNT_DETACH);
-    // debugfs would mount tracefs again by itself (its tracing automount).
-    umount2("/sys/kernel/debug/tracing", MNT_DETACH);
-    umount2("/sys/kernel/debug", MNT_DETACH);
-    return true;
-  };
-  TraceProcess trace({"--all-events"}, without_tracefs);
-  auto ready = trace.wait_for_event("ready", 20s);
-  ASSERT_TRUE(ready) << trace.stderr_text();
-  EXPECT_NE((*ready)["tracefs"].get<std::string>().find("then unmounted it"), std::string::npos) << ready->dump();
-  std::ifstream mountinfo("/proc/" + std::to_string(trace.pid()) + "/mountinfo");
-  for (std::string line; std::getline(mountinfo, line);)
-    EXPECT_EQ(line.find(" - tracefs "), std::string::npos) << "left mounted: " << line;
-  const std::string target = dir_ + "/after";
-  ASSERT_EQ(mkdir(target.c_str(), 0755), 0);
-  ASSERT_EQ(mount("after", target.c_str(), "tmpfs", 0, nullptr), 0);
-  mounts_.push_back(target);
-  auto seen = trace.wait_for(
-      [&](const nlohmann::json& e) { return e.value("event", "") == "mount" && e.value("target", "") == target; }, 10s);
-  EXPECT_TRUE(seen) << "the tracepoints stopped working: " << trace.describe();
-  EXPECT_EQ(trace.stop(), 0) << trace.stderr_text();
 }
 
 }  // namespace

@@ -52,14 +52,13 @@ int run_probe(const CommonOptions& options) {
     return kExitError;
   }
   KernelInfo kernel = read_kernel_info(options.paths);
-  TracefsStatus tracefs = ensure_tracefs();
+  const TracefsStatus& tracefs = find_tracefs();
   KernelProber prober(BpfObjectSource{options.bpf_object}, options.paths.sys());
   RestrictedFeatures features(prober, options.disabled_features());
 
   std::vector<std::pair<ProgramKind, FeatureProbe>> programs;
   for (ProgramKind kind : kAllProgramKinds) programs.emplace_back(kind, features.probe(kind));
   TrialLoad trial = trial_load(options, features);
-  release_tracefs();
   // Without a trial (no privileges, nothing loads), the program types alone.
   auto hooks = trial.loaded ? trial.hooks : choose_hooks(mountleak_hooks(), features);
 

@@ -41,15 +41,12 @@ std::atomic<bool> g_reopen_log{false};
 std::atomic<bool> g_starting{true};
 
 void on_stop_signal(int) {
-  if (g_starting) {
-    release_tracefs();
-    _exit(0);
-  }
+  if (g_starting) _exit(0);
   g_stop = true;
 }
 void on_hangup(int) { g_reopen_log = true; }
 
-// Installed before anything is mounted, loaded or read, so that SIGINT and
+// Installed before anything is loaded or read, so that SIGINT and
 // SIGTERM are answered at every stage. No SA_RESTART: a blocking call
 // returns EINTR and the loop looks at g_stop.
 void install_signal_handlers() {
@@ -187,8 +184,8 @@ int run_trace(const TraceOptions& options) {
     fmt::print(stderr, "{}\n", caps.error().message);
     return kExitError;
   }
-  // Before anything is mounted (tracefs) or loaded: in a chroot every host
-  // path would be the wrong one.
+  // Before anything is loaded: in a chroot every host path would be the
+  // wrong one.
   if (auto root = check_host_root(common.paths, options.host_mntns); !root) {
     fmt::print(stderr, "mountleak trace: {}\n", root.error().message);
     return kExitError;
@@ -205,7 +202,7 @@ int run_trace(const TraceOptions& options) {
   }
   TraceOutput out(common.output, options.all_events, log ? &*log : nullptr);
 
-  TracefsStatus tracefs = ensure_tracefs();
+  const TracefsStatus& tracefs = find_tracefs();
   KernelProber prober(BpfObjectSource{common.bpf_object}, common.paths.sys());
   RestrictedFeatures features(prober, common.disabled_features());
 
@@ -228,7 +225,6 @@ int run_trace(const TraceOptions& options) {
   TracerOptions topts{BpfObjectSource{common.bpf_object}, options.ringbuf_kb * 1024u,
                       options.max_events_per_poll};
   auto tracer = BpfTracer::start(topts, features, collector);
-  release_tracefs();  // attached (or failed): no longer needed
   if (!tracer) {
     fmt::print(stderr, "mountleak trace: {}\n  (tracefs: {}; `mountleak probe` shows what this kernel offers; "
                        "`mountleak scan` works without eBPF)\n",

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "sources/bpf/kernel_features.h"
 
+#include "sources/bpf/attach.h"
 #include "sources/bpf/module_fexit.h"
 
 #include <sys/stat.h>
@@ -75,9 +76,9 @@ FeatureProbe KernelProber::run(ProgramKind kind) {
   LibbpfLogCapture capture;
   int err = bpf_object__load(obj->get());
   if (err) return {false, "load refused: " + errno_text(err)};
-  bpf_link* link = bpf_program__attach(target);
-  if (!link) return {false, "loaded, attach failed: " + errno_text(errno)};
-  bpf_link__destroy(link);
+  auto link = attach_program(target);
+  if (!link) return {false, "loaded, attach failed: " + attach_failure_text(link.error())};
+  bpf_link__destroy(*link);
   return {true, "loaded and attached"};
 }
 

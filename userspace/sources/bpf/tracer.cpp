@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "sources/bpf/tracer.h"
 
+#include "sources/bpf/attach.h"
 #include "sources/bpf/module_fexit.h"
 
 #include <bpf/bpf.h>
@@ -90,13 +91,13 @@ Result<std::unique_ptr<BpfTracer>> BpfTracer::start(const TracerOptions& options
           break;
         }
       }
-      bpf_link* link = bpf_program__attach(prog);
+      auto link = attach_program(prog);
       if (!link) {
         attach_failure = bpf_program__name(prog);
-        tracer->refusals_.push_back(attach_failure + ": attach failed: " + std::strerror(errno));
+        tracer->refusals_.push_back(attach_failure + ": attach failed: " + attach_failure_text(link.error()));
         break;
       }
-      links.push_back(link);
+      links.push_back(*link);
     }
     if (!attach_failure.empty()) {
       for (bpf_link* link : links) bpf_link__destroy(link);
