@@ -308,7 +308,7 @@ void register_trace_command(CLI::App& app, CommandAction& action) {
           ->transform(byte_size_or_zero(kMinLogMaxSize, kMaxLogMaxSize))
           ->needs(log_opt);
   cmd->add_option("--log-keep", options->log_rotation.keep,
-                  "How many rotated logs to keep (FILE.1 newest ... FILE.N oldest); needs --log-max-size")
+                  "How many rotated logs to keep (FILE.1 newest ... FILE.N oldest)")
       ->check(CLI::Range(1u, kMaxLogKeep))
       ->capture_default_str()
       ->needs(max_size);

@@ -76,7 +76,7 @@ CLI::Validator byte_size_or_zero(uint64_t min_bytes, uint64_t max_bytes) {
         value = std::to_string(*bytes);
         return "";
       },
-      "SIZE (bytes, or with K, M, G)");
+      "SIZE");
 }
 
 }  // namespace mountleak
