@@ -29,7 +29,8 @@ constexpr off_t kMaxTornTail = 1 << 20;
 Result<int> open_log_dir(const std::string& path) {
   const size_t slash = path.rfind('/');
   const std::string dir = slash == std::string::npos ? "." : slash == 0 ? "/" : path.substr(0, slash);
-  const int fd = ::open(dir.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC);
+  // Readable, not O_PATH: a rotation fsyncs it.
+  const int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (fd < 0) return Error::from_errno("opening the directory of the log " + path);
   return fd;
 }
@@ -247,8 +248,10 @@ Status EventLog::shift_and_reopen() {
                  fresh.error().errno_value};
   }
   // A finding synced at once promises the lines before it too; those may
-  // be in the old file.
+  // be in the old file. And the new names must be on disk for a finding
+  // synced into the fresh file to be found after a crash.
   ::fdatasync(fd_);
+  ::fsync(dir_fd_);
   ::close(fd_);
   fd_ = *fresh;
   size_ = 0;
