@@ -75,8 +75,8 @@ class DurableOutput : public ::testing::Test {
     EXPECT_TRUE(fixture::remove_tree(dir_));
   }
   // Raw mount events for the log: a tmpfs mounted and unmounted n times.
-  void churn(int n) {
-    const std::string target = dir_ + "/churn";
+  void churn(int n, const std::string& name = "churn") {
+    const std::string target = dir_ + "/" + name;
     mkdir(target.c_str(), 0755);
     for (int i = 0; i < n; ++i) {
       ASSERT_EQ(mount("churn", target.c_str(), "tmpfs", 0, nullptr), 0) << strerror(errno);
@@ -181,6 +181,114 @@ TEST_F(DurableOutput, HangupReopensTheLog) {
   EXPECT_FALSE(has_event(before, "stats"));
   EXPECT_TRUE(has_event(after, "mount")) << "no mount event in the reopened log";
   EXPECT_TRUE(has_event(after, "stats"));
+}
+
+// The log's files oldest first: FILE.keep ... FILE.1, FILE (those absent
+// skipped).
+std::vector<std::string> log_files_oldest_first(const std::string& log, unsigned keep) {
+  std::vector<std::string> out;
+  for (unsigned n = keep; n >= 1; --n)
+    if (access((log + "." + std::to_string(n)).c_str(), F_OK) == 0) out.push_back(log + "." + std::to_string(n));
+  out.push_back(log);
+  return out;
+}
+
+off_t size_of(const std::string& path) {
+  struct stat st {};
+  return stat(path.c_str(), &st) == 0 ? st.st_size : -1;
+}
+
+// The raw mount and umount events on `target`, in log order, as "m" and
+// "u"; and in `files_seen` how many files they were spread over.
+std::string mounts_on(const std::vector<std::vector<nlohmann::json>>& files, const std::string& target,
+                      int& files_seen) {
+  std::string out;
+  files_seen = 0;
+  for (const auto& lines : files) {
+    const size_t before = out.size();
+    for (const auto& j : lines) {
+      if (!j.is_object() || j.value("target", "") != target) continue;
+      if (j.value("event", "") == "mount") out += 'm';
+      if (j.value("event", "") == "umount") out += 'u';
+    }
+    files_seen += out.size() > before ? 1 : 0;
+  }
+  return out;
+}
+
+std::string repeated(const std::string& unit, int n) {
+  std::string out;
+  for (int i = 0; i < n; ++i) out += unit;
+  return out;
+}
+
+nlohmann::json last_stats(const std::vector<nlohmann::json>& lines) {
+  nlohmann::json stats;
+  for (const auto& j : lines)
+    if (j.is_object() && j.value("event", "") == "stats") stats = j["counters"];
+  return stats;
+}
+
+// A mount storm with the log rotating at 64 KiB and three kept: many
+// rotations, never more than three old files beside the live one, none past
+// the limit, every line whole; and the storm's last mounts, spread over
+// more than one file, are all there, in order, each once.
+TEST_F(DurableOutput, LogRotatesBySizeDuringAMountStorm) {
+  constexpr off_t kMax = 64 * 1024;
+  constexpr int kCounted = 150;  // ~100 KB of raw events: crosses a rotation, fits in what is kept
+  TraceProcess trace({"--log", log_, "--log-max-size", "64K", "--log-keep", "3"});
+  ASSERT_TRUE(trace.wait_for_event("ready", 20s)) << trace.stderr_text();
+  churn(1500);
+  churn(kCounted, "counted");
+  std::this_thread::sleep_for(300ms);
+  ASSERT_EQ(trace.stop(), 0) << trace.stderr_text();
+
+  EXPECT_NE(access((log_ + ".4").c_str(), F_OK), 0) << "more than three rotated files kept";
+  const auto names = log_files_oldest_first(log_, 3);
+  ASSERT_EQ(names.size(), 4u) << "fewer than three rotations";
+  std::vector<std::vector<nlohmann::json>> files;
+  for (const auto& name : names) {
+    EXPECT_LE(size_of(name), kMax) << name;
+    files.push_back(parse_all(name));
+  }
+  const nlohmann::json stats = last_stats(files.back());
+  ASSERT_TRUE(stats.is_object()) << "no stats line in the live file";
+  EXPECT_EQ(stats.value("kernel_dropped_ringbuf", -1), 0) << stats.dump();
+  EXPECT_GE(stats.value("log_rotations", 0), 10) << stats.dump();
+  EXPECT_EQ(stats.value("log_rotations_refused", -1), 0) << stats.dump();
+  EXPECT_EQ(stats.value("log_write_errors", -1), 0) << stats.dump();
+  int spread = 0;
+  EXPECT_EQ(mounts_on(files, dir_ + "/counted", spread), repeated("mu", kCounted));
+  EXPECT_GE(spread, 2) << "the counted mounts did not cross a rotation";
+}
+
+// With every rotated file kept, the files together are the whole log: each
+// of the storm's mounts once, and exactly the lines the tracer says it wrote
+// (log_lines counts up to, not including, the stats line itself).
+TEST_F(DurableOutput, RotatedLogsTogetherLoseAndRepeatNoLine) {
+  constexpr int kMounts = 600;
+  TraceProcess trace({"--log", log_, "--log-max-size", "64K", "--log-keep", "100"});
+  ASSERT_TRUE(trace.wait_for_event("ready", 20s)) << trace.stderr_text();
+  churn(kMounts);
+  std::this_thread::sleep_for(300ms);
+  ASSERT_EQ(trace.stop(), 0) << trace.stderr_text();
+
+  const auto names = log_files_oldest_first(log_, 100);
+  std::vector<std::vector<nlohmann::json>> files;
+  size_t lines = 0;
+  for (const auto& name : names) {
+    files.push_back(parse_all(name));
+    lines += files.back().size();
+  }
+  const nlohmann::json stats = last_stats(files.back());
+  ASSERT_TRUE(stats.is_object()) << "no stats line in the live file";
+  EXPECT_EQ(stats.value("kernel_dropped_ringbuf", -1), 0) << stats.dump();
+  EXPECT_EQ(stats.value("log_rotations", 0), static_cast<int>(names.size()) - 1) << stats.dump();
+  EXPECT_GE(names.size(), 4u);
+  EXPECT_EQ(stats.value("log_lines", 0u) + 1, lines) << stats.dump();
+  EXPECT_TRUE(has_event(files.front(), "ready"));
+  int spread = 0;
+  EXPECT_EQ(mounts_on(files, dir_ + "/churn", spread), repeated("mu", kMounts));
 }
 
 TEST_F(DurableOutput, FullOrClosedStdoutIsAnError) {

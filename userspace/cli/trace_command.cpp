@@ -66,11 +66,17 @@ constexpr double kMaxDurationSeconds = 365.0 * 24 * 3600;
 // 1 GiB: the ring buffer is locked kernel memory, and its size in bytes
 // must fit the kernel's 32 bits.
 constexpr uint32_t kMaxRingbufKb = 1024 * 1024;
+// A log that rotates at less than a few lines' worth keeps almost nothing;
+// one of more than a TiB is a typo.
+constexpr uint64_t kMinLogMaxSize = 4 * 1024;
+constexpr uint64_t kMaxLogMaxSize = uint64_t{1} << 40;
+constexpr unsigned kMaxLogKeep = 1000;
 
 struct TraceOptions {
   CommonOptions common;
   double duration = 0;  // seconds; 0 = until SIGINT/SIGTERM
   std::string log_path;
+  LogRotation log_rotation;
   bool all_events = false;
   uint32_t ringbuf_kb = 8192;
   int settle_ms = 50;
@@ -153,7 +159,9 @@ nlohmann::json stats_json(const BpfTracer& tracer, Collector& collector, const E
             {"reconcile_slices_spent", c.reconcile_slices_spent},
             {"resyncs_deferred", c.resyncs_deferred},
             {"log_lines", log ? log->counters().lines : 0},
-            {"log_write_errors", log ? log->counters().write_errors : 0}}},
+            {"log_write_errors", log ? log->counters().write_errors : 0},
+            {"log_rotations", log ? log->counters().rotations : 0},
+            {"log_rotations_refused", log ? log->counters().rotations_refused : 0}}},
           {"bounds", collector.bounds_json()},
           {"tracked_mounts", collector.tracked_mounts_json()}};
 }
@@ -193,7 +201,7 @@ int run_trace(const TraceOptions& options) {
 
   std::optional<EventLog> log;
   if (!options.log_path.empty()) {
-    auto opened = EventLog::open(options.log_path);
+    auto opened = EventLog::open(options.log_path, options.log_rotation);
     if (!opened) {
       fmt::print(stderr, "mountleak trace: {}\n", opened.error().message);
       return kExitError;
@@ -362,12 +370,26 @@ void register_trace_command(CLI::App& app, CommandAction& action) {
       "Examples:\n"
       "  mountleak trace\n"
       "  mountleak trace -o json --log /var/log/mountleak.jsonl\n"
+      "  mountleak trace --log /var/log/mountleak.jsonl --log-max-size 100M --log-keep 5\n"
       "  mountleak trace --devices 'rbd*,nbd*' --host-root /host   (from a DaemonSet)");
   add_common_options(*cmd, options->common);
   add_bpf_options(*cmd, options->common);
   cmd->add_option("--duration", options->duration, "Stop after this many seconds (default: run until signalled)")
       ->check(seconds_up_to(kMaxDurationSeconds));
-  cmd->add_option("--log", options->log_path, "Append every event, raw ones included, as JSON lines to FILE");
+  CLI::Option* log_opt = cmd->add_option("--log", options->log_path,
+                                         "Append every event, raw ones included, as JSON lines to FILE "
+                                         "(SIGHUP reopens it, for logrotate)");
+  CLI::Option* max_size =
+      cmd->add_option("--log-max-size", options->log_rotation.max_size,
+                      "Rotate the log before a line would take it past SIZE bytes (K, M, G: 100M): FILE becomes "
+                      "FILE.1, FILE.1 FILE.2, ... [default: 0, never]")
+          ->transform(byte_size_or_zero(kMinLogMaxSize, kMaxLogMaxSize))
+          ->needs(log_opt);
+  cmd->add_option("--log-keep", options->log_rotation.keep,
+                  "How many rotated logs to keep (FILE.1 newest ... FILE.N oldest)")
+      ->check(CLI::Range(1u, kMaxLogKeep))
+      ->capture_default_str()
+      ->needs(max_size);
   cmd->add_flag("--all-events", options->all_events, "Also print raw mount, umount, mntns and setns events");
   add_cmdline_option(*cmd, options->cmdline);
   cmd->add_option("--ringbuf-kb", options->ringbuf_kb, "Ring buffer size in KiB (power of two)")
