@@ -319,13 +319,7 @@ std::chrono::nanoseconds gone_after(int sig, int& status, bool when_ready) {
     EXPECT_TRUE(trace.wait_for_event("ready", 20s)) << trace.stderr_text();
   else
     std::this_thread::sleep_for(300ms);  // past exec, still starting
-  const auto sent = Clock::now();
-  kill(trace.pid(), sig);
-  pid_t done = 0;
-  while ((done = waitpid(trace.pid(), &status, WNOHANG)) == 0 && Clock::now() - sent < 10s)
-    std::this_thread::sleep_for(5ms);
-  EXPECT_EQ(done, trace.pid());
-  return Clock::now() - sent;
+  return gone_after_signal(trace.pid(), sig, status, 10s);
 }
 
 // Answered within a second, measured against SIGKILL of a ready trace: the

@@ -7,6 +7,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <gtest/gtest.h>
+
 #include <cstdlib>
 #include <fstream>
 #include <sstream>
@@ -44,6 +46,16 @@ std::vector<nlohmann::json> RunResult::json_lines() const {
   for (std::string line; std::getline(in, line);)
     if (!line.empty()) out.push_back(nlohmann::json::parse(line));
   return out;
+}
+
+std::chrono::nanoseconds gone_after_signal(pid_t pid, int sig, int& status, std::chrono::seconds limit) {
+  const auto sent = std::chrono::steady_clock::now();
+  kill(pid, sig);
+  pid_t done = 0;
+  while ((done = waitpid(pid, &status, WNOHANG)) == 0 && std::chrono::steady_clock::now() - sent < limit)
+    usleep(5000);
+  if (done != pid) ADD_FAILURE() << "PID " << pid << " still there " << limit.count() << " s after signal " << sig;
+  return std::chrono::steady_clock::now() - sent;
 }
 
 RunResult run_mountleak(const std::vector<std::string>& args, std::chrono::seconds timeout, const Launch& launch) {

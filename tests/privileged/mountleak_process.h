@@ -36,6 +36,11 @@ struct Launch {
 RunResult run_mountleak(const std::vector<std::string>& args,
                         std::chrono::seconds timeout = std::chrono::seconds(60), const Launch& launch = {});
 
+// Sends `sig` to pid and reaps it; how long it took to be gone (at most
+// `limit`, when it was not), with its wait status in `status`.
+std::chrono::nanoseconds gone_after_signal(pid_t pid, int sig, int& status,
+                                           std::chrono::seconds limit = std::chrono::seconds(20));
+
 // A running `mountleak trace -o json ...`; stopped with SIGINT on destruction.
 class TraceProcess {
  public:

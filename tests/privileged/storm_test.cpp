@@ -86,6 +86,13 @@ class Storm : public SeedNodeTest {
   bool is_degraded(const nlohmann::json& e, const std::string& bound, const std::string& state) {
     return e.value("event", "") == "degraded" && e.value("bound", "") == bound && e.value("state", "") == state;
   }
+  // The stats line a stopped trace printed last; null when there is none.
+  const nlohmann::json* final_stats() const {
+    const nlohmann::json* stats = nullptr;
+    for (const auto& e : trace_->events())
+      if (e.value("event", "") == "stats") stats = &e;
+    return stats;
+  }
   std::unique_ptr<TraceProcess> trace_;
   std::vector<pid_t> storm_;
 };
@@ -118,9 +125,7 @@ TEST_P(Storm, NamespacesPastTheBoundAreSaidAndALeakMadeMeanwhileIsStillReported)
       << trace_->describe();
 
   EXPECT_EQ(trace_->stop(), 0) << trace_->stderr_text();
-  const nlohmann::json* stats = nullptr;
-  for (const auto& e : trace_->events())
-    if (e.value("event", "") == "stats") stats = &e;
+  const nlohmann::json* stats = final_stats();
   ASSERT_NE(stats, nullptr) << trace_->describe();
   EXPECT_LE((*stats)["bounds"]["namespaces"].get<size_t>(), 32u) << stats->dump();
   EXPECT_GT((*stats)["counters"]["namespaces_left_out"].get<uint64_t>(), 0u) << stats->dump();
@@ -134,9 +139,7 @@ TEST_P(Storm, MountsPastTheBoundKeepTheTrackedOnes) {
       [&](const nlohmann::json& e) { return is_degraded(e, "max_mounts", "reached"); }, 10s);
   ASSERT_TRUE(reached) << trace_->describe();
   EXPECT_EQ(trace_->stop(), 0) << trace_->stderr_text();
-  const nlohmann::json* stats = nullptr;
-  for (const auto& e : trace_->events())
-    if (e.value("event", "") == "stats") stats = &e;
+  const nlohmann::json* stats = final_stats();
   ASSERT_NE(stats, nullptr) << trace_->describe();
   EXPECT_LE((*stats)["bounds"]["mounts"].get<size_t>(), 1024u + 200u) << stats->dump();
   EXPECT_GT((*stats)["counters"]["namespaces_trimmed"].get<uint64_t>(), 0u) << stats->dump();
@@ -144,14 +147,8 @@ TEST_P(Storm, MountsPastTheBoundKeepTheTrackedOnes) {
 
 // How long a ready tracer takes to be gone after `sig`, in the storm.
 std::chrono::nanoseconds gone_after(TraceProcess& trace, int sig) {
-  const auto sent = Clock::now();
-  kill(trace.pid(), sig);
   int status = 0;
-  pid_t done = 0;
-  while ((done = waitpid(trace.pid(), &status, WNOHANG)) == 0 && Clock::now() - sent < 20s)
-    std::this_thread::sleep_for(5ms);
-  EXPECT_EQ(done, trace.pid());
-  return Clock::now() - sent;
+  return gone_after_signal(trace.pid(), sig, status);
 }
 
 // Answered within a second, measured against SIGKILL: the kernel itself
