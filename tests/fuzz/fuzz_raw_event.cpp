@@ -10,6 +10,8 @@
 
 #include <sys/mount.h>
 
+#include <linux/types.h>
+
 #include <algorithm>
 #include <cstdint>
 #include <cstdlib>
