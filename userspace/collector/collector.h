@@ -30,6 +30,7 @@
 #include "findings/attribution.h"
 #include "findings/holders.h"
 #include "sources/event_sink.h"
+#include "sources/namespace_enumerator.h"
 #include "util/result.h"
 
 namespace mountleak {
