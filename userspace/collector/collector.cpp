@@ -14,6 +14,7 @@
 #include "output/holders_json.h"
 #include "output/host_layout_json.h"
 #include "output/raw_event_json.h"
+#include "resolve/devices.h"
 #include "sources/process_path.h"
 #include "sources/procfs.h"
 

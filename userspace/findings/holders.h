@@ -17,11 +17,9 @@
 
 #include "config/host_paths.h"
 #include "findings/attribution.h"
-#include "findings/devices.h"
 #include "findings/host_layout.h"
-#include "resolve/ceph_client.h"
-#include "sources/fd_holders.h"
-#include "sources/namespace_enumerator.h"
+#include "model/device.h"
+#include "model/mount_namespace.h"
 
 namespace mountleak {
 

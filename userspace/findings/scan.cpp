@@ -7,6 +7,10 @@
 
 #include <unistd.h>
 
+#include "resolve/ceph_client.h"
+#include "resolve/devices.h"
+#include "sources/fd_holders.h"
+
 namespace mountleak {
 
 bool ScanReport::needs_action() const {

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "findings/holders.h"
+#include "resolve/ceph_client.h"
 #include "sources/namespace_enumerator.h"
 #include "util/result.h"
 
