@@ -7,12 +7,12 @@
 
 #include "cli/common_options.h"
 #include "config/option_checks.h"
-#include "findings/scan.h"
 #include "output/holders_json.h"
 #include "output/holders_table.h"
 #include "output/host_layout_json.h"
 #include "output/json_line.h"
 #include "output/printable.h"
+#include "scanner/scan.h"
 #include "sources/host_root_path.h"
 #include "util/capabilities.h"
 

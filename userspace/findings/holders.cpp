@@ -32,6 +32,16 @@ bool DeviceHolders::needs_action() const {
   });
 }
 
+bool keep_for_all(DeviceHolders& device) {
+  size_t holding_namespaces = 0;
+  for (const auto& h : device.holders)
+    if (h.role == HolderRole::kHost || h.role == HolderRole::kOwner || h.role == HolderRole::kLeak)
+      ++holding_namespaces;
+  bool keep = device.needs_action() || holding_namespaces > 1;
+  std::erase_if(device.holders, [](const Holder& h) { return h.role == HolderRole::kFollower; });
+  return keep;
+}
+
 namespace {
 
 std::vector<const MountEntry*> mounts_of(const MountNamespace& ns, DevId dev) {

@@ -94,4 +94,10 @@ class HolderFinder {
   Attributor& attributor_;
 };
 
+// --all's rule: keep a device when some holder needs action (a private copy,
+// an open descriptor, a stacked device) or when more than one namespace that
+// does not merely follow the host holds it (e.g. the host and its owner pod).
+// Followers are dropped from what is shown: they are harmless by design.
+bool keep_for_all(DeviceHolders& device);
+
 }  // namespace mountleak
