@@ -6,7 +6,7 @@
 #include <nlohmann/json.hpp>
 
 #include "cli/common_options.h"
-#include "config/option_checks.h"
+#include "cli/option_checks.h"
 #include "output/holders_json.h"
 #include "output/holders_table.h"
 #include "output/host_layout_json.h"

@@ -12,7 +12,7 @@
 #include <optional>
 
 #include "cli/common_options.h"
-#include "config/option_checks.h"
+#include "cli/option_checks.h"
 #include "collector/collector.h"
 #include "output/event_log.h"
 #include "output/host_layout_json.h"
