@@ -32,9 +32,9 @@ class TableFeatures : public FeatureSource {
 
 const std::vector<Hook> kHooks = {
     {"umount", "",
-     {{Tier::kKernel, ProgramKind::kFexit, {"fexit_path_umount"}},
-      {Tier::kKernel, ProgramKind::kKprobe, {"kretprobe_path_umount"}},
-      {Tier::kTracepoint, ProgramKind::kTracepoint, {"tp_umount"}}}},
+     {{Tier::kKernel, ProgramKind::kFexit, {{ProgramKind::kFexit, "fexit_path_umount"}}},
+      {Tier::kKernel, ProgramKind::kKprobe, {{ProgramKind::kKprobe, "kretprobe_path_umount"}}},
+      {Tier::kTracepoint, ProgramKind::kTracepoint, {{ProgramKind::kTracepoint, "tp_umount"}}}}},
     {"propagation", "", {{Tier::kReconcile, std::nullopt, {}}}},
 };
 
@@ -92,8 +92,9 @@ TEST(ParseDisabledFeatures, RejectsUnknownNames) {
 
 const std::vector<Hook> kRbdHooks = {
     {"rbd_remove_busy", "",
-     {{Tier::kKernel, ProgramKind::kFexit, {"fexit_remove_single_major_store", "fexit_remove_store"}, "rbd"},
-      {Tier::kTracepoint, ProgramKind::kTracepoint, {"exit_write"}}}},
+     {{Tier::kKernel, ProgramKind::kFexit,
+       {{ProgramKind::kFexit, "fexit_remove_single_major_store"}, {ProgramKind::kFexit, "fexit_remove_store"}}, "rbd"},
+      {Tier::kTracepoint, ProgramKind::kTracepoint, {{ProgramKind::kTracepoint, "exit_write"}}}}},
 };
 
 TEST(ChooseHooks, ModuleHookNeedsTheModuleLoaded) {
@@ -124,9 +125,12 @@ TEST(ChooseHooks, UnusableModuleProgramPassesToTheNextCandidate) {
   // tier without it, with the legacy file watched at write(2), comes next.
   const std::vector<Hook> hooks = {
       {"rbd_remove_busy", "",
-       {{Tier::kKernel, ProgramKind::kFexit, {"fexit_remove_single_major_store", "fexit_remove_store"}, "rbd"},
-        {Tier::kKernel, ProgramKind::kFexit, {"fexit_remove_single_major_store", "exit_write_legacy"}, "rbd"},
-        {Tier::kTracepoint, ProgramKind::kTracepoint, {"exit_write"}}}},
+       {{Tier::kKernel, ProgramKind::kFexit,
+         {{ProgramKind::kFexit, "fexit_remove_single_major_store"}, {ProgramKind::kFexit, "fexit_remove_store"}}, "rbd"},
+        {Tier::kKernel, ProgramKind::kFexit,
+         {{ProgramKind::kFexit, "fexit_remove_single_major_store"}, {ProgramKind::kTracepoint, "exit_write_legacy"}},
+         "rbd"},
+        {Tier::kTracepoint, ProgramKind::kTracepoint, {{ProgramKind::kTracepoint, "exit_write"}}}}},
   };
   TableFeatures f;
   f.available = {{ProgramKind::kFexit, true}, {ProgramKind::kTracepoint, true}};
@@ -174,6 +178,17 @@ TEST(MountleakHooks, EveryHookHasATracepointOrReconcileFallback) {
     const auto& last = hook.candidates.back();
     EXPECT_TRUE(last.tier == Tier::kTracepoint || last.tier == Tier::kReconcile) << hook.name;
   }
+}
+
+TEST(MountleakHooks, EveryProgramIsOfTheKindItsCandidateProbesOrATracepoint) {
+  // A candidate is chosen on what it `needs`; a program of another kind in
+  // it would load untried. Syscall tracepoints are every tier's floor.
+  for (const auto& hook : mountleak_hooks())
+    for (const auto& candidate : hook.candidates)
+      for (const auto& program : candidate.programs)
+        EXPECT_TRUE(program.kind == candidate.needs || program.kind == ProgramKind::kTracepoint)
+            << hook.name << ": " << program.name << " is " << program_kind_name(program.kind) << ", its candidate needs "
+            << (candidate.needs ? program_kind_name(*candidate.needs) : "nothing");
 }
 
 }  // namespace

@@ -10,6 +10,9 @@
 // A program type that loads says nothing about one target function: the
 // loader (sources/bpf/tracer.h) feeds the programs the kernel refuses back
 // in as `refused`, and `probe` reports what that loader ends up with.
+//
+// The table names the BPF object's programs; tests/unit/hook_table_test.cpp
+// holds the two to each other both ways.
 
 #include <optional>
 #include <set>
@@ -76,10 +79,17 @@ enum class Tier {
 };
 std::string_view tier_name(Tier tier);
 
+// A program of the BPF object: its C name there, and the kind of section
+// it is in (SEC("?fexit/...") is kFexit, a kretprobe kKprobe).
+struct HookProgram {
+  ProgramKind kind;
+  std::string name;
+};
+
 struct HookCandidate {
   Tier tier;
   std::optional<ProgramKind> needs;   // none for kReconcile
-  std::vector<std::string> programs;  // BPF program names in the object
+  std::vector<HookProgram> programs;
   std::string module;                 // the kernel module they attach to; empty: vmlinux
 };
 
@@ -98,6 +108,16 @@ struct HookChoice {
 
 // mountleak's hooks and their candidates, best first.
 const std::vector<Hook>& mountleak_hooks();
+
+// The programs `probe` loads one at a time to learn whether a program type
+// loads at all (bpf/probe.bpf.c); they serve no hook.
+struct ProbeProgram {
+  ProgramKind probes;  // the answer it gives
+  HookProgram program;  // the ring buffer is probed from a tracepoint
+};
+const std::vector<ProbeProgram>& probe_programs();
+// The probe program for `kind`; null when there is none.
+const HookProgram* probe_program_for(ProgramKind kind);
 
 // Picks one candidate per hook. `refused` names programs the kernel has
 // already refused to load; candidates that contain one are passed over.

@@ -13,19 +13,6 @@ namespace mountleak {
 
 namespace {
 
-const char* probe_program(ProgramKind kind) {
-  switch (kind) {
-    case ProgramKind::kTracepoint: return "ml_probe_tracepoint";
-    case ProgramKind::kRawTracepoint: return "ml_probe_raw_tracepoint";
-    case ProgramKind::kFentry: return "ml_probe_fentry";
-    case ProgramKind::kFexit: return "ml_probe_fexit";
-    case ProgramKind::kKprobe: return "ml_probe_kprobe";
-    case ProgramKind::kLsm: return "ml_probe_lsm";
-    case ProgramKind::kRingbuf: return "ml_probe_ringbuf";
-  }
-  return nullptr;
-}
-
 std::string errno_text(int err) {
   if (err < 0) err = -err;
   return std::string(strerrorname_np(err) ? strerrorname_np(err) : "E?") + " (" +
@@ -60,15 +47,16 @@ std::string KernelProber::module_program_unusable(const std::string& program) {
 FeatureProbe KernelProber::run(ProgramKind kind) {
   auto obj = open_bpf_object(source_);
   if (!obj) return {false, obj.error().message};
-  const char* wanted = probe_program(kind);
+  const HookProgram* wanted = probe_program_for(kind);
+  if (!wanted) return {false, "no probe program for " + std::string(program_kind_name(kind))};
   bpf_program* target = nullptr;
   bpf_program* prog;
   bpf_object__for_each_program(prog, obj->get()) {
-    bool is_target = std::strcmp(bpf_program__name(prog), wanted) == 0;
+    bool is_target = wanted->name == bpf_program__name(prog);
     bpf_program__set_autoload(prog, is_target);
     if (is_target) target = prog;
   }
-  if (!target) return {false, std::string("probe program ") + wanted + " missing from the object"};
+  if (!target) return {false, "probe program " + wanted->name + " missing from the object"};
   // The probe needs no real ring buffer; keep the allocation small.
   if (bpf_map* events = bpf_object__find_map_by_name(obj->get(), "events"))
     bpf_map__set_max_entries(events, 64 * 1024);
