@@ -24,7 +24,7 @@ class TableFeatures : public FeatureSource {
   }
   bool module_loaded(const std::string& name) override { return modules.count(name) > 0; }
   std::map<std::string, std::string> unusable;  // program -> why
-  std::string module_program_unusable(const std::string& program) override {
+  std::string program_unusable(const std::string& program) override {
     auto it = unusable.find(program);
     return it == unusable.end() ? "" : it->second;
   }
@@ -142,12 +142,34 @@ TEST(ChooseHooks, UnusableModuleProgramPassesToTheNextCandidate) {
   EXPECT_NE(chosen[0].reason.find("fexit_remove_store: vmlinux's first"), std::string::npos) << chosen[0].reason;
 }
 
-TEST(RestrictedFeatures, AsksTheInnerSourceAboutModulePrograms) {
+TEST(RestrictedFeatures, AsksTheInnerSourceAboutPrograms) {
   TableFeatures inner;
   inner.unusable = {{"p", "why"}};
   RestrictedFeatures f(inner, {});
-  EXPECT_EQ(f.module_program_unusable("p"), "why");
-  EXPECT_EQ(f.module_program_unusable("q"), "");
+  EXPECT_EQ(f.program_unusable("p"), "why");
+  EXPECT_EQ(f.program_unusable("q"), "");
+}
+
+TEST(ChooseHooks, ProgramWhoseFunctionIsMissingPassesToTheNextCandidate) {
+  // fexit loads, but this kernel's BTF has no path_umount: the kprobe is
+  // next, and the reason names the program and why, before any load.
+  TableFeatures f;
+  f.available = {{ProgramKind::kFexit, true}, {ProgramKind::kKprobe, true}, {ProgramKind::kTracepoint, true}};
+  f.unusable = {{"fexit_path_umount", "no function path_umount in vmlinux's BTF"}};
+  auto chosen = choose_hooks(kHooks, f);
+  EXPECT_EQ(chosen[0].tier, Tier::kKernel);
+  EXPECT_EQ(chosen[0].programs, std::vector<std::string>{"kretprobe_path_umount"});
+  EXPECT_NE(chosen[0].reason.find("kernel tier unavailable (fexit_path_umount: no function path_umount in vmlinux's BTF)"),
+            std::string::npos)
+      << chosen[0].reason;
+}
+
+TEST(ChooseHooks, ProgramsAreNotAskedAboutWhenTheirTypeIsMissing) {
+  TableFeatures f;  // no fexit: BTF is not read for an fexit program
+  f.available = {{ProgramKind::kTracepoint, true}};
+  f.unusable = {{"fexit_path_umount", "should not be asked"}};
+  auto chosen = choose_hooks(kHooks, f);
+  EXPECT_EQ(chosen[0].reason.find("should not be asked"), std::string::npos) << chosen[0].reason;
 }
 
 TEST(ChooseHooks, ModuleIsNotAskedAboutWhenTheTypeIsMissing) {

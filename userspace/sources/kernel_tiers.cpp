@@ -145,12 +145,11 @@ std::vector<HookChoice> choose_hooks(const std::vector<Hook>& hooks, FeatureSour
       }
       if (why_not.empty() && !candidate.module.empty() && !features.module_loaded(candidate.module))
         why_not = "the " + candidate.module + " module is not loaded";
-      if (!candidate.module.empty())
-        for (const auto& program : candidate.programs)
-          if (why_not.empty()) {
-            const std::string unusable = features.module_program_unusable(program.name);
-            if (!unusable.empty()) why_not = program.name + ": " + unusable;
-          }
+      for (const auto& program : candidate.programs)
+        if (why_not.empty()) {
+          const std::string unusable = features.program_unusable(program.name);
+          if (!unusable.empty()) why_not = program.name + ": " + unusable;
+        }
       for (const auto& program : candidate.programs)
         if (why_not.empty() && refused.count(program.name))
           why_not = "program " + program.name + " refused by the kernel";

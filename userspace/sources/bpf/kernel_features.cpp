@@ -2,7 +2,10 @@
 #include "sources/bpf/kernel_features.h"
 
 #include "sources/bpf/attach.h"
+#include "sources/bpf/kernel_btf.h"
 #include "sources/bpf/module_fexit.h"
+#include "sources/bpf/object_programs.h"
+#include "sources/kernel_functions.h"
 
 #include <sys/stat.h>
 
@@ -36,12 +39,32 @@ bool KernelProber::module_loaded(const std::string& name) {
   return stat((sys_root_ + "/module/" + name).c_str(), &st) == 0 && S_ISDIR(st.st_mode);
 }
 
-std::string KernelProber::module_program_unusable(const std::string& program) {
-  auto obj = open_bpf_object(source_);
-  if (!obj) return "";  // loading will say
-  bpf_program* prog = bpf_object__find_program_by_name(obj->get(), program.c_str());
-  if (!prog) return "";
-  return module_fexit_unusable(bpf_program__section_name(prog));
+const std::map<std::string, std::string>& KernelProber::sections() {
+  if (sections_) return *sections_;
+  sections_.emplace();
+  if (auto obj = open_bpf_object(source_))
+    for (auto& program : object_programs(obj->get())) sections_->emplace(program.name, program.section);
+  return *sections_;
+}
+
+std::string KernelProber::program_unusable(const std::string& program) {
+  auto it = sections().find(program);
+  if (it == sections().end()) return "";
+  const auto target = attach_target_of_section(it->second);
+  if (!target) return "";  // attaches to no kernel function
+  if (target->module.empty()) {
+    if (!vmlinux_unusable_) {
+      vmlinux_unusable_.emplace();
+      KernelBtf btf(sys_root_);
+      for (const auto& [name, section] : sections())
+        if (auto t = attach_target_of_section(section); t && t->module.empty())
+          vmlinux_unusable_->emplace(name, attach_target_unusable(*t, btf));
+    }
+    return vmlinux_unusable_->at(program);
+  }
+  KernelBtf btf(sys_root_);
+  std::string why = attach_target_unusable(*target, btf);
+  return why.empty() ? shadowed_by_vmlinux(it->second) : why;
 }
 
 FeatureProbe KernelProber::run(ProgramKind kind) {
