@@ -8,7 +8,9 @@
  * These exits fire for every write/open/ioctl on the node, so each handler
  * compares the return value first and leaves unless it is -EBUSY. The
  * arguments are read from the task's saved user registers instead of being
- * stashed at entry, which would cost a map update on every call.
+ * stashed at entry, which would cost a map update on every call; which
+ * register holds which argument is bpf_tracing.h's to know
+ * (PT_REGS_PARMn_CORE_SYSCALL).
  */
 #include "common.bpf.h"
 
@@ -62,23 +64,27 @@ static __always_inline int rbd_remove_write_exit(struct trace_event_raw_sys_exit
 	struct ml_event *e;
 	struct pt_regs *regs;
 	struct file *f;
-	__u64 len;
+	__u64 buf, len;
+	int fd;
 
 	if (ctx->ret != -EBUSY)
 		return 0;
+	/* write(fd, buf, count) */
 	regs = user_regs();
-	f = current_file((int)regs->di);
+	fd = (int)PT_REGS_PARM1_CORE_SYSCALL(regs);
+	f = current_file(fd);
 	if (!f || !is_rbd_remove(f, legacy_only))
 		return 0;
 	e = busy_reserve(ML_BUSY_RBD_REMOVE, ctx->ret);
 	if (!e)
 		return 0;
-	e->dfd1 = (__s32)regs->di;
+	e->dfd1 = fd;
 	/* The written text, e.g. "4" or "4 force": the rbd device id. */
-	len = regs->dx;
+	buf = PT_REGS_PARM2_CORE_SYSCALL(regs);
+	len = PT_REGS_PARM3_CORE_SYSCALL(regs);
 	if (len > sizeof(e->path1) - 1)
 		len = sizeof(e->path1) - 1;
-	if (bpf_probe_read_user(e->path1, len & (sizeof(e->path1) - 1), (const void *)regs->si))
+	if (bpf_probe_read_user(e->path1, len & (sizeof(e->path1) - 1), (const void *)buf))
 		len = 0;
 	e->path1[len & (sizeof(e->path1) - 1)] = 0;
 	bpf_probe_read_kernel_str(e->path2, sizeof(e->path2),
@@ -126,8 +132,10 @@ int ml_exit_openat(struct trace_event_raw_sys_exit *ctx)
 
 	if (ctx->ret != -EBUSY)
 		return 0;
+	/* openat(dfd, path, flags, mode) */
 	regs = user_regs();
-	return open_exit(ctx->ret, (__s32)regs->di, regs->si, regs->dx);
+	return open_exit(ctx->ret, (__s32)PT_REGS_PARM1_CORE_SYSCALL(regs),
+			 PT_REGS_PARM2_CORE_SYSCALL(regs), PT_REGS_PARM3_CORE_SYSCALL(regs));
 }
 
 SEC("tp/syscalls/sys_exit_open")
@@ -137,8 +145,10 @@ int ml_exit_open(struct trace_event_raw_sys_exit *ctx)
 
 	if (ctx->ret != -EBUSY)
 		return 0;
+	/* open(path, flags, mode) */
 	regs = user_regs();
-	return open_exit(ctx->ret, ML_AT_FDCWD, regs->di, regs->si);
+	return open_exit(ctx->ret, ML_AT_FDCWD, PT_REGS_PARM1_CORE_SYSCALL(regs),
+			 PT_REGS_PARM2_CORE_SYSCALL(regs));
 }
 
 SEC("tp/syscalls/sys_exit_ioctl")
@@ -147,18 +157,21 @@ int ml_exit_ioctl(struct trace_event_raw_sys_exit *ctx)
 	struct ml_event *e;
 	struct pt_regs *regs;
 	struct file *f;
+	int fd;
 
 	if (ctx->ret != -EBUSY)
 		return 0;
+	/* ioctl(fd, cmd, arg) */
 	regs = user_regs();
-	f = current_file((int)regs->di);
+	fd = (int)PT_REGS_PARM1_CORE_SYSCALL(regs);
+	f = current_file(fd);
 	if (!f)
 		return 0;
 	e = busy_reserve(ML_BUSY_DETACH, ctx->ret);
 	if (!e)
 		return 0;
-	e->dfd1 = (__s32)regs->di;
-	e->arg = regs->si;                              /* ioctl command */
+	e->dfd1 = fd;
+	e->arg = PT_REGS_PARM2_CORE_SYSCALL(regs); /* ioctl command */
 	name_block_file(e, f);
 	event_submit(e);
 	return 0;

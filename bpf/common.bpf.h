@@ -14,6 +14,7 @@
 #include <bpf/bpf_core_read.h>
 #include <bpf/bpf_tracing.h>
 #include "mountleak/events.h"
+#include "arch.bpf.h"
 
 /* The BPF side's view of the ABI must match userspace's
  * (tests/unit/events_abi_test.cpp pins the same numbers). */
@@ -160,7 +161,8 @@ static __always_inline void name_block_file(struct ml_event *e, struct file *f)
 		e->path1[0] = 0;
 }
 
-/* The current task's user registers: its syscall's arguments and number. */
+/* The current task's user registers: its syscall's arguments and number,
+ * read with PT_REGS_PARMn_CORE_SYSCALL and ML_REGS_SYSCALL_NR. */
 static __always_inline struct pt_regs *user_regs(void)
 {
 	return (struct pt_regs *)bpf_task_pt_regs(bpf_get_current_task_btf());

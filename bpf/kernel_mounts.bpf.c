@@ -13,10 +13,10 @@
  *    slave mount, i.e. in another namespace.
  *  - propagate_umount: each mount an unmount takes out of other namespaces.
  *  - mount_setattr(2): its work function is static and inlined, so the
- *    program sits on the syscall function itself (x86-64's name for it; on
- *    other architectures attaching fails and the tracepoint serves). A
- *    trampoline on one function, unlike a syscall tracepoint, costs nothing
- *    to every other syscall.
+ *    program sits on the syscall function itself, whose name is the
+ *    architecture's (ML_SYSCALL_FUNC, bpf/arch.bpf.h). A trampoline on one
+ *    function, unlike a syscall tracepoint, costs nothing to every other
+ *    syscall.
  */
 #include "common.bpf.h"
 #include "mount_args.bpf.h"
@@ -60,10 +60,6 @@ int BPF_PROG(ml_fexit_path_mount, const char *dev_name, struct path *path, const
 	return 0;
 }
 
-/* mount(2)'s number on x86-64, the only architecture this object is built
- * for (see -D__TARGET_ARCH_x86 in cmake/BpfObject.cmake). */
-#define ML_NR_MOUNT 165
-
 /* attach_recursive_mnt(source_mnt, ...): its later arguments changed over
  * time; the source is always first and the result is read by helper.
  * mount(2) is reported once, by path_mount, with its flags and paths (it
@@ -81,7 +77,7 @@ int BPF_PROG(ml_fexit_attach_recursive_mnt, struct mount *source_mnt)
 	/* An int result: only the low 32 bits of the return slot are set. */
 	if (bpf_get_func_ret(ctx, &ret) || (int)ret != 0)
 		return 0;
-	if (BPF_CORE_READ(regs, orig_ax) == ML_NR_MOUNT)
+	if (ML_REGS_SYSCALL_NR(regs) == ML_NR_MOUNT)
 		return 0;
 	ns = mount_ns(source_mnt);
 	e = event_reserve(ML_EV_MOUNT);
@@ -221,7 +217,7 @@ int BPF_PROG(ml_fexit_propagate_umount, struct list_head *list)
 	return 0;
 }
 
-SEC("?fexit/__x64_sys_mount_setattr")
+SEC("?fexit/" ML_SYSCALL_FUNC(mount_setattr))
 int BPF_PROG(ml_fexit_sys_mount_setattr, const struct pt_regs *regs, long ret)
 {
 	struct pending_syscall p = {.kind = ML_EV_MOUNT_SETATTR};
