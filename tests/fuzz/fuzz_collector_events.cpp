@@ -35,6 +35,7 @@
 #include "model/mountinfo.h"
 #include "mountleak/events.h"
 #include "output/json_line.h"
+#include "sources/event_decode.h"
 
 namespace {
 
@@ -171,7 +172,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
         std::memset(&e, 0, sizeof e);
         std::string_view raw = in.bytes(sizeof e);
         std::memcpy(&e, raw.data(), raw.size());
-        collector.on_event(e);
+        if (auto decoded = mountleak::decode_event(&e, sizeof e)) collector.on_event(*decoded);
         ++events;
         break;
       }

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 // libFuzzer target for the kernel events as JSON lines (`trace
-// --all-events`, `--log`): any bytes as a struct ml_event. A container
+// --all-events`, `--log`): any bytes as a struct ml_event, through the
+// decoder the tracer uses. A container
 // controls its comm and every path it passes to mount(2) and friends, the
 // flags too; a broken BPF object could send anything. The line has no raw
 // newline and parses back, strings stay within their fields and keep their
@@ -24,6 +25,7 @@
 #include "output/json_line.h"
 #include "output/printable.h"
 #include "output/raw_event_json.h"
+#include "sources/event_decode.h"
 
 namespace {
 
@@ -94,12 +96,19 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   std::memset(&e, 0, sizeof(e));
   std::memcpy(&e, data, std::min(size, sizeof(e)));
 
-  const std::string line = mountleak::json_line(mountleak::raw_event_json(e));
+  const auto decoded = mountleak::decode_event(&e, sizeof e);
+  const bool known_kind = e.kind >= ML_EV_MNTNS && e.kind <= ML_EV_PROPAGATE_UMOUNT;
+  check(decoded.has_value() == known_kind);  // an unknown kind is refused, never guessed
+  // The flag text of any value, not only a mount's.
+  check(decode_flags(mountleak::mount_flags_text(e.arg)) == without_magic(e.arg));
+  if (!decoded) return 0;
+
+  const std::string line = mountleak::json_line(mountleak::raw_event_json(*decoded));
   check(line.find('\n') == std::string::npos);
   const auto back = nlohmann::json::parse(line);  // throws, and aborts, if invalid
   check(back.is_object());
 
-  check(back["event"] == mountleak::event_kind_name(e.kind));
+  check(back["event"] == mountleak::event_kind_name(decoded->kind));
   check(back["ts_ns"] == e.ts_ns && back["pid"] == e.pid && back["tid"] == e.tid && back["ppid"] == e.ppid);
   check(back["mntns"] == e.mntns && back["cgroup_id"] == e.cgroup_id && back["ret"] == e.ret);
   check(back["tier"] == (e.tier == ML_TIER_KERNEL ? "kernel" : "tracepoint"));
@@ -134,7 +143,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       check(back["dev"] == std::to_string(e.arg2 >> 20) + ":" + std::to_string(e.arg2 & 0xfffff));
       break;
     case ML_EV_BUSY:
-      check(back["source"] == mountleak::busy_source_name(e.busy_source));
+      check(back["source"] == mountleak::busy_source_name(std::get<mountleak::BusyFailure>(decoded->payload).source));
       check_string(back, "path", p1);
       check(p2.empty() ? !back.contains("file") : back["file"] == mountleak::with_replacement_characters(p2));
       check(back["arg2"] == e.arg2);
@@ -142,7 +151,5 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     default:
       break;
   }
-  // The flag text of any value, not only a mount's.
-  check(decode_flags(mountleak::mount_flags_text(e.arg)) == without_magic(e.arg));
   return 0;
 }

@@ -87,15 +87,26 @@ class RecordedOutput : public OutputSink {
   }
 };
 
-ml_event event(uint32_t kind, int pid, uint64_t mntns, uint64_t old_mntns = 0, const char* path = "") {
-  ml_event e{};
+KernelEvent event(EventKind kind, int pid, uint64_t mntns, uint64_t old_mntns = 0) {
+  KernelEvent e;
   e.kind = kind;
   e.pid = static_cast<uint32_t>(pid);
   e.tid = e.pid;
   e.mntns = static_cast<uint32_t>(mntns);
-  e.old_mntns = static_cast<uint32_t>(old_mntns);
-  std::strncpy(e.comm, "test", sizeof(e.comm) - 1);
-  std::strncpy(e.path1, path, sizeof(e.path1) - 1);
+  e.comm = "test";
+  if (kind == EventKind::kMntns || kind == EventKind::kSetns)
+    e.payload = NamespaceSwitch{static_cast<uint32_t>(old_mntns), 0};
+  else if (kind == EventKind::kUmount)
+    e.payload = UmountCall{};
+  return e;
+}
+
+KernelEvent busy_event(int pid, uint64_t mntns, BusySource source, const std::string& path) {
+  KernelEvent e = event(EventKind::kBusy, pid, mntns);
+  BusyFailure busy;
+  busy.source = source;
+  busy.path = path;
+  e.payload = busy;
   return e;
 }
 
@@ -122,14 +133,14 @@ class CollectorTest : public ::testing::Test {
             mount_entry(52, 51, kRbd, "/", "/var/lib/kubelet/plugins/rbd/mounts/pool-image-a", 0, master)};
   }
   void create_container(uint32_t master) {
-    collector_->on_event(event(ML_EV_MNTNS, kContainerPid, kContainerNs, kHostNs));
+    collector_->on_event(event(EventKind::kMntns, kContainerPid, kContainerNs, kHostNs));
     node_.set(kContainerNs, kContainerPid, container(master));
-    collector_->on_event(event(ML_EV_MOUNT, kContainerPid, kContainerNs));
+    collector_->on_event(event(EventKind::kMount, kContainerPid, kContainerNs));
     collector_->tick(Clock::now() + 1s);
   }
   void host_unmounts() {
     node_.set(kHostNs, kHostPid, host_root());
-    collector_->on_event(event(ML_EV_UMOUNT, kHostPid, kHostNs));
+    collector_->on_event(event(EventKind::kUmount, kHostPid, kHostNs));
     collector_->tick(Clock::now() + 1s);
   }
 
@@ -180,8 +191,7 @@ TEST_F(CollectorTest, HostUnmountWithSlaveCopy_IsNoLeak) {
 
 TEST_F(CollectorTest, UmountBusyNamesHoldersAtOnce) {
   create_container(0);
-  ml_event busy = event(ML_EV_BUSY, kHostPid, kHostNs, 0, "/var/lib/kubelet/plugins/rbd/mounts/pool-image-a/");
-  busy.busy_source = ML_BUSY_UMOUNT;
+  KernelEvent busy = busy_event(kHostPid, kHostNs, BusySource::kUmount, "/var/lib/kubelet/plugins/rbd/mounts/pool-image-a/");
   busy.ret = -16;
   collector_->on_event(busy);  // no tick: busy must not wait
   auto found = out_.of("busy");
@@ -194,8 +204,7 @@ TEST_F(CollectorTest, UmountBusyNamesHoldersAtOnce) {
 }
 
 TEST_F(CollectorTest, BusyOnAnUntrackedDeviceIsCountedNotReported) {
-  ml_event busy = event(ML_EV_BUSY, kHostPid, kHostNs, 0, "/");
-  busy.busy_source = ML_BUSY_UMOUNT;
+  KernelEvent busy = busy_event(kHostPid, kHostNs, BusySource::kUmount, "/");
   collector_->on_event(busy);
   EXPECT_TRUE(out_.of("busy").empty());
   EXPECT_EQ(collector_->stats().unresolved_busy, 1u);
@@ -220,8 +229,7 @@ TEST_F(CollectorTest, DeadNamespacesLeaveTheModelAtTheNextSweep) {
 TEST_F(CollectorTest, BusyNamesNoContainerThatExitedBeforeTheSweep) {
   create_container(0);
   node_.pid_ns.erase(kContainerPid);  // exits; the next sweep is 2 s away
-  ml_event e = event(ML_EV_BUSY, kHostPid, kHostNs, 0, "/var/lib/kubelet/plugins/rbd/mounts/pool-image-a");
-  e.busy_source = ML_BUSY_UMOUNT;
+  KernelEvent e = busy_event(kHostPid, kHostNs, BusySource::kUmount, "/var/lib/kubelet/plugins/rbd/mounts/pool-image-a");
   e.ret = -16;
   collector_->on_event(e);
   auto busy = out_.of("busy");
@@ -272,7 +280,7 @@ class BoundedCollectorTest : public CollectorTest {
   }
   // A namespace copied from the host, with a process in it.
   void new_namespace(uint64_t inode, int pid, std::vector<MountEntry> mounts) {
-    collector_->on_event(event(ML_EV_MNTNS, pid, inode, kHostNs));
+    collector_->on_event(event(EventKind::kMntns, pid, inode, kHostNs));
     node_.set(inode, pid, std::move(mounts));
   }
   std::vector<nlohmann::json> degraded(const std::string& bound, const std::string& state) const {
@@ -380,7 +388,7 @@ TEST_F(BoundedCollectorTest, MountsPastTheBoundKeepTheTrackedOnesAndTheLeakIsRep
 TEST_F(BoundedCollectorTest, ATableTooLargeToReadKeepsTheOneReadBefore) {
   create_container(0);
   node_.oversized.insert(kContainerNs);
-  collector_->on_event(event(ML_EV_MOUNT, kContainerPid, kContainerNs));
+  collector_->on_event(event(EventKind::kMount, kContainerPid, kContainerNs));
   collector_->tick(Clock::now() + 1s);
   EXPECT_EQ(collector_->stats().mountinfo_too_large, 1u);
   ASSERT_EQ(degraded("max_mountinfo_bytes", "reached").size(), 1u);

@@ -5,7 +5,6 @@
 
 #include <gtest/gtest.h>
 
-#include <cstring>
 
 namespace mountleak {
 namespace {
@@ -19,38 +18,45 @@ TEST(MountFlagsText, NamesBitsAndKeepsUnknownOnes) {
   EXPECT_EQ(mount_flags_text(1u << 30), "0x40000000");
 }
 
-TEST(RawEventJson, MountEventCarriesPathsAndStopsAtNul) {
-  ml_event e{};
-  e.kind = ML_EV_MOUNT;
+TEST(RawEventJson, MountEventNamesItsArguments) {
+  KernelEvent e;
+  e.kind = EventKind::kMount;
   e.pid = 42;
-  e.flags = MS_BIND;
-  std::strcpy(e.path1, "/var/lib/kubelet");
-  std::strcpy(e.path2, "/rootfs/var/lib/kubelet");
-  std::strcpy(e.comm, "runc:[2:INIT]");
+  e.comm = "runc:[2:INIT]";
+  e.payload = MountCall{"/var/lib/kubelet", "/rootfs/var/lib/kubelet", "", MS_BIND};
   auto j = raw_event_json(e);
   EXPECT_EQ(j["event"], "mount");
   EXPECT_EQ(j["source"], "/var/lib/kubelet");
   EXPECT_EQ(j["target"], "/rootfs/var/lib/kubelet");
   EXPECT_EQ(j["flags"], "MS_BIND");
   EXPECT_EQ(j["comm"], "runc:[2:INIT]");
-}
-
-TEST(RawEventJson, UnterminatedStringsAreCutAtTheirField) {
-  ml_event e{};
-  e.kind = ML_EV_UMOUNT;
-  std::memset(e.path1, 'a', sizeof(e.path1));  // no NUL at all
-  auto j = raw_event_json(e);
-  EXPECT_EQ(j["target"].get<std::string>().size(), sizeof(e.path1));
+  EXPECT_EQ(j["tier"], "tracepoint");
 }
 
 TEST(RawEventJson, BusySourceIsNamed) {
-  ml_event e{};
-  e.kind = ML_EV_BUSY;
-  e.busy_source = ML_BUSY_RBD_REMOVE;
-  std::strcpy(e.path1, "4");
+  KernelEvent e;
+  e.kind = EventKind::kBusy;
+  BusyFailure busy;
+  busy.source = BusySource::kRbdRemove;
+  busy.path = "4";
+  e.payload = busy;
   auto j = raw_event_json(e);
+  EXPECT_EQ(j["event"], "busy_raw");
   EXPECT_EQ(j["source"], "rbd_remove");
   EXPECT_EQ(j["path"], "4");
+  EXPECT_FALSE(j.contains("file"));
+}
+
+TEST(RawEventJson, PropagationNamesTheDevice) {
+  KernelEvent e;
+  e.kind = EventKind::kPropagateUmount;
+  e.tier = EventTier::kKernel;
+  e.payload = PropagatedChange{(7ull << 20) | 3, "pool-image-a"};
+  auto j = raw_event_json(e);
+  EXPECT_EQ(j["event"], "propagate_umount");
+  EXPECT_EQ(j["dev"], "7:3");
+  EXPECT_EQ(j["mountpoint_name"], "pool-image-a");
+  EXPECT_EQ(j["tier"], "kernel");
 }
 
 }  // namespace

@@ -21,7 +21,7 @@ namespace {
 
 class DiscardEvents : public EventSink {
  public:
-  void on_event(const ml_event&) override {}
+  void on_event(const KernelEvent&) override {}
 };
 
 struct TrialLoad {

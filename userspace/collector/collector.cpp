@@ -36,8 +36,6 @@ constexpr const char* kTrimmedEffect =
 constexpr const char* kTooLargeEffect =
     "a mount table larger than the bound is not read: its namespace keeps the table read before";
 
-std::string c_string(const char* s, size_t max) { return std::string(s, strnlen(s, max)); }
-
 uint64_t monotonic_ns() {
   timespec ts{};
   clock_gettime(CLOCK_MONOTONIC, &ts);
@@ -293,44 +291,47 @@ void Collector::mark_dirty(uint64_t inode, Clock::time_point now) {
   if (!fresh) it->second.last = now;
 }
 
-void Collector::on_event(const ml_event& e) {
+void Collector::on_event(const KernelEvent& e) {
   ++stats_.events;
   if (out_.wants_raw()) emit(raw_event_json(e), true);
   auto now = Clock::now();
-  std::string comm = c_string(e.comm, sizeof(e.comm));
+  const int pid = static_cast<int>(e.pid);
   switch (e.kind) {
-    case ML_EV_MNTNS:
+    case EventKind::kMntns: {
+      const auto* from = std::get_if<NamespaceSwitch>(&e.payload);
+      const uint64_t old_mntns = from ? from->old_mntns : 0;
       // Namespace inodes are recycled as soon as a namespace dies: a
       // "new" inode may carry a dead namespace's state. Start clean.
       forget_namespace(e.mntns);
-      if (!admit_namespace(e.mntns, static_cast<int>(e.pid), e.old_mntns)) break;
-      young_[e.mntns] = YoungNamespace{now, e.old_mntns, {static_cast<int>(e.pid), comm}};
+      if (!admit_namespace(e.mntns, pid, old_mntns)) break;
+      young_[e.mntns] = YoungNamespace{now, old_mntns, {pid, e.comm}};
       mark_dirty(e.mntns, now);
       break;
-    case ML_EV_SETNS:
+    }
+    case EventKind::kSetns:
       if (model_.has(e.mntns))
-        model_.add_pid(e.mntns, static_cast<int>(e.pid));
-      else if (admit_namespace(e.mntns, static_cast<int>(e.pid), 0))
+        model_.add_pid(e.mntns, pid);
+      else if (admit_namespace(e.mntns, pid, 0))
         mark_dirty(e.mntns, now);
       break;
-    case ML_EV_MOUNT:
-    case ML_EV_UMOUNT:
-    case ML_EV_OPEN_TREE:
-    case ML_EV_MOVE_MOUNT:
-    case ML_EV_FSMOUNT:
-    case ML_EV_MOUNT_SETATTR:
-      if (!admit_namespace(e.mntns, static_cast<int>(e.pid), 0)) break;
-      last_trigger_[e.mntns] = Trigger{static_cast<int>(e.pid), comm};
+    case EventKind::kMount:
+    case EventKind::kUmount:
+    case EventKind::kOpenTree:
+    case EventKind::kMoveMount:
+    case EventKind::kFsmount:
+    case EventKind::kMountSetattr:
+      if (!admit_namespace(e.mntns, pid, 0)) break;
+      last_trigger_[e.mntns] = Trigger{pid, e.comm};
       mark_dirty(e.mntns, now);
       break;
-    case ML_EV_PROPAGATE_MOUNT:
-    case ML_EV_PROPAGATE_UMOUNT:
+    case EventKind::kPropagateMount:
+    case EventKind::kPropagateUmount:
       // The kernel changed another namespace's table; the event's task is
       // not in it. Only a namespace we know can be re-read.
       if (model_.has(e.mntns)) mark_dirty(e.mntns, now);
       break;
-    case ML_EV_BUSY:
-      on_busy(e);
+    case EventKind::kBusy:
+      if (const auto* busy = std::get_if<BusyFailure>(&e.payload)) on_busy(e, *busy);
       break;
   }
 }
@@ -596,16 +597,16 @@ void Collector::check_copies(uint64_t inode, Clock::time_point now) {
   }
 }
 
-std::optional<Collector::BusyDevice> Collector::busy_device(const ml_event& e) {
+std::optional<Collector::BusyDevice> Collector::busy_device(const KernelEvent& e, const BusyFailure& b) {
   const int pid = static_cast<int>(e.pid);
-  const std::string path = c_string(e.path1, sizeof(e.path1));
+  const std::string& path = b.path;
   // The kernel tier names the device itself.
-  if (e.arg2 != 0) return BusyDevice{kernel_dev(e.arg2), "kernel"};
+  if (b.dev != 0) return BusyDevice{kernel_dev(b.dev), "kernel"};
   // A path from the failing process's memory: looked up inside its root,
   // with a deadline. The process may have changed the string between the
   // call and the moment the tracepoint read it, so the finding says so.
   auto from_path = [&](bool device_node) -> std::optional<BusyDevice> {
-    auto facts = stat_in_process_root(paths_.proc(), pid, e.dfd1, path);
+    auto facts = stat_in_process_root(paths_.proc(), pid, b.dfd, path);
     if (!facts) {
       if (facts.error().errno_value == ETIMEDOUT) ++stats_.busy_path_timeouts;
       stats_.lookups_stuck = reap_abandoned_children();
@@ -615,8 +616,8 @@ std::optional<Collector::BusyDevice> Collector::busy_device(const ml_event& e) {
     if (!S_ISBLK(facts->mode)) return std::nullopt;
     return BusyDevice{facts->rdev, "path"};
   };
-  switch (e.busy_source) {
-    case ML_BUSY_UMOUNT: {
+  switch (b.source) {
+    case BusySource::kUmount: {
       // The mount table first, no file system asked at all; but only for a
       // process whose root is its namespace's: in a chroot the same words
       // name another place.
@@ -628,9 +629,9 @@ std::optional<Collector::BusyDevice> Collector::busy_device(const ml_event& e) {
         }
       return from_path(false);
     }
-    case ML_BUSY_OPEN_EXCL:
+    case BusySource::kOpenExcl:
       return from_path(true);
-    case ML_BUSY_RBD_REMOVE: {
+    case BusySource::kRbdRemove: {
       // "4" or "4 force": the rbd device id.
       int id = -1;
       const char* end = path.data() + path.size();
@@ -640,20 +641,21 @@ std::optional<Collector::BusyDevice> Collector::busy_device(const ml_event& e) {
       if (!dev) return std::nullopt;
       return BusyDevice{*dev, "rbd_id"};
     }
-    case ML_BUSY_DETACH:
-      break;  // the tracepoint tier names the device in arg2 too
+    case BusySource::kDetach:
+    case BusySource::kNone:
+      break;  // the tracepoint tier names a detached device itself too
   }
   return std::nullopt;
 }
 
-void Collector::on_busy(const ml_event& e) {
+void Collector::on_busy(const KernelEvent& e, const BusyFailure& b) {
   // The model must be current before it names holders: re-read what is
   // pending now rather than at the next tick (within a slice: in a storm
   // the finding must not wait for all of it).
   auto now = Clock::now();
   members_.reset();
   if (!reconcile_due(now, now + options_.reconcile_slice, true)) ++stats_.reconcile_slices_spent;
-  auto busy = busy_device(e);
+  auto busy = busy_device(e, b);
   if (!busy || !tracked(busy->dev)) {
     ++stats_.unresolved_busy;
     return;
@@ -661,11 +663,11 @@ void Collector::on_busy(const ml_event& e) {
   drop_dead_holders(busy->dev);
   DeviceHolders d = holders_of(busy->dev);
   nlohmann::json j = finding("busy", d, d.holders);
-  j["source"] = busy_source_name(e.busy_source);
+  j["source"] = busy_source_name(b.source);
   j["errno"] = "EBUSY";
-  j["path"] = c_string(e.path1, sizeof(e.path1));
+  j["path"] = b.path;
   j["device_from"] = busy->from;
-  j["process"] = process_json(static_cast<int>(e.pid), c_string(e.comm, sizeof(e.comm)));
+  j["process"] = process_json(static_cast<int>(e.pid), e.comm);
   j["mntns"] = e.mntns;
   j["kernel_ts_ns"] = e.ts_ns;
   uint64_t written = monotonic_ns();

@@ -124,7 +124,7 @@ class Collector : public EventSink {
 
   // Builds the model from a full snapshot.
   Status start();
-  void on_event(const ml_event& event) override;
+  void on_event(const KernelEvent& event) override;
   // Re-reads settled namespaces, within a slice of time; runs a resync that
   // is due. Call after each poll.
   void tick(Clock::time_point now) { tick(now, options_.reconcile_slice); }
@@ -208,12 +208,12 @@ class Collector : public EventSink {
   // New private copies of tracked mounts: hostpath_risk when a bind brought
   // them, mntns_copy when the namespace is new.
   void check_copies(uint64_t inode, Clock::time_point now);
-  void on_busy(const ml_event& e);
+  void on_busy(const KernelEvent& e, const BusyFailure& busy);
   struct BusyDevice {
     DevId dev;
     const char* from;  // "kernel", "mount_table", "path" or "rbd_id": how it was named
   };
-  std::optional<BusyDevice> busy_device(const ml_event& e);
+  std::optional<BusyDevice> busy_device(const KernelEvent& e, const BusyFailure& busy);
   std::set<DevId> tracked_devices_in(uint64_t inode);
 
   DeviceHolders holders_of(DevId dev);

@@ -5,14 +5,11 @@
 
 #include <fmt/core.h>
 
-#include <cstring>
 #include <utility>
 
 namespace mountleak {
 
 namespace {
-
-std::string c_string(const char* s, size_t max) { return std::string(s, strnlen(s, max)); }
 
 constexpr std::pair<uint64_t, const char*> kMountFlags[] = {
     {MS_RDONLY, "MS_RDONLY"},   {MS_NOSUID, "MS_NOSUID"},         {MS_NODEV, "MS_NODEV"},
@@ -25,29 +22,30 @@ constexpr std::pair<uint64_t, const char*> kMountFlags[] = {
 
 }  // namespace
 
-std::string_view event_kind_name(uint32_t kind) {
+std::string_view event_kind_name(EventKind kind) {
   switch (kind) {
-    case ML_EV_MNTNS: return "mntns";
-    case ML_EV_SETNS: return "setns";
-    case ML_EV_MOUNT: return "mount";
-    case ML_EV_UMOUNT: return "umount";
-    case ML_EV_OPEN_TREE: return "open_tree";
-    case ML_EV_MOVE_MOUNT: return "move_mount";
-    case ML_EV_FSMOUNT: return "fsmount";
-    case ML_EV_MOUNT_SETATTR: return "mount_setattr";
-    case ML_EV_BUSY: return "busy_raw";
-    case ML_EV_PROPAGATE_MOUNT: return "propagate_mount";
-    case ML_EV_PROPAGATE_UMOUNT: return "propagate_umount";
+    case EventKind::kMntns: return "mntns";
+    case EventKind::kSetns: return "setns";
+    case EventKind::kMount: return "mount";
+    case EventKind::kUmount: return "umount";
+    case EventKind::kOpenTree: return "open_tree";
+    case EventKind::kMoveMount: return "move_mount";
+    case EventKind::kFsmount: return "fsmount";
+    case EventKind::kMountSetattr: return "mount_setattr";
+    case EventKind::kBusy: return "busy_raw";
+    case EventKind::kPropagateMount: return "propagate_mount";
+    case EventKind::kPropagateUmount: return "propagate_umount";
   }
   return "unknown";
 }
 
-std::string_view busy_source_name(uint32_t source) {
+std::string_view busy_source_name(BusySource source) {
   switch (source) {
-    case ML_BUSY_RBD_REMOVE: return "rbd_remove";
-    case ML_BUSY_UMOUNT: return "umount";
-    case ML_BUSY_OPEN_EXCL: return "open_excl";
-    case ML_BUSY_DETACH: return "detach";
+    case BusySource::kRbdRemove: return "rbd_remove";
+    case BusySource::kUmount: return "umount";
+    case BusySource::kOpenExcl: return "open_excl";
+    case BusySource::kDetach: return "detach";
+    case BusySource::kNone: break;
   }
   return "none";
 }
@@ -66,73 +64,77 @@ std::string mount_flags_text(uint64_t flags) {
   return out;
 }
 
-nlohmann::json raw_event_json(const ml_event& e) {
+namespace {
+
+// Each payload adds its own fields, named as the call names its arguments.
+struct PayloadFields {
+  nlohmann::json& j;
+  void operator()(const NamespaceSwitch& p) const {
+    j["old_mntns"] = p.old_mntns;
+    j["flags"] = p.flags;
+  }
+  void operator()(const MountCall& p) const {
+    j["source"] = p.source;
+    j["target"] = p.target;
+    j["fstype"] = p.fstype;
+    j["flags"] = mount_flags_text(p.flags);
+  }
+  void operator()(const UmountCall& p) const {
+    j["target"] = p.target;
+    j["flags"] = p.flags;
+  }
+  void operator()(const OpenTreeCall& p) const {
+    j["dfd"] = p.dfd;
+    j["path"] = p.path;
+    j["flags"] = p.flags;
+  }
+  void operator()(const MoveMountCall& p) const {
+    j["from_dfd"] = p.from_dfd;
+    j["from"] = p.from;
+    j["to_dfd"] = p.to_dfd;
+    j["to"] = p.to;
+    j["flags"] = p.flags;
+  }
+  void operator()(const FsmountCall& p) const {
+    j["fs_fd"] = p.fs_fd;
+    j["flags"] = p.flags;
+    j["attr_flags"] = p.attr_flags;
+  }
+  void operator()(const MountSetattrCall& p) const {
+    j["dfd"] = p.dfd;
+    j["path"] = p.path;
+    j["flags"] = p.flags;
+    j["attr_set"] = p.attr_set;
+    j["propagation"] = mount_flags_text(p.propagation);
+  }
+  void operator()(const PropagatedChange& p) const {
+    j["mountpoint_name"] = p.mountpoint_name;
+    j["dev"] = fmt::format("{}:{}", p.dev >> 20, p.dev & 0xfffff);
+  }
+  void operator()(const BusyFailure& p) const {
+    j["source"] = busy_source_name(p.source);
+    j["path"] = p.path;
+    if (!p.file.empty()) j["file"] = p.file;
+    j["flags"] = p.flags;
+    j["arg"] = p.arg;
+    j["arg2"] = p.dev;
+  }
+};
+
+}  // namespace
+
+nlohmann::json raw_event_json(const KernelEvent& e) {
   nlohmann::json j = {{"event", event_kind_name(e.kind)},
                       {"ts_ns", e.ts_ns},
                       {"pid", e.pid},
                       {"tid", e.tid},
                       {"ppid", e.ppid},
-                      {"comm", c_string(e.comm, sizeof(e.comm))},
+                      {"comm", e.comm},
                       {"mntns", e.mntns},
                       {"cgroup_id", e.cgroup_id},
                       {"ret", e.ret},
-                      {"tier", e.tier == ML_TIER_KERNEL ? "kernel" : "tracepoint"}};
-  std::string p1 = c_string(e.path1, sizeof(e.path1));
-  std::string p2 = c_string(e.path2, sizeof(e.path2));
-  switch (e.kind) {
-    case ML_EV_MNTNS:
-    case ML_EV_SETNS:
-      j["old_mntns"] = e.old_mntns;
-      j["flags"] = e.flags;
-      break;
-    case ML_EV_MOUNT:
-      j["source"] = p1;
-      j["target"] = p2;
-      j["fstype"] = c_string(e.fstype, sizeof(e.fstype));
-      j["flags"] = mount_flags_text(e.flags);
-      break;
-    case ML_EV_UMOUNT:
-      j["target"] = p1;
-      j["flags"] = e.flags;
-      break;
-    case ML_EV_OPEN_TREE:
-      j["dfd"] = e.dfd1;
-      j["path"] = p1;
-      j["flags"] = e.flags;
-      break;
-    case ML_EV_MOVE_MOUNT:
-      j["from_dfd"] = e.dfd1;
-      j["from"] = p1;
-      j["to_dfd"] = e.dfd2;
-      j["to"] = p2;
-      j["flags"] = e.flags;
-      break;
-    case ML_EV_FSMOUNT:
-      j["fs_fd"] = e.dfd1;
-      j["flags"] = e.flags;
-      j["attr_flags"] = e.arg;
-      break;
-    case ML_EV_MOUNT_SETATTR:
-      j["dfd"] = e.dfd1;
-      j["path"] = p1;
-      j["flags"] = e.flags;
-      j["attr_set"] = e.arg;
-      j["propagation"] = mount_flags_text(e.arg2);
-      break;
-    case ML_EV_PROPAGATE_MOUNT:
-    case ML_EV_PROPAGATE_UMOUNT:
-      j["mountpoint_name"] = p2;
-      j["dev"] = fmt::format("{}:{}", e.arg2 >> 20, e.arg2 & 0xfffff);
-      break;
-    case ML_EV_BUSY:
-      j["source"] = busy_source_name(e.busy_source);
-      j["path"] = p1;
-      if (!p2.empty()) j["file"] = p2;
-      j["flags"] = e.flags;
-      j["arg"] = e.arg;
-      j["arg2"] = e.arg2;
-      break;
-  }
+                      {"tier", e.tier == EventTier::kKernel ? "kernel" : "tracepoint"}};
+  std::visit(PayloadFields{j}, e.payload);
   return j;
 }
 

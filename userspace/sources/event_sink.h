@@ -5,16 +5,14 @@
 // tier produced them and whether they come from the ring buffer or from a
 // recorded log, so unit tests feed recorded events without a kernel.
 
-#include <linux/types.h>
-
-#include "mountleak/events.h"
+#include "model/kernel_event.h"
 
 namespace mountleak {
 
 class EventSink {
  public:
   virtual ~EventSink() = default;
-  virtual void on_event(const ml_event& event) = 0;
+  virtual void on_event(const KernelEvent& event) = 0;
 };
 
 }  // namespace mountleak

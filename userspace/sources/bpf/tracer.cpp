@@ -3,6 +3,7 @@
 
 #include "sources/bpf/attach.h"
 #include "sources/bpf/module_fexit.h"
+#include "sources/event_decode.h"
 
 #include <bpf/bpf.h>
 
@@ -137,16 +138,16 @@ bool BpfTracer::budget_reached() {
 int BpfTracer::on_sample(void* ctx, void* data, size_t size) {
   auto* self = static_cast<BpfTracer*>(ctx);
   ++self->handled_;
-  if (size < sizeof(ml_event)) {
-    ++self->short_samples_;
-  } else {
+  if (auto event = decode_event(data, size)) {
     // An exception must not unwind through libbpf's C frames; the sink keeps
     // its own counters of what it could not handle, this one counts the rest.
     try {
-      self->sink_.on_event(*static_cast<const ml_event*>(data));
+      self->sink_.on_event(*event);
     } catch (...) {
       ++self->sink_failures_;
     }
+  } else {
+    ++self->short_samples_;
   }
   return self->budget_reached() ? kBudgetSpent : 0;
 }

@@ -44,7 +44,8 @@ struct KernelCounters {
   uint64_t dropped_ringbuf = 0;
   uint64_t dropped_pending = 0;
   uint64_t missed_entry = 0;
-  // Userspace: samples shorter than an event, and events the sink threw on.
+  // Userspace: samples that do not decode (too short for their kind, or an
+  // unknown kind), and events the sink threw on.
   uint64_t short_samples = 0;
   uint64_t sink_failures = 0;
   uint64_t poll_budget_hits = 0;  // polls that stopped with events still waiting
