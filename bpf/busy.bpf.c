@@ -61,7 +61,7 @@ static __always_inline bool is_rbd_remove(struct file *f, bool legacy_only)
 
 static __always_inline int rbd_remove_write_exit(struct trace_event_raw_sys_exit *ctx, bool legacy_only)
 {
-	struct ml_event *e;
+	struct ml_busy_event *e;
 	struct pt_regs *regs;
 	struct file *f;
 	__u64 buf, len;
@@ -78,17 +78,18 @@ static __always_inline int rbd_remove_write_exit(struct trace_event_raw_sys_exit
 	e = busy_reserve(ML_BUSY_RBD_REMOVE, ctx->ret);
 	if (!e)
 		return 0;
-	e->dfd1 = fd;
+	e->dfd = fd;
 	/* The written text, e.g. "4" or "4 force": the rbd device id. */
 	buf = PT_REGS_PARM2_CORE_SYSCALL(regs);
 	len = PT_REGS_PARM3_CORE_SYSCALL(regs);
-	if (len > sizeof(e->path1) - 1)
-		len = sizeof(e->path1) - 1;
-	if (bpf_probe_read_user(e->path1, len & (sizeof(e->path1) - 1), (const void *)buf))
+	if (len > sizeof(e->path) - 1)
+		len = sizeof(e->path) - 1;
+	if (bpf_probe_read_user(e->path, len & (sizeof(e->path) - 1), (const void *)buf))
 		len = 0;
-	e->path1[len & (sizeof(e->path1) - 1)] = 0;
-	bpf_probe_read_kernel_str(e->path2, sizeof(e->path2),
-				  BPF_CORE_READ(f, f_path.dentry, d_name.name));
+	e->path[len & (sizeof(e->path) - 1)] = 0;
+	if (bpf_probe_read_kernel_str(e->file, sizeof(e->file),
+				      BPF_CORE_READ(f, f_path.dentry, d_name.name)) < 0)
+		e->file[0] = 0;
 	event_submit(e);
 	return 0;
 }
@@ -111,7 +112,7 @@ int ml_exit_write_legacy(struct trace_event_raw_sys_exit *ctx)
 
 static __always_inline int open_exit(long ret, __s32 dfd, __u64 path, __u64 flags)
 {
-	struct ml_event *e;
+	struct ml_busy_event *e;
 
 	if (!(flags & O_EXCL))
 		return 0;
@@ -119,8 +120,8 @@ static __always_inline int open_exit(long ret, __s32 dfd, __u64 path, __u64 flag
 	if (!e)
 		return 0;
 	e->flags = flags;
-	e->dfd1 = dfd;
-	read_user_str(e->path1, sizeof(e->path1), path);
+	e->dfd = dfd;
+	read_user_str(e->path, sizeof(e->path), path);
 	event_submit(e);
 	return 0;
 }
@@ -154,7 +155,7 @@ int ml_exit_open(struct trace_event_raw_sys_exit *ctx)
 SEC("tp/syscalls/sys_exit_ioctl")
 int ml_exit_ioctl(struct trace_event_raw_sys_exit *ctx)
 {
-	struct ml_event *e;
+	struct ml_busy_event *e;
 	struct pt_regs *regs;
 	struct file *f;
 	int fd;
@@ -170,7 +171,7 @@ int ml_exit_ioctl(struct trace_event_raw_sys_exit *ctx)
 	e = busy_reserve(ML_BUSY_DETACH, ctx->ret);
 	if (!e)
 		return 0;
-	e->dfd1 = fd;
+	e->dfd = fd;
 	e->arg = PT_REGS_PARM2_CORE_SYSCALL(regs); /* ioctl command */
 	name_block_file(e, f);
 	event_submit(e);
