@@ -19,6 +19,8 @@
 //   4 lost  (1 byte: how many events the kernel dropped)
 //   5 query (the model's tracked mounts)
 
+#include <linux/types.h>
+
 #include <algorithm>
 #include <chrono>
 #include <cstdint>
@@ -36,6 +38,7 @@
 #include "fuzz_check.h"
 #include "model/mountinfo.h"
 #include "output/json_line.h"
+#include "output/record_json.h"
 #include "sources/event_decode.h"
 
 namespace {
@@ -88,13 +91,14 @@ class FuzzNode : public mountleak::NamespaceSource {
 };
 
 // Every line as `trace` would write it, checked.
-class CheckedOutput : public mountleak::OutputSink {
+class CheckedOutput : public mountleak::RecordSink {
  public:
   explicit CheckedOutput(bool raw) : raw_(raw) {}
   bool wants_raw() const override { return raw_; }
-  void emit(const nlohmann::json& event, bool raw) override {
+  void write(const mountleak::Record& record) override {
+    const bool raw = record.raw();
     check(!raw || raw_);
-    const std::string line = mountleak::json_line(event);
+    const std::string line = mountleak::json_line(mountleak::record_json(record));
     check(line.find('\n') == std::string::npos);
     const auto back = nlohmann::json::parse(line);  // throws, and aborts, if invalid
     check(back.is_object() && back.contains("event") && back["event"].is_string());
@@ -200,7 +204,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
         collector.on_lost(in.byte());
         break;
       case 5: {
-        const auto tracked = collector.tracked_mounts_json();
+        mountleak::Stats stats;
+        stats.tracked_mounts = collector.tracked_mounts();
+        const auto tracked = mountleak::event_json(stats)["tracked_mounts"];
         // Mount points are bytes: what is not UTF-8 comes back encoded.
         check(nlohmann::json::parse(mountleak::json_line(tracked)) == mountleak::with_bytes_encoded(tracked));
         std::set<std::string> devices;

@@ -12,6 +12,8 @@
 #include <linux/types.h>
 #include <sys/mount.h>
 
+#include <linux/types.h>
+
 #include <algorithm>
 #include <cstdint>
 #include <cstdlib>

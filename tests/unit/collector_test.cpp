@@ -6,109 +6,14 @@
 
 #include <gtest/gtest.h>
 
-#include <cstring>
-
-#include "mount_entries.h"
+#include "scripted_node.h"
 
 namespace mountleak {
 namespace {
 
 using namespace std::chrono_literals;
-
-constexpr uint64_t kHostNs = 4026531840;
-constexpr uint64_t kContainerNs = 4026532300;
-constexpr int kHostPid = 1;
-constexpr int kContainerPid = 4242;
-const DevId kRbd{7, 0};   // tracked ("loop0" in the fake sysfs)
-const DevId kRoot{254, 0};
-
+using namespace testing::scripted;
 using testing::mount_entry;
-
-// The node as a test scripts it: one mount table per namespace.
-class ScriptedNode : public NamespaceSource {
- public:
-  std::map<uint64_t, MountNamespace> namespaces;
-  std::map<int, uint64_t> pid_ns;
-
-  void set(uint64_t inode, int pid, std::vector<MountEntry> mounts) {
-    MountNamespace& ns = namespaces[inode];
-    ns.inode = inode;
-    ns.pids = {pid};
-    ns.mounts = std::move(mounts);
-    pid_ns[pid] = inode;
-  }
-  // Leaves namespaces out past limits.max_namespaces, as the enumerator
-  // does (the host's never); trimming is the enumerator's own test's.
-  Result<NodeSnapshot> snapshot(const SnapshotLimits& limits) override {
-    NodeSnapshot s;
-    if (namespaces.count(kHostNs)) s.namespaces[kHostNs] = namespaces.at(kHostNs);
-    for (const auto& [inode, ns] : namespaces) {
-      if (inode == kHostNs) continue;
-      if (limits.max_namespaces && s.namespaces.size() >= limits.max_namespaces) {
-        ++s.counters.namespaces_left_out;
-        continue;
-      }
-      s.namespaces[inode] = ns;
-    }
-    s.host_mntns = kHostNs;
-    s.method = "mountinfo";
-    return s;
-  }
-  Result<MountNamespace> read(int pid, size_t max_mountinfo_bytes) override {
-    auto it = pid_ns.find(pid);
-    if (it == pid_ns.end() || !namespaces.count(it->second)) return Error{"no such process", ESRCH};
-    if (oversized.count(it->second)) return Error{"longer than " + std::to_string(max_mountinfo_bytes), EFBIG};
-    return namespaces.at(it->second);
-  }
-  std::set<uint64_t> oversized;  // namespaces whose table is "too large" to read
-  std::optional<uint64_t> namespace_of(int pid) override {
-    auto it = pid_ns.find(pid);
-    if (it == pid_ns.end() || !namespaces.count(it->second)) return std::nullopt;
-    return it->second;
-  }
-  std::map<uint64_t, std::vector<int>> members() override {
-    std::map<uint64_t, std::vector<int>> out;
-    for (const auto& [pid, inode] : pid_ns)
-      if (namespaces.count(inode)) out[inode].push_back(pid);
-    return out;
-  }
-};
-
-class RecordedOutput : public OutputSink {
- public:
-  std::vector<nlohmann::json> events;
-  bool wants_raw() const override { return false; }
-  void emit(const nlohmann::json& event, bool) override { events.push_back(event); }
-  std::vector<nlohmann::json> of(const std::string& kind) const {
-    std::vector<nlohmann::json> out;
-    for (const auto& e : events)
-      if (e["event"] == kind) out.push_back(e);
-    return out;
-  }
-};
-
-KernelEvent event(EventKind kind, int pid, uint64_t mntns, uint64_t old_mntns = 0) {
-  KernelEvent e;
-  e.kind = kind;
-  e.pid = static_cast<uint32_t>(pid);
-  e.tid = e.pid;
-  e.mntns = static_cast<uint32_t>(mntns);
-  e.comm = "test";
-  if (kind == EventKind::kMntns || kind == EventKind::kSetns)
-    e.payload = NamespaceSwitch{static_cast<uint32_t>(old_mntns), 0};
-  else if (kind == EventKind::kUmount)
-    e.payload = UmountCall{};
-  return e;
-}
-
-KernelEvent busy_event(int pid, uint64_t mntns, BusySource source, const std::string& path) {
-  KernelEvent e = event(EventKind::kBusy, pid, mntns);
-  BusyFailure busy;
-  busy.source = source;
-  busy.path = path;
-  e.payload = busy;
-  return e;
-}
 
 class CollectorTest : public ::testing::Test {
  protected:
@@ -118,12 +23,6 @@ class CollectorTest : public ::testing::Test {
     node_.set(kHostNs, kHostPid, host_with_volume());
     collector_ = std::make_unique<Collector>(paths_, CollectorOptions{}, node_, out_);
     ASSERT_TRUE(collector_->start().ok());
-  }
-  static std::vector<MountEntry> host_root() { return {mount_entry(1, 0, kRoot, "/", "/", 1)}; }
-  static std::vector<MountEntry> host_with_volume() {
-    auto m = host_root();
-    m.push_back(mount_entry(10, 1, kRbd, "/", "/var/lib/kubelet/plugins/rbd/mounts/pool-image-a", 5));
-    return m;
   }
   // A container that pivoted into its own root and has the kubelet root
   // bound in; master != 0 makes the copy a slave of the host's mount.
@@ -320,7 +219,7 @@ TEST_F(BoundedCollectorTest, ResyncsAfterLossesBackOff) {
   EXPECT_EQ(out_.of("resync").size(), 2u);
   collector_->tick(t0 + 3200ms);
   EXPECT_EQ(out_.of("resync").size(), 3u);
-  EXPECT_EQ(collector_->bounds_json()["resync_backoff_ms"], 4000);
+  EXPECT_EQ(collector_->bounds().resync_backoff_ms, 4000);
 }
 
 TEST_F(BoundedCollectorTest, NamespacesPastTheBoundAreLeftOutSaidAndFoundLater) {

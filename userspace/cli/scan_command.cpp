@@ -3,16 +3,14 @@
 
 #include <fmt/core.h>
 
-#include <nlohmann/json.hpp>
-
 #include "cli/common_options.h"
 #include "config/option_checks.h"
 #include "findings/scan.h"
-#include "output/holders_json.h"
+#include "findings/record.h"
 #include "output/holders_table.h"
-#include "output/host_layout_json.h"
 #include "output/json_line.h"
 #include "output/printable.h"
+#include "output/record_json.h"
 #include "sources/host_root_path.h"
 #include "util/capabilities.h"
 
@@ -25,31 +23,22 @@ struct ScanOptions {
   ScanRequest request;
 };
 
-nlohmann::json summary_json(const ScanReport& report) {
-  nlohmann::json issues = nlohmann::json::array();
-  for (const auto& i : report.issues)
-    issues.push_back({{"file", i.origin}, {"line", i.line}, {"reason", i.reason}});
-  const ScanCounters& c = report.counters;
-  return {{"event", "scan_summary"},
-          {"time", now_rfc3339()},
-          {"method", report.method},
-          {"host_mntns", report.host_mntns},
-          {"host_mntns_source", report.host_mntns_source},
-          {"devices", report.devices.size()},
-          {"needs_action", report.needs_action()},
-          {"counters",
-           {{"pids_listed", c.pids_listed},
-            {"pids_vanished", c.pids_vanished},
-            {"pids_unreadable", c.pids_unreadable},
-            {"namespaces", c.namespaces},
-            {"mountinfo_lines", c.mountinfo_lines},
-            {"parse_issues", c.parse_issues},
-            {"fds_scanned", c.fds_scanned},
-            {"fds_unreadable", c.fds_unreadable},
-            {"fds_from_mount_table", c.fds_from_mount_table}}},
-          {"issues", issues},
-          {"warnings", report.warnings},
-          {"host_view", report.layout ? host_view_json(*report.layout) : nlohmann::json(nullptr)}};
+ScanSummary summary_of(const ScanReport& report) {
+  ScanSummary s;
+  s.method = report.method;
+  s.host_mntns = report.host_mntns;
+  s.host_mntns_source = report.host_mntns_source;
+  s.devices = report.devices.size();
+  s.needs_action = report.needs_action();
+  s.counters = report.counters;
+  s.issues = report.issues;
+  s.warnings = report.warnings;
+  s.layout = report.layout;
+  return s;
+}
+
+void print_json_line(const Event& event) {
+  fmt::print("{}\n", json_line(record_json(Record{std::chrono::system_clock::now(), event})));
 }
 
 int run_scan_command(ScanOptions& options) {
@@ -71,17 +60,8 @@ int run_scan_command(ScanOptions& options) {
     return kExitError;
   }
   if (options.common.output == OutputFormat::kJson) {
-    for (const auto& d : report->devices) {
-      nlohmann::json j = {{"event", "holders"},
-                          {"time", now_rfc3339()},
-                          {"device", device_json(d.device)},
-                          {"host_mounted", d.host_mounted},
-                          {"leaked", d.leaked()},
-                          {"holders", holders_json(d.holders)},
-                          {"ceph", ceph_json(d)}};
-      fmt::print("{}\n", json_line(j));
-    }
-    fmt::print("{}\n", json_line(summary_json(*report)));
+    for (const auto& d : report->devices) print_json_line(HoldersFound{d});
+    print_json_line(summary_of(*report));
   } else {
     for (const auto& w : report->warnings) fmt::print(stderr, "warning: {}\n", printable(w));
     for (const auto& i : report->issues)

@@ -9,22 +9,21 @@
 #include <atomic>
 #include <cstdio>
 #include <cstring>
+#include <memory>
 #include <optional>
+#include <vector>
 
 #include "cli/common_options.h"
 #include "config/option_checks.h"
 #include "collector/collector.h"
 #include "output/event_log.h"
-#include "output/host_layout_json.h"
-#include "output/json_line.h"
-#include "output/printable.h"
-#include "output/holders_json.h"
-#include "output/live_view.h"
-#include "output/tier_report.h"
+#include "output/log_sink.h"
+#include "output/stream_sink.h"
 #include "sources/bpf/kernel_features.h"
 #include "sources/bpf/tracefs.h"
 #include "sources/bpf/tracer.h"
 #include "sources/host_root_path.h"
+#include "sources/procfs_namespace_source.h"
 #include "sources/kernel_info.h"
 #include "util/capabilities.h"
 
@@ -96,74 +95,58 @@ struct TraceOptions {
 // re-reading namespaces: a stop signal is answered within a second.
 constexpr auto kFinalSlice = std::chrono::milliseconds(100);
 
-// stdout in the chosen format, and the post-mortem log with everything.
-class TraceOutput : public OutputSink {
- public:
-  TraceOutput(OutputFormat format, bool all_events, EventLog* log)
-      : format_(format), all_events_(all_events), log_(log) {}
-  bool wants_raw() const override { return all_events_ || log_; }
-  void emit(const nlohmann::json& event, bool raw) override {
-    std::string line;
-    if (log_ || format_ == OutputFormat::kJson) line = json_line(event);
-    if (log_) log_->append(line, !raw);  // findings reach the disk at once
-    if ((raw && !all_events_) || stdout_errno_ != 0) return;
-    if (format_ == OutputFormat::kJson) {
-      line += '\n';
-      std::fwrite(line.data(), 1, line.size(), stdout);
-    } else {
-      std::fputs(terminal_safe(live_view_text(event)).c_str(), stdout);
-    }
-    if (!raw) flush_stdout();
-  }
-  void flush() {
-    flush_stdout();
-    if (log_) log_->flush();
-  }
-  // Why stdout stopped taking output (EPIPE: its reader left), or 0.
-  int stdout_errno() const { return stdout_errno_; }
-
- private:
-  void flush_stdout() {
-    if (stdout_errno_ == 0 && std::fflush(stdout) != 0) stdout_errno_ = errno ? errno : EIO;
-  }
-  OutputFormat format_;
-  bool all_events_;
-  EventLog* log_;
-  int stdout_errno_ = 0;
-};
-
-nlohmann::json stats_json(const BpfTracer& tracer, Collector& collector, const EventLog* log) {
-  KernelCounters k = tracer.counters();
+Stats final_stats(const BpfTracer& tracer, Collector& collector, const EventLog* log) {
+  const KernelCounters k = tracer.counters();
   const CollectorStats& c = collector.stats();
-  return {{"event", "stats"},
-          {"counters",
-           {{"kernel_emitted", k.emitted},
-            {"kernel_dropped_ringbuf", k.dropped_ringbuf},
-            {"kernel_dropped_pending", k.dropped_pending},
-            {"kernel_missed_entry", k.missed_entry},
-            {"short_samples", k.short_samples},
-            {"sink_failures", k.sink_failures},
-            {"poll_budget_hits", k.poll_budget_hits},
-            {"events", c.events},
-            {"reconciles", c.reconciles},
-            {"reconcile_failures", c.reconcile_failures},
-            {"namespaces_gone", c.namespaces_gone},
-            {"findings", c.findings},
-            {"resyncs", c.resyncs},
-            {"unresolved_busy", c.unresolved_busy},
-            {"busy_path_timeouts", c.busy_path_timeouts},
-            {"lookups_stuck", c.lookups_stuck},
-            {"namespaces_left_out", c.namespaces_left_out},
-            {"namespaces_trimmed", c.namespaces_trimmed},
-            {"mountinfo_too_large", c.mountinfo_too_large},
-            {"reconcile_slices_spent", c.reconcile_slices_spent},
-            {"resyncs_deferred", c.resyncs_deferred},
-            {"log_lines", log ? log->counters().lines : 0},
-            {"log_write_errors", log ? log->counters().write_errors : 0},
-            {"log_rotations", log ? log->counters().rotations : 0},
-            {"log_rotations_refused", log ? log->counters().rotations_refused : 0}}},
-          {"bounds", collector.bounds_json()},
-          {"tracked_mounts", collector.tracked_mounts_json()}};
+  const EventLogCounters l = log ? log->counters() : EventLogCounters{};
+  Stats stats;
+  stats.counters = {{"kernel_emitted", k.emitted},
+                    {"kernel_dropped_ringbuf", k.dropped_ringbuf},
+                    {"kernel_dropped_pending", k.dropped_pending},
+                    {"kernel_missed_entry", k.missed_entry},
+                    {"short_samples", k.short_samples},
+                    {"sink_failures", k.sink_failures},
+                    {"poll_budget_hits", k.poll_budget_hits},
+                    {"events", c.events},
+                    {"reconciles", c.reconciles},
+                    {"reconcile_failures", c.reconcile_failures},
+                    {"namespaces_gone", c.namespaces_gone},
+                    {"findings", c.findings},
+                    {"resyncs", c.resyncs},
+                    {"unresolved_busy", c.unresolved_busy},
+                    {"busy_path_timeouts", c.busy_path_timeouts},
+                    {"lookups_stuck", c.lookups_stuck},
+                    {"namespaces_left_out", c.namespaces_left_out},
+                    {"namespaces_trimmed", c.namespaces_trimmed},
+                    {"mountinfo_too_large", c.mountinfo_too_large},
+                    {"reconcile_slices_spent", c.reconcile_slices_spent},
+                    {"resyncs_deferred", c.resyncs_deferred},
+                    {"log_lines", l.lines},
+                    {"log_write_errors", l.write_errors},
+                    {"log_rotations", l.rotations},
+                    {"log_rotations_refused", l.rotations_refused}};
+  stats.bounds = collector.bounds();
+  stats.tracked_mounts = collector.tracked_mounts();
+  return stats;
+}
+
+Ready ready_event(const BpfTracer& tracer, Collector& collector, const CommonOptions& common,
+                  const TracefsStatus& tracefs) {
+  Ready ready;
+  ready.hooks = tracer.hooks();
+  ready.kernel = read_kernel_info(common.paths).release;
+  ready.tracefs = tracefs.detail;
+  ready.host_mntns = collector.model().host_mntns();
+  ready.namespaces = collector.model().namespaces().size();
+  ready.tracked_devices = collector.tracked_device_count();
+  ready.devices = common.paths.device_globs;
+  ready.refused = tracer.refusals();
+  ready.attached_in = tracer.attached_in();
+  ready.warnings = collector.warnings();
+  ready.host_layout = collector.host_layout();
+  ready.capabilities = effective_capabilities();
+  ready.pid = getpid();
+  return ready;
 }
 
 // Reads what the ring buffer holds now, but in a storm not for longer than
@@ -208,7 +191,21 @@ int run_trace(const TraceOptions& options) {
     }
     log.emplace(std::move(*opened));
   }
-  TraceOutput out(common.output, options.all_events, log ? &*log : nullptr);
+  // stdout in the chosen format, and the post-mortem log with everything.
+  std::unique_ptr<StreamSink> stdout_sink;
+  if (common.output == OutputFormat::kJson)
+    stdout_sink = std::make_unique<JsonLinesSink>(stdout, options.all_events);
+  else
+    stdout_sink = std::make_unique<LiveViewSink>(stdout, options.all_events);
+  std::optional<LogSink> log_sink;
+  if (log) log_sink.emplace(*log);
+  std::vector<RecordSink*> sinks{stdout_sink.get()};
+  if (log_sink) sinks.push_back(&*log_sink);
+  SinkSet out(sinks);
+  auto flush = [&] {
+    stdout_sink->flush();
+    if (log) log->flush();
+  };
 
   const TracefsStatus& tracefs = find_tracefs();
   KernelProber prober(BpfObjectSource{common.bpf_object}, common.paths.sys());
@@ -250,24 +247,7 @@ int run_trace(const TraceOptions& options) {
     return kExitError;
   }
 
-  KernelInfo kernel = read_kernel_info(common.paths);
-  nlohmann::json ready = {{"event", "ready"},
-                          {"tier", tier_summary_json((*tracer)->hooks())},
-                          {"hooks", hook_choices_json((*tracer)->hooks())},
-                          {"kernel", kernel.release},
-                          {"tracefs", tracefs.detail},
-                          {"host_mntns", collector.model().host_mntns()},
-                          {"namespaces", collector.model().namespaces().size()},
-                          {"tracked_devices", collector.tracked_device_count()},
-                          {"devices", common.paths.device_globs},
-                          {"refused", (*tracer)->refusals()},
-                          {"attached_in", (*tracer)->attached_in()},
-                          {"warnings", collector.warnings()},
-                          {"host_view", host_view_json(collector.host_layout())},
-                          {"capabilities", effective_capabilities()},
-                          {"pid", getpid()}};
-  ready["time"] = now_rfc3339();
-  out.emit(ready, false);
+  out.write(Record{std::chrono::system_clock::now(), ready_event(**tracer, collector, common, tracefs)});
 
   g_starting = false;
   auto deadline = Clock::now() + std::chrono::milliseconds(static_cast<int64_t>(options.duration * 1000));
@@ -287,8 +267,8 @@ int run_trace(const TraceOptions& options) {
       lost_seen = lost;
     }
     collector.tick(Clock::now());
-    out.flush();
-    if (out.stdout_errno() != 0) break;
+    flush();
+    if (stdout_sink->stream_errno() != 0) break;
     if (g_reopen_log.exchange(false) && log)
       if (auto reopened = log->reopen(); !reopened)
         fmt::print(stderr, "mountleak trace: {} (still writing to the file open before)\n",
@@ -299,14 +279,12 @@ int run_trace(const TraceOptions& options) {
   drain(**tracer, kFinalSlice);
   if (uint64_t lost = (*tracer)->counters().lost(); lost > lost_seen) collector.on_lost(lost - lost_seen);
   collector.tick(Clock::now() + std::chrono::seconds(1), kFinalSlice);
-  nlohmann::json stats = stats_json(**tracer, collector, log ? &*log : nullptr);
-  stats["time"] = now_rfc3339();
-  out.emit(stats, false);
-  out.flush();
+  out.write(Record{std::chrono::system_clock::now(), final_stats(**tracer, collector, log ? &*log : nullptr)});
+  flush();
   if (log) log->flush(true);
   // A reader that left (`| head -1`) is a clean stop; any other failure of
   // stdout (closed, a full disk) lost output, and says so.
-  if (const int err = out.stdout_errno(); err != 0) {
+  if (const int err = stdout_sink->stream_errno(); err != 0) {
     __fpurge(stdout);  // what could not be written is dropped, not retried at exit
     clearerr(stdout);
     if (err != EPIPE) {

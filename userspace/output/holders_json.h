@@ -6,6 +6,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include <chrono>
+
 #include "findings/holders.h"
 
 namespace mountleak {
@@ -19,6 +21,7 @@ nlohmann::json ceph_json(const DeviceHolders& device);
 nlohmann::json attribution_json(const Attribution& who);  // pids, processes, container, pod
 
 // Wall-clock time as RFC 3339 UTC with microseconds.
+std::string rfc3339(std::chrono::system_clock::time_point time);
 std::string now_rfc3339();
 
 }  // namespace mountleak

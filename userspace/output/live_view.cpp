@@ -3,108 +3,163 @@
 
 #include <fmt/core.h>
 
+#include <utility>
+#include <vector>
+
+#include "output/holders_json.h"
 #include "output/printable.h"
+#include "output/raw_event_json.h"
 
 namespace mountleak {
 
 namespace {
 
-std::string str(const nlohmann::json& j, const char* key, const std::string& dflt = "-") {
-  auto it = j.find(key);
-  if (it == j.end() || it->is_null()) return dflt;
-  return printable(it->is_string() ? it->get<std::string>() : it->dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
-}
+std::string clock_of(std::chrono::system_clock::time_point time) { return rfc3339(time).substr(11, 8); }
 
-std::string clock_of(const nlohmann::json& event) {
-  std::string t = str(event, "time", "");
-  return t.size() >= 19 ? t.substr(11, 8) : t;
-}
-
-std::string who(const nlohmann::json& h) {
+std::string who(const Attribution& a) {
   std::string out;
-  if (h.contains("container") && !h["container"].is_null()) {
-    const auto& c = h["container"];
-    std::string name = str(c, "name", "");
-    std::string id = str(c, "id", "").substr(0, 12);
-    out = name.empty() ? "container " + id : "container " + name + " (" + id + ")";
+  if (a.container) {
+    const std::string id = printable(a.container->id.substr(0, 12));
+    out = a.container->name.empty() ? "container " + id
+                                    : "container " + printable(a.container->name) + " (" + id + ")";
   }
-  if (h.contains("pod") && !h["pod"].is_null()) {
-    const auto& p = h["pod"];
-    std::string name = str(p, "name", "");
-    out += (out.empty() ? "" : ", ") +
-           (name.empty() ? "pod uid " + str(p, "uid") : "pod " + str(p, "namespace") + "/" + name);
+  if (a.pod) {
+    const PodRef& p = *a.pod;
+    out += (out.empty() ? "" : ", ") + (p.name.empty() ? "pod uid " + printable(p.uid.empty() ? "-" : p.uid)
+                                                       : "pod " + printable(p.namespace_) + "/" + printable(p.name));
   }
   return out.empty() ? "no container" : out;
 }
 
-std::string process(const nlohmann::json& p) {
-  return fmt::format("{}[{}] ({})", str(p, "comm"), str(p, "pid"), who(p));
+std::string process(const Culprit& c) {
+  return fmt::format("{}[{}] ({})", printable(c.comm), c.pid, who(c.who));
 }
 
-std::string device(const nlohmann::json& event) {
-  const auto& d = event["device"];
-  std::string out = fmt::format("{} ({}:{})", str(d, "path"), str(d, "major"), str(d, "minor"));
-  if (d.contains("rbd") && !d["rbd"].is_null())
-    out += fmt::format(" rbd {}/{}", str(d["rbd"], "pool"), str(d["rbd"], "image"));
+std::string device(const DeviceFinding& f) {
+  const DeviceRef& d = f.device;
+  std::string out = fmt::format("{} ({}:{})", printable(d.path), d.dev.major, d.dev.minor);
+  if (d.rbd) out += fmt::format(" rbd {}/{}", printable(d.rbd->pool), printable(d.rbd->image));
   return out;
 }
 
-std::string holders(const nlohmann::json& event) {
+std::string holders(const DeviceFinding& f) {
   std::string out;
-  for (const auto& h : event["holders"]) {
-    std::string pid = h["processes"].empty() ? "" : fmt::format(" {}[{}]", str(h["processes"][0], "comm"),
-                                                                str(h["processes"][0], "pid"));
-    out += fmt::format("    {:<8} mntns {}{}  {}  at {}\n", str(h, "role"), str(h, "mntns"), pid, who(h),
-                       str(h, "mountpoint", h.contains("fds") ? "open file" : "-"));
-    if (h.contains("via") && !h["via"].is_null()) out += "             via  " + str(h, "via") + "\n";
-    if (h.contains("hint") && !h["hint"].is_null()) out += "             hint " + str(h, "hint") + "\n";
+  for (const Holder& h : f.holders) {
+    const auto& procs = h.who.processes;
+    std::string pid = procs.empty() ? "" : fmt::format(" {}[{}]", printable(procs[0].comm), procs[0].pid);
+    std::string at = !h.mountpoint.empty() ? printable(h.mountpoint) : !h.fds.empty() ? "open file" : "-";
+    out += fmt::format("    {:<8} mntns {}{}  {}  at {}\n", holder_role_name(h.role), h.mntns, pid, who(h.who), at);
+    if (!h.via.empty()) out += "             via  " + printable(h.via) + "\n";
+    if (!h.hint.empty()) out += "             hint " + printable(h.hint) + "\n";
   }
   return out;
 }
+
+// Raw kernel events (--all-events): compact, one line, the call's main
+// arguments in a fixed order.
+struct RawDetail {
+  std::vector<std::pair<const char*, std::string>>& out;
+  void add(const char* key, const std::string& value) const { out.emplace_back(key, printable(value)); }
+  void add(const char* key, uint64_t value) const { out.emplace_back(key, std::to_string(value)); }
+  void operator()(const NamespaceSwitch& p) const {
+    add("flags", p.flags);
+    add("old_mntns", p.old_mntns);
+  }
+  void operator()(const MountCall& p) const {
+    add("source", p.source);
+    add("target", p.target);
+    add("flags", mount_flags_text(p.flags));
+  }
+  void operator()(const UmountCall& p) const {
+    add("target", p.target);
+    add("flags", p.flags);
+  }
+  void operator()(const OpenTreeCall& p) const {
+    add("path", p.path);
+    add("flags", p.flags);
+  }
+  void operator()(const MoveMountCall& p) const {
+    add("from", p.from);
+    add("to", p.to);
+    add("flags", p.flags);
+  }
+  void operator()(const FsmountCall& p) const { add("flags", p.flags); }
+  void operator()(const MountSetattrCall& p) const {
+    add("path", p.path);
+    add("flags", p.flags);
+    add("propagation", mount_flags_text(p.propagation));
+  }
+  void operator()(const PropagatedChange&) const {}
+  void operator()(const BusyFailure& p) const {
+    add("source", std::string(busy_source_name(p.source)));
+    add("path", p.path);
+    add("flags", p.flags);
+  }
+};
+
+struct LiveText {
+  std::string t;
+  std::string operator()(const Ready& r) const {
+    std::string tiers;
+    for (const HookChoice& h : r.hooks)
+      tiers += fmt::format(" {}={}", h.hook, h.tier ? std::string(tier_name(*h.tier)) : "NONE");
+    std::string paths;
+    if (r.host_layout && r.host_layout->host_root != "/") paths = "; paths are " + printable(r.host_layout->paths_note());
+    return fmt::format("{} ready: watching {} mount namespaces, {} tracked device(s) mounted;{}{}\n", t,
+                       r.namespaces, r.tracked_devices, tiers, paths);
+  }
+  std::string operator()(const Leak& f) const {
+    return fmt::format("{} LEAK {}: the host unmounted it{}; still held by\n{}", t, device(f),
+                       f.unmounted_by ? " (" + process(*f.unmounted_by) + ")" : "", holders(f));
+  }
+  std::string operator()(const Busy& f) const {
+    return fmt::format("{} BUSY {}: {} of {} failed with EBUSY in {}; held by\n{}", t, device(f),
+                       busy_source_name(f.source), printable(f.path), process(f.process), holders(f));
+  }
+  std::string operator()(const MntnsCopy& f) const {
+    return fmt::format("{} COPY {}: new mount namespace {} (from {}, created by {}) keeps a private copy\n{}", t,
+                       device(f), f.mntns, f.from_mntns, process(f.creator), holders(f));
+  }
+  std::string operator()(const HostpathRisk& f) const {
+    const std::string source = f.bind.source.path ? printable(*f.bind.source.path) : "-";
+    return fmt::format("{} RISK {}: {} bound at {} with {} propagation will keep it after the host "
+                       "unmounts\n{}",
+                       t, device(f), source, printable(f.bind.mountpoint), propagation_name(f.bind.propagation),
+                       holders(f));
+  }
+  std::string operator()(const Lost& n) const {
+    return fmt::format("{} LOST {} event(s) in the kernel; resynchronising from /proc\n", t, n.count);
+  }
+  std::string operator()(const Resync& n) const {
+    if (!n.ok) return fmt::format("{} resync failed: {}\n", t, printable(n.error));
+    return fmt::format("{} resync: {} namespaces re-read in {} ms\n", t, n.namespaces, n.duration_ms);
+  }
+  std::string operator()(const Degraded& n) const {
+    if (!n.reached) return fmt::format("{} bound {} left: findings are complete again\n", t, n.bound);
+    return fmt::format("{} DEGRADED {} reached ({}): {}\n", t, n.bound, n.limit, n.effect);
+  }
+  std::string operator()(const Stats& s) const {
+    std::string counters;
+    for (const auto& [name, value] : s.counters) counters += fmt::format("{}{}={}", counters.empty() ? "" : " ", name, value);
+    return fmt::format("{} stopped: {}\n", t, counters);
+  }
+  // scan's records have their own table (holders_table.h).
+  std::string operator()(const HoldersFound&) const { return ""; }
+  std::string operator()(const ScanSummary&) const { return ""; }
+  std::string operator()(const KernelEvent& e) const {
+    std::vector<std::pair<const char*, std::string>> detail;
+    std::visit(RawDetail{detail}, e.payload);
+    std::string text;
+    for (const auto& [key, value] : detail) text += fmt::format(" {}={}", key, value);
+    return fmt::format("{} {:<13} {}[{}] mntns {} ret {}{}\n", t, event_kind_name(e.kind), printable(e.comm), e.pid,
+                       e.mntns, e.ret, text);
+  }
+};
 
 }  // namespace
 
-std::string live_view_text(const nlohmann::json& event) {
-  std::string kind = str(event, "event");
-  std::string t = clock_of(event);
-  if (kind == "ready") {
-    std::string tiers;
-    for (const auto& [hook, tier] : event["tier"].items())
-      tiers += fmt::format(" {}={}", hook, tier.is_null() ? "NONE" : tier.get<std::string>());
-    std::string paths;
-    if (event.contains("host_view") && str(event["host_view"], "host_root") != "/")
-      paths = "; paths are " + str(event["host_view"], "paths");
-    return fmt::format("{} ready: watching {} mount namespaces, {} tracked device(s) mounted;{}{}\n", t,
-                       str(event, "namespaces"), str(event, "tracked_devices"), tiers, paths);
-  }
-  if (kind == "leak")
-    return fmt::format("{} LEAK {}: the host unmounted it{}; still held by\n{}", t, device(event),
-                       event.contains("unmounted_by") ? " (" + process(event["unmounted_by"]) + ")" : "",
-                       holders(event));
-  if (kind == "busy")
-    return fmt::format("{} BUSY {}: {} of {} failed with EBUSY in {}; held by\n{}", t, device(event),
-                       str(event, "source"), str(event, "path"), process(event["process"]), holders(event));
-  if (kind == "mntns_copy")
-    return fmt::format("{} COPY {}: new mount namespace {} (from {}, created by {}) keeps a private copy\n{}",
-                       t, device(event), str(event, "mntns"), str(event, "from_mntns"),
-                       process(event["creator"]), holders(event));
-  if (kind == "hostpath_risk")
-    return fmt::format("{} RISK {}: {} bound at {} with {} propagation will keep it after the host "
-                       "unmounts\n{}",
-                       t, device(event), str(event["bind"], "source"), str(event["bind"], "mountpoint"),
-                       str(event["bind"], "propagation"), holders(event));
-  if (kind == "lost")
-    return fmt::format("{} LOST {} event(s) in the kernel; resynchronising from /proc\n", t, str(event, "count"));
-  if (kind == "resync")
-    return fmt::format("{} resync: {} namespaces re-read in {} ms\n", t, str(event, "namespaces"),
-                       str(event, "duration_ms"));
-  if (kind == "stats") return fmt::format("{} stopped: {}\n", t, str(event, "counters"));
-  // Raw kernel events (--all-events): compact, one line.
-  std::string detail;
-  for (const char* key : {"source", "target", "path", "from", "to", "flags", "propagation", "old_mntns"})
-    if (event.contains(key)) detail += fmt::format(" {}={}", key, str(event, key));
-  return fmt::format("{} {:<13} {}[{}] mntns {} ret {}{}\n", t, kind, str(event, "comm"), str(event, "pid"),
-                     str(event, "mntns"), str(event, "ret"), detail);
+std::string live_view_text(const Record& record) {
+  return std::visit(LiveText{clock_of(record.time)}, record.event);
 }
 
 }  // namespace mountleak

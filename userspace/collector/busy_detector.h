@@ -1,0 +1,37 @@
+// SPDX-License-Identifier: Apache-2.0
+#pragma once
+
+// busy: an rbd unmap, umount, exclusive open or detach failed with EBUSY.
+// The device is named from what the hook saw (the kernel tier names it
+// itself), and every holder of it is named at once.
+
+#include <optional>
+
+#include "collector/node_state.h"
+#include "collector/reconciler.h"
+#include "model/kernel_event.h"
+
+namespace mountleak {
+
+class BusyDetector {
+ public:
+  BusyDetector(NodeState& node, Reconciler& reconciler) : node_(node), reconciler_(reconciler) {}
+
+  // The model must be current first (the caller re-reads what is pending).
+  void judge(const KernelEvent& e, const BusyFailure& busy);
+
+ private:
+  struct BusyDevice {
+    DevId dev;
+    const char* from;  // "kernel", "mount_table", "path" or "rbd_id": how it was named
+  };
+  std::optional<BusyDevice> busy_device(const KernelEvent& e, const BusyFailure& busy);
+  std::optional<BusyDevice> device_at_path(int pid, const BusyFailure& busy, bool device_node);
+  std::optional<BusyDevice> unmounted_device(const KernelEvent& e, const BusyFailure& busy);
+  std::optional<BusyDevice> rbd_device(const BusyFailure& busy);
+
+  NodeState& node_;
+  Reconciler& reconciler_;
+};
+
+}  // namespace mountleak

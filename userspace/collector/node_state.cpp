@@ -1,0 +1,82 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "collector/node_state.h"
+
+#include "findings/devices.h"
+
+namespace mountleak {
+
+namespace {
+// How long what sysfs said about a device no namespace mounts is believed:
+// such a device can be removed and its number reused at any moment.
+constexpr auto kUnheldDeviceLifetime = std::chrono::seconds(2);
+}  // namespace
+
+NodeState::NodeState(const HostPaths& paths, const CollectorOptions& options, NamespaceSource& source,
+                     RecordSink& out)
+    : paths(paths),
+      options(options),
+      source(source),
+      attributor(paths, options.cmdline),
+      out_(out),
+      finder_(paths, attributor),
+      keep_tracked_([this](const MountEntry& m) { return tracked(m.dev); }) {}
+
+void NodeState::reset(NodeSnapshot snapshot) {
+  model.reset(std::move(snapshot));
+  host_layout_.reset();
+  attributor.set_host_mntns(model.host_mntns());
+}
+
+bool NodeState::tracked(DevId dev) {
+  for (DevId gone : model.take_released()) tracked_cache_.erase(gone);
+  const auto now = Clock::now();
+  auto it = tracked_cache_.find(dev);
+  if (it != tracked_cache_.end() && (model.held(dev) || now - it->second.decided_at < kUnheldDeviceLifetime))
+    return it->second.tracked;
+  const std::string name = kernel_name_of(paths, dev);
+  const bool keep = !name.empty() && paths.tracks_device(name);
+  tracked_cache_.insert_or_assign(dev, TrackedDecision{keep, now});
+  return keep;
+}
+
+void NodeState::forget_unheld_devices(Clock::time_point now) {
+  for (DevId gone : model.take_released()) tracked_cache_.erase(gone);
+  std::erase_if(tracked_cache_, [&](const auto& entry) {
+    return !model.held(entry.first) && now - entry.second.decided_at >= kUnheldDeviceLifetime;
+  });
+}
+
+std::set<DevId> NodeState::tracked_devices_in(uint64_t inode) {
+  std::set<DevId> out;
+  if (const MountNamespace* ns = model.find(inode))
+    for (const auto& m : ns->mounts)
+      if (tracked(m.dev)) out.insert(m.dev);
+  return out;
+}
+
+const HostLayout& NodeState::host_layout() {
+  if (!host_layout_) {
+    static const std::vector<MountEntry> kNoMounts;
+    const MountNamespace* host = model.find(model.host_mntns());
+    host_layout_ = HostLayout::build(paths, host ? host->mounts : kNoMounts);
+  }
+  return *host_layout_;
+}
+
+// The device is described afresh for every finding: after an rbd unmap and
+// map, or a loop detach and attach, the same number names another image.
+DeviceHolders NodeState::holders_of(DevId dev) {
+  std::vector<uint64_t> mounting = model.namespaces_holding(dev);
+  return finder_.find(describe_device(paths, dev),
+                      HolderInputs{model.namespaces(), model.host_mntns(), {}, {}, &mounting, &host_layout()});
+}
+
+Culprit NodeState::culprit(int pid, const std::string& comm) { return Culprit{pid, comm, attributor.attribute({pid})}; }
+
+void NodeState::emit(Event event) {
+  Record record{std::chrono::system_clock::now(), std::move(event)};
+  if (!record.raw()) ++stats.findings;
+  out_.write(record);
+}
+
+}  // namespace mountleak

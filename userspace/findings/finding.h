@@ -1,0 +1,103 @@
+// SPDX-License-Identifier: Apache-2.0
+#pragma once
+
+// What the collector finds, as values: one type per kind of finding or
+// notice. The collector fills them in; output/ alone turns them into JSON
+// lines, the live view or the log, so a new consumer reads fields, never
+// keys of a JSON object.
+
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "findings/attribution.h"
+#include "findings/holders.h"
+#include "model/host_view.h"
+#include "model/kernel_event.h"
+#include "model/mountinfo.h"
+
+namespace mountleak {
+
+// The process a finding names: who created the namespace, made the bind,
+// unmounted, or failed with EBUSY.
+struct Culprit {
+  int pid = 0;
+  std::string comm;  // from the kernel event, at the time of the call
+  Attribution who;   // its container and pod, read when the finding is made
+};
+
+// The device a finding is about and who holds it now.
+struct DeviceFinding {
+  DeviceRef device;
+  std::vector<Holder> holders;
+  // The bounds reached when it was made (see Degraded): holders may be missing.
+  std::set<std::string> degraded;
+};
+
+// A new mount namespace kept private copies of tracked mounts.
+struct MntnsCopy : DeviceFinding {
+  uint64_t mntns = 0;
+  uint64_t from_mntns = 0;
+  Culprit creator;
+};
+
+// The bind that brought a private copy into a namespace.
+struct BoundDirectory {
+  HostPathAnswer source;  // the host directory it shows
+  bool kubelet_root = false;
+  std::string mountpoint;  // where the namespace sees it
+  Propagation propagation = Propagation::kPrivate;
+};
+
+// A directory holding tracked mounts was bound in with private propagation.
+struct HostpathRisk : DeviceFinding {
+  BoundDirectory bind;
+  uint64_t mntns = 0;
+  std::optional<Culprit> process;  // the latest mounter there, when known
+};
+
+// The host unmounted its last mount of a device while copies remain.
+struct Leak : DeviceFinding {
+  std::optional<Culprit> unmounted_by;
+  // Found by a resync's look at the whole node: when the host unmounted is
+  // not known.
+  bool found_by_resync = false;
+};
+
+// An unmap, unmount, exclusive open or detach failed with EBUSY.
+struct Busy : DeviceFinding {
+  BusySource source = BusySource::kNone;
+  std::string path;         // what the failing call was given
+  std::string device_from;  // "kernel", "mount_table", "path" or "rbd_id"
+  Culprit process;
+  uint64_t mntns = 0;
+  uint64_t kernel_ts_ns = 0;
+  uint64_t latency_us = 0;  // from the kernel's hook to the finding
+};
+
+// The kernel dropped events; a resync follows.
+struct Lost {
+  uint64_t count = 0;
+};
+
+// The model was rebuilt from a full read of /proc.
+struct Resync {
+  bool ok = true;
+  std::string error;  // when not ok
+  size_t namespaces = 0;
+  int64_t duration_ms = 0;
+  int64_t next_after_ms = 0;  // the backoff before another
+};
+
+// A bound was reached (findings may be incomplete until it is left), or left.
+struct Degraded {
+  std::string bound;  // e.g. "max_namespaces"
+  bool reached = true;
+  size_t limit = 0;    // when reached
+  std::string effect;  // when reached: what it costs
+};
+
+}  // namespace mountleak

@@ -1,0 +1,57 @@
+// SPDX-License-Identifier: Apache-2.0
+#pragma once
+
+// Everything mountleak reports, one value each, stamped with the time it was
+// made; and the interface every consumer implements. A sink (stdout, the
+// log, metrics next) is one class; adding one changes nothing else.
+
+#include <chrono>
+#include <utility>
+#include <variant>
+#include <vector>
+
+#include "findings/finding.h"
+#include "findings/report.h"
+#include "model/kernel_event.h"
+
+namespace mountleak {
+
+using Event = std::variant<Ready, MntnsCopy, HostpathRisk, Leak, Busy, Lost, Resync, Degraded, Stats,
+                           HoldersFound, ScanSummary, KernelEvent>;
+
+struct Record {
+  std::chrono::system_clock::time_point time;
+  Event event;
+  // A kernel event as it came (`--all-events`, the log), not a finding.
+  bool raw() const { return std::holds_alternative<KernelEvent>(event); }
+};
+
+class RecordSink {
+ public:
+  virtual ~RecordSink() = default;
+  virtual void write(const Record& record) = 0;
+  // Raw kernel events cost a copy each; they are made only when some sink
+  // reads them.
+  virtual bool wants_raw() const = 0;
+};
+
+// Hands each record to every sink in turn.
+class SinkSet : public RecordSink {
+ public:
+  explicit SinkSet(std::vector<RecordSink*> sinks) : sinks_(std::move(sinks)) {}
+  void write(const Record& record) override {
+    const bool raw = record.raw();
+    for (RecordSink* sink : sinks_)
+      if (!raw || sink->wants_raw()) sink->write(record);
+  }
+  bool wants_raw() const override {
+    for (const RecordSink* sink : sinks_)
+      if (sink->wants_raw()) return true;
+    return false;
+  }
+
+ private:
+  std::vector<RecordSink*> sinks_;
+};
+
+}  // namespace mountleak

@@ -1,0 +1,30 @@
+// SPDX-License-Identifier: Apache-2.0
+#pragma once
+
+// Where trace's model gets its truth: the real procfs
+// (procfs_namespace_source.h), or a test's scripted node.
+
+#include <cstddef>
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <vector>
+
+#include "sources/namespace_enumerator.h"
+#include "util/result.h"
+
+namespace mountleak {
+
+class NamespaceSource {
+ public:
+  virtual ~NamespaceSource() = default;
+  virtual Result<NodeSnapshot> snapshot(const SnapshotLimits& limits) = 0;
+  // A mount table longer than max_mountinfo_bytes is an EFBIG error.
+  virtual Result<MountNamespace> read(int pid, size_t max_mountinfo_bytes) = 0;
+  // The mount namespace a process is in; none when it is gone.
+  virtual std::optional<uint64_t> namespace_of(int pid) = 0;
+  // Every process by mount namespace, from one pass over all of them.
+  virtual std::map<uint64_t, std::vector<int>> members() = 0;
+};
+
+}  // namespace mountleak

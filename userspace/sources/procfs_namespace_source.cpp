@@ -1,0 +1,33 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "sources/procfs_namespace_source.h"
+
+#include "sources/procfs.h"
+
+namespace mountleak {
+
+Result<NodeSnapshot> ProcfsNamespaceSource::snapshot(const SnapshotLimits& limits) {
+  EnumerateOptions options;
+  options.host_mntns = host_mntns_;
+  options.process_details = false;
+  options.limits = limits;
+  return enumerate_node(paths_, options);
+}
+
+Result<MountNamespace> ProcfsNamespaceSource::read(int pid, size_t max_mountinfo_bytes) {
+  return read_namespace_of(paths_, pid, max_mountinfo_bytes);
+}
+
+std::optional<uint64_t> ProcfsNamespaceSource::namespace_of(int pid) {
+  auto inode = ns_inode(paths_.proc(), pid, "mnt");
+  if (!inode) return std::nullopt;
+  return *inode;
+}
+
+std::map<uint64_t, std::vector<int>> ProcfsNamespaceSource::members() {
+  std::map<uint64_t, std::vector<int>> out;
+  for (int pid : list_pids(paths_.proc()))
+    if (auto ino = namespace_of(pid)) out[*ino].push_back(pid);
+  return out;
+}
+
+}  // namespace mountleak
