@@ -41,9 +41,9 @@
 #include <string>
 #include <vector>
 
-#include "findings/scan.h"
 #include "fixture/private_namespace.h"
 #include "model/mountinfo.h"
+#include "scanner/scan.h"
 #include "sources/fd_holders.h"
 #include "sources/namespace_enumerator.h"
 #include "sources/procfs.h"

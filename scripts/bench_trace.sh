@@ -26,7 +26,10 @@
 #        (default: all five; BENCH_ARGS_<NAME> adds arguments to one, e.g.
 #        BENCH_ARGS_latency="--triggers 500"; see <bench> --help)
 # Environment: BUILD_DIR (default build), JOBS (ninja -j), as for build.sh;
-#              RESULTS_DIR (default: a new temp dir) keeps each bench's output.
+#              RESULTS_DIR (default: a new temp dir) keeps each bench's output;
+#              MOUNTLEAK_BASE=BINARY runs each benchmark twice in a row, first
+#              with that mountleak (e.g. one built from an earlier commit),
+#              then with this build's, and prints both figures side by side.
 # Exit status: 0 when every target is met, 1 when one is missed, 2 on error.
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
@@ -61,26 +64,38 @@ for b in "${benches[@]}"; do
     binary=trace_overhead
     extra=(--synthetic-node --concurrency 8 --lifetime-ms 100 "${extra[@]}")
   fi
-  echo
-  echo "== $binary ${extra[*]:-}  (load average $(cut -d' ' -f1-3 /proc/loadavg))"
-  set +e
-  "$build_dir/bench/$binary" "${extra[@]}" | tee "$results/$b.txt"
-  rc=${PIPESTATUS[0]}
-  set -e
-  if ((rc >= 2)); then
-    echo "bench_trace.sh: $binary failed (exit $rc)" >&2
-    status=2
-  elif ((rc == 1 && status == 0)); then
-    status=1
-  fi
+  runs=("$b:")
+  [[ -z ${MOUNTLEAK_BASE:-} ]] || runs=("$b.base:--mountleak=$MOUNTLEAK_BASE" "$b:")
+  for run in "${runs[@]}"; do
+    out=${run%%:*}
+    mountleak_arg=${run#*:}
+    echo
+    echo "== $binary ${mountleak_arg} ${extra[*]:-}  (load average $(cut -d' ' -f1-3 /proc/loadavg))"
+    set +e
+    "$build_dir/bench/$binary" ${mountleak_arg:+"$mountleak_arg"} "${extra[@]}" | tee "$results/$out.txt"
+    rc=${PIPESTATUS[0]}
+    set -e
+    if ((rc >= 2)); then
+      echo "bench_trace.sh: $binary failed (exit $rc)" >&2
+      status=2
+    elif ((rc == 1 && status == 0)); then
+      status=1
+    fi
+  done
 done
 
 echo
 echo "== summary (load average now $(cut -d' ' -f1-3 /proc/loadavg); outputs in $results)"
+outputs=()
 for b in "${benches[@]}"; do
-  json=$(grep '^{"bench"' "$results/$b.txt" | tail -1 || true)
+  [[ -z ${MOUNTLEAK_BASE:-} ]] || outputs+=("$b.base")
+  outputs+=("$b")
+done
+for out in "${outputs[@]}"; do
+  json=$(grep '^{"bench"' "$results/$out.txt" | tail -1 || true)
   [[ -n $json ]] || continue
-  python3 - "$b" "$json" <<'EOF'
+  [[ -z ${MOUNTLEAK_BASE:-} ]] || printf '%-5s ' "$([[ $out == *.base ]] && echo base || echo this)"
+  python3 - "${out%.base}" "$json" <<'EOF'
 import json, sys
 name, j = sys.argv[1], json.loads(sys.argv[2])
 b = j["bench"]

@@ -6,7 +6,8 @@
 
 #include <string>
 
-#include "config/option_checks.h"
+#include "cli/option_checks.h"
+#include "config/byte_size.h"
 
 namespace mountleak {
 namespace {

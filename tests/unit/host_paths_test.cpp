@@ -5,6 +5,8 @@
 
 #include <CLI/CLI.hpp>
 
+#include "cli/host_paths_options.h"
+
 namespace mountleak {
 namespace {
 

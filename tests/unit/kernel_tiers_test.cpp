@@ -24,7 +24,7 @@ class TableFeatures : public FeatureSource {
   }
   bool module_loaded(const std::string& name) override { return modules.count(name) > 0; }
   std::map<std::string, std::string> unusable;  // program -> why
-  std::string module_program_unusable(const std::string& program) override {
+  std::string program_unusable(const std::string& program) override {
     auto it = unusable.find(program);
     return it == unusable.end() ? "" : it->second;
   }
@@ -32,9 +32,9 @@ class TableFeatures : public FeatureSource {
 
 const std::vector<Hook> kHooks = {
     {"umount", "",
-     {{Tier::kKernel, ProgramKind::kFexit, {"fexit_path_umount"}},
-      {Tier::kKernel, ProgramKind::kKprobe, {"kretprobe_path_umount"}},
-      {Tier::kTracepoint, ProgramKind::kTracepoint, {"tp_umount"}}}},
+     {{Tier::kKernel, ProgramKind::kFexit, {{ProgramKind::kFexit, "fexit_path_umount"}}},
+      {Tier::kKernel, ProgramKind::kKprobe, {{ProgramKind::kKprobe, "kretprobe_path_umount"}}},
+      {Tier::kTracepoint, ProgramKind::kTracepoint, {{ProgramKind::kTracepoint, "tp_umount"}}}}},
     {"propagation", "", {{Tier::kReconcile, std::nullopt, {}}}},
 };
 
@@ -92,8 +92,9 @@ TEST(ParseDisabledFeatures, RejectsUnknownNames) {
 
 const std::vector<Hook> kRbdHooks = {
     {"rbd_remove_busy", "",
-     {{Tier::kKernel, ProgramKind::kFexit, {"fexit_remove_single_major_store", "fexit_remove_store"}, "rbd"},
-      {Tier::kTracepoint, ProgramKind::kTracepoint, {"exit_write"}}}},
+     {{Tier::kKernel, ProgramKind::kFexit,
+       {{ProgramKind::kFexit, "fexit_remove_single_major_store"}, {ProgramKind::kFexit, "fexit_remove_store"}}, "rbd"},
+      {Tier::kTracepoint, ProgramKind::kTracepoint, {{ProgramKind::kTracepoint, "exit_write"}}}}},
 };
 
 TEST(ChooseHooks, ModuleHookNeedsTheModuleLoaded) {
@@ -124,9 +125,12 @@ TEST(ChooseHooks, UnusableModuleProgramPassesToTheNextCandidate) {
   // tier without it, with the legacy file watched at write(2), comes next.
   const std::vector<Hook> hooks = {
       {"rbd_remove_busy", "",
-       {{Tier::kKernel, ProgramKind::kFexit, {"fexit_remove_single_major_store", "fexit_remove_store"}, "rbd"},
-        {Tier::kKernel, ProgramKind::kFexit, {"fexit_remove_single_major_store", "exit_write_legacy"}, "rbd"},
-        {Tier::kTracepoint, ProgramKind::kTracepoint, {"exit_write"}}}},
+       {{Tier::kKernel, ProgramKind::kFexit,
+         {{ProgramKind::kFexit, "fexit_remove_single_major_store"}, {ProgramKind::kFexit, "fexit_remove_store"}}, "rbd"},
+        {Tier::kKernel, ProgramKind::kFexit,
+         {{ProgramKind::kFexit, "fexit_remove_single_major_store"}, {ProgramKind::kTracepoint, "exit_write_legacy"}},
+         "rbd"},
+        {Tier::kTracepoint, ProgramKind::kTracepoint, {{ProgramKind::kTracepoint, "exit_write"}}}}},
   };
   TableFeatures f;
   f.available = {{ProgramKind::kFexit, true}, {ProgramKind::kTracepoint, true}};
@@ -138,12 +142,34 @@ TEST(ChooseHooks, UnusableModuleProgramPassesToTheNextCandidate) {
   EXPECT_NE(chosen[0].reason.find("fexit_remove_store: vmlinux's first"), std::string::npos) << chosen[0].reason;
 }
 
-TEST(RestrictedFeatures, AsksTheInnerSourceAboutModulePrograms) {
+TEST(RestrictedFeatures, AsksTheInnerSourceAboutPrograms) {
   TableFeatures inner;
   inner.unusable = {{"p", "why"}};
   RestrictedFeatures f(inner, {});
-  EXPECT_EQ(f.module_program_unusable("p"), "why");
-  EXPECT_EQ(f.module_program_unusable("q"), "");
+  EXPECT_EQ(f.program_unusable("p"), "why");
+  EXPECT_EQ(f.program_unusable("q"), "");
+}
+
+TEST(ChooseHooks, ProgramWhoseFunctionIsMissingPassesToTheNextCandidate) {
+  // fexit loads, but this kernel's BTF has no path_umount: the kprobe is
+  // next, and the reason names the program and why, before any load.
+  TableFeatures f;
+  f.available = {{ProgramKind::kFexit, true}, {ProgramKind::kKprobe, true}, {ProgramKind::kTracepoint, true}};
+  f.unusable = {{"fexit_path_umount", "no function path_umount in vmlinux's BTF"}};
+  auto chosen = choose_hooks(kHooks, f);
+  EXPECT_EQ(chosen[0].tier, Tier::kKernel);
+  EXPECT_EQ(chosen[0].programs, std::vector<std::string>{"kretprobe_path_umount"});
+  EXPECT_NE(chosen[0].reason.find("kernel tier unavailable (fexit_path_umount: no function path_umount in vmlinux's BTF)"),
+            std::string::npos)
+      << chosen[0].reason;
+}
+
+TEST(ChooseHooks, ProgramsAreNotAskedAboutWhenTheirTypeIsMissing) {
+  TableFeatures f;  // no fexit: BTF is not read for an fexit program
+  f.available = {{ProgramKind::kTracepoint, true}};
+  f.unusable = {{"fexit_path_umount", "should not be asked"}};
+  auto chosen = choose_hooks(kHooks, f);
+  EXPECT_EQ(chosen[0].reason.find("should not be asked"), std::string::npos) << chosen[0].reason;
 }
 
 TEST(ChooseHooks, ModuleIsNotAskedAboutWhenTheTypeIsMissing) {
@@ -174,6 +200,17 @@ TEST(MountleakHooks, EveryHookHasATracepointOrReconcileFallback) {
     const auto& last = hook.candidates.back();
     EXPECT_TRUE(last.tier == Tier::kTracepoint || last.tier == Tier::kReconcile) << hook.name;
   }
+}
+
+TEST(MountleakHooks, EveryProgramIsOfTheKindItsCandidateProbesOrATracepoint) {
+  // A candidate is chosen on what it `needs`; a program of another kind in
+  // it would load untried. Syscall tracepoints are every tier's floor.
+  for (const auto& hook : mountleak_hooks())
+    for (const auto& candidate : hook.candidates)
+      for (const auto& program : candidate.programs)
+        EXPECT_TRUE(program.kind == candidate.needs || program.kind == ProgramKind::kTracepoint)
+            << hook.name << ": " << program.name << " is " << program_kind_name(program.kind) << ", its candidate needs "
+            << (candidate.needs ? program_kind_name(*candidate.needs) : "nothing");
 }
 
 }  // namespace

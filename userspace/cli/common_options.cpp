@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "cli/common_options.h"
 
+#include "cli/host_paths_options.h"
 
 namespace mountleak {
 

@@ -3,8 +3,6 @@
 
 #include <fmt/core.h>
 
-#include <nlohmann/json.hpp>
-
 #include "cli/common_options.h"
 #include "output/json_line.h"
 #include "output/tier_report.h"
@@ -63,15 +61,9 @@ int run_probe(const CommonOptions& options) {
   auto hooks = trial.loaded ? trial.hooks : choose_hooks(mountleak_hooks(), features);
 
   if (options.output == OutputFormat::kJson) {
-    nlohmann::json out = {{"event", "probe"},
-                          {"kernel", kernel_info_json(kernel)},
-                          {"tracefs", {{"available", tracefs.available}, {"detail", tracefs.detail}}},
-                          {"programs", program_probes_json(programs)},
-                          {"load", {{"loaded", trial.loaded}, {"detail", trial.detail},
-                                    {"refused", trial.refused}}},
-                          {"hooks", hook_choices_json(hooks)},
-                          {"tier", tier_summary_json(hooks)}};
-    fmt::print("{}\n", json_line(out));
+    ProbeReport report{kernel, tracefs.available, tracefs.detail, programs, trial.loaded, trial.detail,
+                       trial.refused, hooks};
+    fmt::print("{}\n", json_line(probe_json(report)));
   } else {
     fmt::print("tracefs    {}\n", tracefs.detail);
     fmt::print("load       {}\n", trial.loaded ? trial.detail

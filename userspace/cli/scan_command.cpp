@@ -4,13 +4,13 @@
 #include <fmt/core.h>
 
 #include "cli/common_options.h"
-#include "config/option_checks.h"
-#include "findings/scan.h"
+#include "cli/option_checks.h"
 #include "findings/record.h"
 #include "output/holders_table.h"
 #include "output/json_line.h"
 #include "output/printable.h"
 #include "output/record_json.h"
+#include "scanner/scan.h"
 #include "sources/host_root_path.h"
 #include "util/capabilities.h"
 

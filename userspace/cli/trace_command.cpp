@@ -14,7 +14,7 @@
 #include <vector>
 
 #include "cli/common_options.h"
-#include "config/option_checks.h"
+#include "cli/option_checks.h"
 #include "collector/collector.h"
 #include "output/event_log.h"
 #include "output/log_sink.h"
@@ -23,8 +23,8 @@
 #include "sources/bpf/tracefs.h"
 #include "sources/bpf/tracer.h"
 #include "sources/host_root_path.h"
-#include "sources/procfs_namespace_source.h"
 #include "sources/kernel_info.h"
+#include "sources/procfs_namespace_source.h"
 #include "util/capabilities.h"
 
 namespace mountleak {

@@ -33,6 +33,7 @@
 #include "findings/record.h"
 #include "sources/event_sink.h"
 #include "sources/namespace_source.h"
+#include "util/result.h"
 
 namespace mountleak {
 

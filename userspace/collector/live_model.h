@@ -11,7 +11,8 @@
 #include <set>
 #include <vector>
 
-#include "sources/namespace_enumerator.h"
+#include "model/mount_namespace.h"
+#include "model/node_snapshot.h"
 
 namespace mountleak {
 

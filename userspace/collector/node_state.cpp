@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "collector/node_state.h"
 
-#include "findings/devices.h"
+#include "resolve/devices.h"
 
 namespace mountleak {
 

@@ -8,10 +8,6 @@
 #include <string>
 #include <vector>
 
-namespace CLI {
-class App;
-}
-
 namespace mountleak {
 
 struct HostPaths {
@@ -40,9 +36,5 @@ struct HostPaths {
   // one of device_globs.
   bool tracks_device(const std::string& kernel_name) const;
 };
-
-// Adds --host-root, --kubelet-root, --containerd-state, --crio-state,
-// --docker-root, --pod-log-dir and --devices to a (sub)command.
-void add_host_path_options(CLI::App& app, HostPaths& paths);
 
 }  // namespace mountleak

@@ -7,31 +7,14 @@
 namespace mountleak {
 
 Attributor::Attributor(const HostPaths& paths, CmdlinePolicy cmdline)
-    : paths_(paths), cmdline_(cmdline), metadata_(paths) {}
+    : paths_(paths), cmdline_(cmdline), metadata_(paths), processes_(paths.proc()) {}
 
 void Attributor::clear() {
   processes_.clear();
   metadata_ = MetadataStore(paths_);
 }
 
-const ProcessInfo* Attributor::process(int pid) {
-  auto it = processes_.find(pid);
-  // A pid is reused as soon as its process is reaped: what was read about
-  // it counts only while the process that has it started when that one did.
-  // Entries are overwritten in place, never erased here: a caller may hold
-  // a pointer to one while it asks about an ancestor.
-  if (it != processes_.end()) {
-    auto now = read_proc_stat(paths_.proc(), pid);
-    if (now && now->start_time == it->second.start_time) return &it->second;
-  }
-  auto info = read_process_info(paths_.proc(), pid);
-  if (!info) return nullptr;  // gone: its pid may come back, so nothing new is kept
-  if (it != processes_.end()) {
-    it->second = std::move(*info);
-    return &it->second;
-  }
-  return &processes_.emplace(pid, std::move(*info)).first->second;
-}
+const ProcessInfo* Attributor::process(int pid) { return processes_.process(pid); }
 
 void Attributor::attribute_container(int pid, Attribution& out) {
   const ProcessInfo* info = process(pid);
@@ -46,7 +29,7 @@ void Attributor::attribute_container(int pid, Attribution& out) {
     AncestorLookup lookup = [this](int p) -> std::optional<AncestorView> {
       const ProcessInfo* ancestor = process(p);
       if (!ancestor) return std::nullopt;
-      auto mntns = host_mntns_ == 0 ? Result<uint64_t>(0) : ns_inode(paths_.proc(), p, "mnt");
+      auto mntns = host_mntns_ == 0 ? Result<uint64_t>(0) : processes_.mntns(p);
       bool on_host = host_mntns_ == 0 || (mntns && *mntns == host_mntns_);
       return AncestorView{ancestor->ppid, ancestor->cmdline, on_host};
     };

@@ -6,15 +6,15 @@
 // files for names, pod and the mounts the container was created with.
 // Fields that cannot be known stay empty; nothing is guessed.
 
-#include <map>
 #include <optional>
 #include <string>
 #include <vector>
 
 #include "config/host_paths.h"
 #include "findings/cmdline_redaction.h"
+#include "model/process.h"
 #include "resolve/runtime_metadata.h"
-#include "sources/procfs.h"
+#include "sources/process_cache.h"
 
 namespace mountleak {
 
@@ -73,7 +73,7 @@ class Attributor {
   CmdlinePolicy cmdline_;
   uint64_t host_mntns_ = 0;
   MetadataStore metadata_;
-  std::map<int, ProcessInfo> processes_;
+  ProcessCache processes_;
 };
 
 }  // namespace mountleak

@@ -32,6 +32,16 @@ bool DeviceHolders::needs_action() const {
   });
 }
 
+bool keep_for_all(DeviceHolders& device) {
+  size_t holding_namespaces = 0;
+  for (const auto& h : device.holders)
+    if (h.role == HolderRole::kHost || h.role == HolderRole::kOwner || h.role == HolderRole::kLeak)
+      ++holding_namespaces;
+  bool keep = device.needs_action() || holding_namespaces > 1;
+  std::erase_if(device.holders, [](const Holder& h) { return h.role == HolderRole::kFollower; });
+  return keep;
+}
+
 namespace {
 
 std::vector<const MountEntry*> mounts_of(const MountNamespace& ns, DevId dev) {
@@ -103,30 +113,39 @@ std::set<uint32_t> host_peer_groups(const MountNamespace& host, DevId dev) {
   return groups;
 }
 
-HolderFinder::HolderFinder(const HostPaths& paths, Attributor& attributor)
-    : paths_(paths), attributor_(attributor) {}
+namespace {
 
-DeviceHolders HolderFinder::find(const DeviceRef& device, const HolderInputs& in) {
-  DeviceHolders out;
-  out.device = device;
-  static const std::vector<MountEntry> kNoMounts;
-  auto host = in.namespaces.find(in.host_mntns);
-  const std::vector<MountEntry>& host_mounts = host != in.namespaces.end() ? host->second.mounts : kNoMounts;
-  std::optional<HostLayout> own_layout;
-  if (!in.layout) own_layout = HostLayout::build(paths_, host_mounts);
-  const HostLayout& layout = in.layout ? *in.layout : *own_layout;
-  const HostDirectory& kubelet = layout.kubelet;
+// The host's side of one device, against which every other namespace's
+// copy of it is judged.
+struct HostSide {
+  uint64_t mntns = 0;
+  const std::vector<MountEntry>* mounts = nullptr;
+  const HostLayout* layout = nullptr;
+  bool mounted = false;              // the host has a mount of the device itself
+  std::set<uint32_t> groups;         // the peer groups of those mounts
+  std::set<std::string> owner_uids;  // the pods whose volume they are
+};
 
-  // What the host itself has: its peer groups, and which pod's volume it is.
-  std::set<uint32_t> host_groups;
-  std::set<std::string> owner_uids;
+// What the host itself has: its peer groups, and which pod's volume it is.
+HostSide host_side(uint64_t host_mntns, const std::vector<MountEntry>& host_mounts, const HostLayout& layout,
+                   DevId dev) {
+  HostSide host;
+  host.mntns = host_mntns;
+  host.mounts = &host_mounts;
+  host.layout = &layout;
   for (const auto& m : host_mounts) {
-    if (m.dev != device.dev) continue;
-    out.host_mounted = true;
-    if (m.shared_group) host_groups.insert(m.shared_group);
-    if (auto uid = pod_uid_of_volume_path(kubelet, m.mount_point); !uid.empty()) owner_uids.insert(uid);
+    if (m.dev != dev) continue;
+    host.mounted = true;
+    if (m.shared_group) host.groups.insert(m.shared_group);
+    if (auto uid = pod_uid_of_volume_path(layout.kubelet, m.mount_point); !uid.empty())
+      host.owner_uids.insert(uid);
   }
+  return host;
+}
 
+// The namespaces to look for mounts of the device in: those the caller's
+// index names, or all of them.
+std::vector<std::pair<uint64_t, const MountNamespace*>> candidate_namespaces(const HolderInputs& in) {
   std::vector<std::pair<uint64_t, const MountNamespace*>> candidates;
   if (in.mounting) {
     for (uint64_t inode : *in.mounting)
@@ -135,66 +154,70 @@ DeviceHolders HolderFinder::find(const DeviceRef& device, const HolderInputs& in
   } else {
     for (const auto& [inode, ns] : in.namespaces) candidates.emplace_back(inode, &ns);
   }
-  for (const auto& [inode, candidate] : candidates) {
-    const MountNamespace& ns = *candidate;
-    auto mounts = mounts_of(ns, device.dev);
-    if (mounts.empty()) continue;
-    Holder h;
-    h.mntns = inode;
-    for (const MountEntry* m : mounts) h.mountpoints.push_back(m->mount_point);
-    h.mountpoint = mounts.front()->mount_point;
-    h.root = mounts.front()->root;
-    h.propagation = std::string(propagation_name(mounts.front()->propagation()));
-    h.pinned_at = ns.pinned_at;
-    h.who = attributor_.attribute(ns.pids);
+  return candidates;
+}
 
-    bool all_follow = std::all_of(mounts.begin(), mounts.end(), [&](const MountEntry* m) {
-      return follows_host(*m, host_groups);
-    });
-    // The covering runtime mount explains how the device got in.
-    const OciMount* covering = mount_covering(h.who.container_mounts, h.mountpoint);
-    bool owner = h.who.pod && owner_uids.count(h.who.pod->uid);
-    if (covering && h.who.pod && !owner)
-      owner = pod_uid_of_volume_path(kubelet, covering->source) == h.who.pod->uid;
+// The host's own mount, the owner pod's, a copy that follows the host, or
+// a leak. `covering` is the runtime mount that brought the device in.
+HolderRole mount_role(uint64_t inode, const std::vector<const MountEntry*>& mounts, const OciMount* covering,
+                      const Attribution& who, const HostSide& host) {
+  bool owner = who.pod && host.owner_uids.count(who.pod->uid);
+  if (covering && who.pod && !owner)
+    owner = pod_uid_of_volume_path(host.layout->kubelet, covering->source) == who.pod->uid;
+  if (inode == host.mntns) return HolderRole::kHost;
+  if (owner) return HolderRole::kOwner;
+  bool all_follow = std::all_of(mounts.begin(), mounts.end(),
+                                [&](const MountEntry* m) { return follows_host(*m, host.groups); });
+  return all_follow ? HolderRole::kFollower : HolderRole::kLeak;
+}
 
-    if (inode == in.host_mntns) {
-      h.role = HolderRole::kHost;
-    } else if (owner) {
-      h.role = HolderRole::kOwner;
-    } else if (all_follow) {
-      h.role = HolderRole::kFollower;
-    } else {
-      h.role = HolderRole::kLeak;
-    }
+// One namespace's mounts of the device, judged, with how they got there.
+Holder mount_holder(const DeviceRef& device, uint64_t inode, const MountNamespace& ns,
+                    const std::vector<const MountEntry*>& mounts, Attribution who, const HostSide& host) {
+  Holder h;
+  h.mntns = inode;
+  for (const MountEntry* m : mounts) h.mountpoints.push_back(m->mount_point);
+  h.mountpoint = mounts.front()->mount_point;
+  h.root = mounts.front()->root;
+  h.propagation = std::string(propagation_name(mounts.front()->propagation()));
+  h.pinned_at = ns.pinned_at;
+  h.who = std::move(who);
 
-    std::string observed = h.propagation;
-    if (covering) {
-      if (const MountEntry* bind = mount_at(ns, covering->destination))
-        observed = std::string(propagation_name(bind->propagation()));
-      h.via = describe_via(*covering, observed);
-    } else if (h.role != HolderRole::kHost) {
-      h.via = via_without_metadata(ns.mounts, host_mounts, layout, *mounts.front(), device.dev,
-                                   h.who.container.has_value());
-    }
-    h.hint = holder_hint(h, device.path, covering, observed);
-    out.holders.push_back(std::move(h));
+  // The covering runtime mount explains how the device got in.
+  const OciMount* covering = mount_covering(h.who.container_mounts, h.mountpoint);
+  h.role = mount_role(inode, mounts, covering, h.who, host);
+
+  std::string observed = h.propagation;
+  if (covering) {
+    if (const MountEntry* bind = mount_at(ns, covering->destination))
+      observed = std::string(propagation_name(bind->propagation()));
+    h.via = describe_via(*covering, observed);
+  } else if (h.role != HolderRole::kHost) {
+    h.via = via_without_metadata(ns.mounts, *host.mounts, *host.layout, *mounts.front(), device.dev,
+                                 h.who.container.has_value());
   }
+  h.hint = holder_hint(h, device.path, covering, observed);
+  return h;
+}
 
-  for (const auto& fd : in.fds) {
-    Holder h;
-    h.role = HolderRole::kFd;
-    h.fds.push_back(fd);
-    h.who = attributor_.attribute({fd.pid});
-    if (const ProcessInfo* p = attributor_.process(fd.pid)) h.mntns = p->mntns;
-    h.via = fd.device_node ? "has " + fd.target + " open (fd " + std::to_string(fd.fd) + ")"
-                           : "has " + fd.target + ", a file on the device, open (" + fd.kind +
-                                 (fd.fd >= 0 ? " " + std::to_string(fd.fd) : "") + ")";
-    h.hint = holder_hint(h, device.path, nullptr, "");
-    out.holders.push_back(std::move(h));
-  }
-  // Several descriptors of one process are one holder.
+// A process with the device, or a file on it, open.
+Holder fd_holder(const DeviceRef& device, const FdHolder& fd, Attribution who, uint64_t mntns) {
+  Holder h;
+  h.role = HolderRole::kFd;
+  h.fds.push_back(fd);
+  h.who = std::move(who);
+  h.mntns = mntns;
+  h.via = fd.device_node ? "has " + fd.target + " open (fd " + std::to_string(fd.fd) + ")"
+                         : "has " + fd.target + ", a file on the device, open (" + fd.kind +
+                               (fd.fd >= 0 ? " " + std::to_string(fd.fd) : "") + ")";
+  h.hint = holder_hint(h, device.path, nullptr, "");
+  return h;
+}
+
+// Several descriptors of one process are one holder.
+std::vector<Holder> merge_fd_holders(std::vector<Holder> holders) {
   std::vector<Holder> merged;
-  for (auto& h : out.holders) {
+  for (auto& h : holders) {
     if (h.role == HolderRole::kFd && !merged.empty() && merged.back().role == HolderRole::kFd &&
         merged.back().who.pids == h.who.pids) {
       merged.back().fds.push_back(h.fds.front());
@@ -202,16 +225,47 @@ DeviceHolders HolderFinder::find(const DeviceRef& device, const HolderInputs& in
     }
     merged.push_back(std::move(h));
   }
-  out.holders = std::move(merged);
+  return merged;
+}
 
-  for (const auto& stacked : in.stacked_devices) {
-    Holder h;
-    h.role = HolderRole::kStacked;
-    h.stacked_device = stacked;
-    h.via = "/dev/" + stacked + " is built on top of it";
-    h.hint = "remove /dev/" + stacked + " first (dmsetup remove / mdadm --stop)";
-    out.holders.push_back(std::move(h));
+Holder stacked_holder(const std::string& stacked) {
+  Holder h;
+  h.role = HolderRole::kStacked;
+  h.stacked_device = stacked;
+  h.via = "/dev/" + stacked + " is built on top of it";
+  h.hint = "remove /dev/" + stacked + " first (dmsetup remove / mdadm --stop)";
+  return h;
+}
+
+}  // namespace
+
+HolderFinder::HolderFinder(const HostPaths& paths, Attributor& attributor)
+    : paths_(paths), attributor_(attributor) {}
+
+DeviceHolders HolderFinder::find(const DeviceRef& device, const HolderInputs& in) {
+  DeviceHolders out;
+  out.device = device;
+  static const std::vector<MountEntry> kNoMounts;
+  auto host_ns = in.namespaces.find(in.host_mntns);
+  const std::vector<MountEntry>& host_mounts = host_ns != in.namespaces.end() ? host_ns->second.mounts : kNoMounts;
+  std::optional<HostLayout> own_layout;
+  if (!in.layout) own_layout = HostLayout::build(paths_, host_mounts);
+  const HostLayout& layout = in.layout ? *in.layout : *own_layout;
+
+  const HostSide host = host_side(in.host_mntns, host_mounts, layout, device.dev);
+  out.host_mounted = host.mounted;
+  for (const auto& [inode, ns] : candidate_namespaces(in)) {
+    auto mounts = mounts_of(*ns, device.dev);
+    if (mounts.empty()) continue;
+    out.holders.push_back(mount_holder(device, inode, *ns, mounts, attributor_.attribute(ns->pids), host));
   }
+  for (const auto& fd : in.fds) {
+    Attribution who = attributor_.attribute({fd.pid});
+    const ProcessInfo* process = attributor_.process(fd.pid);
+    out.holders.push_back(fd_holder(device, fd, std::move(who), process ? process->mntns : 0));
+  }
+  out.holders = merge_fd_holders(std::move(out.holders));
+  for (const auto& stacked : in.stacked_devices) out.holders.push_back(stacked_holder(stacked));
   return out;
 }
 

@@ -17,11 +17,9 @@
 
 #include "config/host_paths.h"
 #include "findings/attribution.h"
-#include "findings/devices.h"
 #include "findings/host_layout.h"
-#include "resolve/ceph_client.h"
-#include "sources/fd_holders.h"
-#include "sources/namespace_enumerator.h"
+#include "model/device.h"
+#include "model/mount_namespace.h"
 
 namespace mountleak {
 
@@ -95,5 +93,11 @@ class HolderFinder {
   const HostPaths& paths_;
   Attributor& attributor_;
 };
+
+// --all's rule: keep a device when some holder needs action (a private copy,
+// an open descriptor, a stacked device) or when more than one namespace that
+// does not merely follow the host holds it (e.g. the host and its owner pod).
+// Followers are dropped from what is shown: they are harmless by design.
+bool keep_for_all(DeviceHolders& device);
 
 }  // namespace mountleak

@@ -17,7 +17,7 @@
 #include "model/dev_id.h"
 #include "model/mountinfo.h"
 #include "sources/kernel_tiers.h"
-#include "sources/namespace_enumerator.h"
+#include "model/node_snapshot.h"
 
 namespace mountleak {
 

@@ -6,6 +6,8 @@
 
 #include <chrono>
 
+#include "resolve/ceph_client.h"
+
 namespace mountleak {
 
 namespace {

@@ -5,6 +5,16 @@
 
 namespace mountleak {
 
+nlohmann::json probe_json(const ProbeReport& r) {
+  return {{"event", "probe"},
+          {"kernel", kernel_info_json(r.kernel)},
+          {"tracefs", {{"available", r.tracefs_available}, {"detail", r.tracefs_detail}}},
+          {"programs", program_probes_json(r.programs)},
+          {"load", {{"loaded", r.loaded}, {"detail", r.load_detail}, {"refused", r.refused}}},
+          {"hooks", hook_choices_json(r.hooks)},
+          {"tier", tier_summary_json(r.hooks)}};
+}
+
 nlohmann::json kernel_info_json(const KernelInfo& kernel) {
   nlohmann::json j = {{"release", kernel.release},
                       {"btf", kernel.btf},

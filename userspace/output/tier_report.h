@@ -15,6 +15,20 @@
 
 namespace mountleak {
 
+// What `probe` found: the kernel, tracefs, each program type, a trial load
+// of the whole object and the tier each hook gets.
+struct ProbeReport {
+  KernelInfo kernel;
+  bool tracefs_available = false;
+  std::string tracefs_detail;
+  std::vector<std::pair<ProgramKind, FeatureProbe>> programs;
+  bool loaded = false;
+  std::string load_detail;
+  std::vector<std::string> refused;
+  std::vector<HookChoice> hooks;
+};
+nlohmann::json probe_json(const ProbeReport& report);
+
 nlohmann::json kernel_info_json(const KernelInfo& kernel);
 nlohmann::json program_probes_json(const std::vector<std::pair<ProgramKind, FeatureProbe>>& probes);
 nlohmann::json hook_choices_json(const std::vector<HookChoice>& hooks);

@@ -24,6 +24,7 @@
 #include <utility>
 #include <vector>
 
+#include "model/device.h"
 #include "resolve/rbd_sysfs.h"
 #include "util/result.h"
 
@@ -38,33 +39,6 @@ struct CephClientOptions {
   // Connecting, and each mon and osd operation (librados rounds up to whole
   // seconds).
   std::chrono::milliseconds timeout = std::chrono::seconds(5);
-};
-
-// A client watching the image's header object.
-struct RbdWatcher {
-  std::string address;    // "10.0.0.5:0/3921577283"
-  int64_t global_id = 0;  // client.<global_id>; a kernel mapping's sysfs client_id
-  uint64_t cookie = 0;
-};
-
-// A holder of the image's lock.
-struct RbdLocker {
-  std::string client;  // "client.14235"
-  std::string cookie;  // "auto 139790224" for the exclusive-lock feature's lock
-  std::string address;
-};
-
-struct RbdImageClients {
-  std::string pool, rados_namespace, image;
-  std::vector<RbdWatcher> watchers;  // without our own, if opening the image made one
-  std::vector<RbdLocker> lockers;
-  bool lock_exclusive = false;  // the lock is exclusive (else shared); false when unlocked
-  std::string lock_tag;         // kRbdExclusiveLockTag when the exclusive-lock feature holds it
-  bool has_exclusive_lock_feature = false;
-  // The exclusive-lock feature's owner ("client.14235"): the locker when the
-  // lock is the feature's (tag kRbdExclusiveLockTag); empty without the
-  // feature, when nobody holds it, or when the lock is an advisory one.
-  std::vector<std::string> lock_owners;
 };
 
 class CephClient {

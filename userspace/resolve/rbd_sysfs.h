@@ -11,14 +11,10 @@
 #include <vector>
 
 #include "config/host_paths.h"
+#include "model/device.h"
 #include "util/result.h"
 
 namespace mountleak {
-
-struct RbdInfo {
-  int id = -1;
-  std::string pool, image, rados_namespace, client_id, snap;  // "" when absent (no snapshot: "")
-};
 
 // rbd_info_for(paths, "rbd4") (a partition "rbd4p1" gives its disk's info).
 // Nothing when the name is not an rbd device or it is not mapped (any more).

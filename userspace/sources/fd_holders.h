@@ -13,18 +13,10 @@
 
 #include "config/host_paths.h"
 #include "model/dev_id.h"
-#include "sources/namespace_enumerator.h"
+#include "model/device.h"
+#include "model/node_snapshot.h"
 
 namespace mountleak {
-
-struct FdHolder {
-  int pid = 0;
-  int fd = -1;               // -1 when the hold is not a descriptor (see kind)
-  std::string target;        // readlink of the /proc/PID/fd/N (or cwd/root/exe) link
-  DevId dev;                 // which of the devices asked for
-  std::string kind;          // "fd", "cwd", "root" or "exe"
-  bool device_node = false;  // true: the block device node itself is open
-};
 
 // Every mount of the namespaces read, by mount id: which device it is and
 // whether its file system is served by another process or machine (FUSE,

@@ -54,49 +54,80 @@ std::string_view tier_name(Tier tier) {
   return "?";
 }
 
+namespace {
+// The table's spelling of a program and the section kind it claims.
+HookProgram fentry(std::string name) { return {ProgramKind::kFentry, std::move(name)}; }
+HookProgram fexit(std::string name) { return {ProgramKind::kFexit, std::move(name)}; }
+HookProgram kprobe(std::string name) { return {ProgramKind::kKprobe, std::move(name)}; }
+HookProgram tracepoint(std::string name) { return {ProgramKind::kTracepoint, std::move(name)}; }
+HookProgram raw_tracepoint(std::string name) { return {ProgramKind::kRawTracepoint, std::move(name)}; }
+HookProgram lsm(std::string name) { return {ProgramKind::kLsm, std::move(name)}; }
+}  // namespace
+
 const std::vector<Hook>& mountleak_hooks() {
   // The kernel-tier candidates join these lists, ahead of the tracepoint
   // ones, without any change to the collector.
   static const std::vector<Hook> hooks = {
       {"mntns_create", "mount namespace copies (clone/unshare with CLONE_NEWNS)",
-       {{Tier::kKernel, ProgramKind::kFexit, {"ml_fexit_copy_mnt_ns"}},
+       {{Tier::kKernel, ProgramKind::kFexit, {fexit("ml_fexit_copy_mnt_ns")}},
         {Tier::kTracepoint, ProgramKind::kRawTracepoint,
-         {"ml_fork", "ml_enter_unshare", "ml_exit_unshare"}}}},
+         {raw_tracepoint("ml_fork"), tracepoint("ml_enter_unshare"), tracepoint("ml_exit_unshare")}}}},
       {"setns", "tasks entering another mount namespace",
-       {{Tier::kKernel, ProgramKind::kFexit, {"ml_fexit_mntns_install"}},
-        {Tier::kTracepoint, ProgramKind::kTracepoint, {"ml_enter_setns", "ml_exit_setns"}}}},
+       {{Tier::kKernel, ProgramKind::kFexit, {fexit("ml_fexit_mntns_install")}},
+        {Tier::kTracepoint, ProgramKind::kTracepoint, {tracepoint("ml_enter_setns"), tracepoint("ml_exit_setns")}}}},
       {"mount", "mount(2), open_tree, move_mount, fsmount",
-       {{Tier::kKernel, ProgramKind::kFexit, {"ml_fexit_path_mount", "ml_fexit_attach_recursive_mnt"}},
+       {{Tier::kKernel, ProgramKind::kFexit, {fexit("ml_fexit_path_mount"), fexit("ml_fexit_attach_recursive_mnt")}},
         {Tier::kTracepoint, ProgramKind::kTracepoint,
-         {"ml_enter_mount", "ml_exit_mount", "ml_enter_open_tree", "ml_exit_open_tree",
-          "ml_enter_move_mount", "ml_exit_move_mount", "ml_enter_fsmount", "ml_exit_fsmount"}}}},
+         {tracepoint("ml_enter_mount"), tracepoint("ml_exit_mount"), tracepoint("ml_enter_open_tree"),
+          tracepoint("ml_exit_open_tree"), tracepoint("ml_enter_move_mount"), tracepoint("ml_exit_move_mount"),
+          tracepoint("ml_enter_fsmount"), tracepoint("ml_exit_fsmount")}}}},
       {"mount_setattr", "mount_setattr(2), incl. propagation changes",
-       {{Tier::kKernel, ProgramKind::kFexit, {"ml_fexit_sys_mount_setattr"}},
+       {{Tier::kKernel, ProgramKind::kFexit, {fexit("ml_fexit_sys_mount_setattr")}},
         {Tier::kTracepoint, ProgramKind::kTracepoint,
-         {"ml_enter_mount_setattr", "ml_exit_mount_setattr"}}}},
+         {tracepoint("ml_enter_mount_setattr"), tracepoint("ml_exit_mount_setattr")}}}},
       {"umount", "unmounts and their EBUSY failures",
-       {{Tier::kKernel, ProgramKind::kFexit, {"ml_fexit_path_umount"}},
-        {Tier::kKernel, ProgramKind::kKprobe, {"ml_kprobe_path_umount", "ml_kretprobe_path_umount"}},
-        {Tier::kTracepoint, ProgramKind::kTracepoint, {"ml_enter_umount", "ml_exit_umount"}}}},
+       {{Tier::kKernel, ProgramKind::kFexit, {fexit("ml_fexit_path_umount")}},
+        {Tier::kKernel, ProgramKind::kKprobe, {kprobe("ml_kprobe_path_umount"), kprobe("ml_kretprobe_path_umount")}},
+        {Tier::kTracepoint, ProgramKind::kTracepoint, {tracepoint("ml_enter_umount"), tracepoint("ml_exit_umount")}}}},
       {"propagation", "copies and unmounts that propagate into other namespaces",
-       {{Tier::kKernel, ProgramKind::kFexit, {"ml_fexit_propagate_mnt", "ml_fexit_propagate_umount"}},
+       {{Tier::kKernel, ProgramKind::kFexit, {fexit("ml_fexit_propagate_mnt"), fexit("ml_fexit_propagate_umount")}},
         {Tier::kReconcile, std::nullopt, {}}}},
       {"rbd_remove_busy", "rbd unmap failing with EBUSY",
        // The sysfs store functions, not do_rbd_remove: see bpf/kernel_busy.bpf.c.
        // Where fexit cannot reach rbd's remove_store (module_fexit.h), the
        // legacy file is watched at write(2) beside it.
        {{Tier::kKernel, ProgramKind::kFexit,
-         {"ml_fexit_remove_single_major_store", "ml_fexit_remove_store"}, "rbd"},
-        {Tier::kKernel, ProgramKind::kFexit, {"ml_fexit_remove_single_major_store", "ml_exit_write_legacy"}, "rbd"},
-        {Tier::kTracepoint, ProgramKind::kTracepoint, {"ml_exit_write"}}}},
+         {fexit("ml_fexit_remove_single_major_store"), fexit("ml_fexit_remove_store")}, "rbd"},
+        {Tier::kKernel, ProgramKind::kFexit,
+         {fexit("ml_fexit_remove_single_major_store"), tracepoint("ml_exit_write_legacy")}, "rbd"},
+        {Tier::kTracepoint, ProgramKind::kTracepoint, {tracepoint("ml_exit_write")}}}},
       {"open_excl_busy", "exclusive claims of a block device failing with EBUSY",
-       {{Tier::kKernel, ProgramKind::kFexit, {"ml_fexit_bd_prepare_to_claim"}},
-        {Tier::kTracepoint, ProgramKind::kTracepoint, {"ml_exit_openat", "ml_exit_open"}}}},
+       {{Tier::kKernel, ProgramKind::kFexit, {fexit("ml_fexit_bd_prepare_to_claim")}},
+        {Tier::kTracepoint, ProgramKind::kTracepoint, {tracepoint("ml_exit_openat"), tracepoint("ml_exit_open")}}}},
       {"detach_busy", "block-device ioctls (loop detach and its kin) failing with EBUSY",
-       {{Tier::kKernel, ProgramKind::kFexit, {"ml_fexit_blkdev_ioctl"}},
-        {Tier::kTracepoint, ProgramKind::kTracepoint, {"ml_exit_ioctl"}}}},
+       {{Tier::kKernel, ProgramKind::kFexit, {fexit("ml_fexit_blkdev_ioctl")}},
+        {Tier::kTracepoint, ProgramKind::kTracepoint, {tracepoint("ml_exit_ioctl")}}}},
   };
   return hooks;
+}
+
+const std::vector<ProbeProgram>& probe_programs() {
+  static const std::vector<ProbeProgram> programs = {
+      {ProgramKind::kTracepoint, tracepoint("ml_probe_tracepoint")},
+      {ProgramKind::kRawTracepoint, raw_tracepoint("ml_probe_raw_tracepoint")},
+      {ProgramKind::kFentry, fentry("ml_probe_fentry")},
+      {ProgramKind::kFexit, fexit("ml_probe_fexit")},
+      {ProgramKind::kKprobe, kprobe("ml_probe_kprobe")},
+      {ProgramKind::kLsm, lsm("ml_probe_lsm")},
+      {ProgramKind::kRingbuf, tracepoint("ml_probe_ringbuf")},
+  };
+  return programs;
+}
+
+const HookProgram* probe_program_for(ProgramKind kind) {
+  for (const auto& probe : probe_programs())
+    if (probe.probes == kind) return &probe.program;
+  return nullptr;
 }
 
 std::vector<HookChoice> choose_hooks(const std::vector<Hook>& hooks, FeatureSource& features,
@@ -114,15 +145,14 @@ std::vector<HookChoice> choose_hooks(const std::vector<Hook>& hooks, FeatureSour
       }
       if (why_not.empty() && !candidate.module.empty() && !features.module_loaded(candidate.module))
         why_not = "the " + candidate.module + " module is not loaded";
-      if (!candidate.module.empty())
-        for (const auto& program : candidate.programs)
-          if (why_not.empty()) {
-            const std::string unusable = features.module_program_unusable(program);
-            if (!unusable.empty()) why_not = program + ": " + unusable;
-          }
       for (const auto& program : candidate.programs)
-        if (why_not.empty() && refused.count(program))
-          why_not = "program " + program + " refused by the kernel";
+        if (why_not.empty()) {
+          const std::string unusable = features.program_unusable(program.name);
+          if (!unusable.empty()) why_not = program.name + ": " + unusable;
+        }
+      for (const auto& program : candidate.programs)
+        if (why_not.empty() && refused.count(program.name))
+          why_not = "program " + program.name + " refused by the kernel";
       if (!why_not.empty()) {
         const std::string why = std::string(tier_name(candidate.tier)) + " tier unavailable (" + why_not + ")";
         if (passed_over.find(why) == std::string::npos)  // two kernel candidates, one reason
@@ -130,7 +160,7 @@ std::vector<HookChoice> choose_hooks(const std::vector<Hook>& hooks, FeatureSour
         continue;
       }
       choice.tier = candidate.tier;
-      choice.programs = candidate.programs;
+      for (const auto& program : candidate.programs) choice.programs.push_back(program.name);
       choice.reason = candidate.needs
                           ? std::string(program_kind_name(*candidate.needs)) + " programs load"
                           : "no kernel hook needed: mountinfo is re-read";

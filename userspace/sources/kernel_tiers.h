@@ -4,12 +4,16 @@
 // Which hook is served by which tier. For every hook mountleak needs there
 // is a list of candidates in order of preference (kernel tier first, the
 // syscall tracepoints last); the first whose program type this kernel
-// accepts, whose module (if any) is loaded, and whose programs it did not
-// refuse, wins. The answers come from a FeatureSource that really loads
-// programs (see sources/bpf/kernel_features.h); tests substitute their own.
-// A program type that loads says nothing about one target function: the
-// loader (sources/bpf/tracer.h) feeds the programs the kernel refuses back
-// in as `refused`, and `probe` reports what that loader ends up with.
+// accepts, whose module (if any) is loaded, whose programs' kernel
+// functions this kernel's BTF has, and whose programs it did not refuse,
+// wins. The answers come from a FeatureSource that really loads programs
+// and reads BTF (see sources/bpf/kernel_features.h); tests substitute their
+// own. What BTF cannot foresee (a verifier's refusal, an attach that
+// fails) the loader (sources/bpf/tracer.h) feeds back in as `refused`, its
+// last resort, and `probe` reports what that loader ends up with.
+//
+// The table names the BPF object's programs; tests/unit/hook_table_test.cpp
+// holds the two to each other both ways.
 
 #include <optional>
 #include <set>
@@ -41,10 +45,11 @@ class FeatureSource {
   // exist only then). The default cannot tell and says yes: loading the
   // programs then decides.
   virtual bool module_loaded(const std::string& /*name*/) { return true; }
-  // Why `program`, one of a module's fexit programs, cannot be bound to that
-  // module's own function on this kernel; empty when it can, or when the
-  // source cannot tell (loading then decides).
-  virtual std::string module_program_unusable(const std::string& /*program*/) { return ""; }
+  // Why `program` cannot load on this kernel though its program type does
+  // (its kernel function is not in the kernel's BTF, say, or a module's
+  // function would be bound to vmlinux's); empty when it can, or when the
+  // source cannot tell (loading then decides). Asked before any load.
+  virtual std::string program_unusable(const std::string& /*program*/) { return ""; }
 };
 
 // Answers "not available (disabled by --no-feature)" for the kinds it was
@@ -56,9 +61,7 @@ class RestrictedFeatures : public FeatureSource {
       : inner_(inner), disabled_(std::move(disabled)) {}
   FeatureProbe probe(ProgramKind kind) override;
   bool module_loaded(const std::string& name) override { return inner_.module_loaded(name); }
-  std::string module_program_unusable(const std::string& program) override {
-    return inner_.module_program_unusable(program);
-  }
+  std::string program_unusable(const std::string& program) override { return inner_.program_unusable(program); }
 
  private:
   FeatureSource& inner_;
@@ -76,10 +79,17 @@ enum class Tier {
 };
 std::string_view tier_name(Tier tier);
 
+// A program of the BPF object: its C name there, and the kind of section
+// it is in (SEC("?fexit/...") is kFexit, a kretprobe kKprobe).
+struct HookProgram {
+  ProgramKind kind;
+  std::string name;
+};
+
 struct HookCandidate {
   Tier tier;
   std::optional<ProgramKind> needs;   // none for kReconcile
-  std::vector<std::string> programs;  // BPF program names in the object
+  std::vector<HookProgram> programs;
   std::string module;                 // the kernel module they attach to; empty: vmlinux
 };
 
@@ -98,6 +108,16 @@ struct HookChoice {
 
 // mountleak's hooks and their candidates, best first.
 const std::vector<Hook>& mountleak_hooks();
+
+// The programs `probe` loads one at a time to learn whether a program type
+// loads at all (bpf/probe.bpf.c); they serve no hook.
+struct ProbeProgram {
+  ProgramKind probes;  // the answer it gives
+  HookProgram program;  // the ring buffer is probed from a tracepoint
+};
+const std::vector<ProbeProgram>& probe_programs();
+// The probe program for `kind`; null when there is none.
+const HookProgram* probe_program_for(ProgramKind kind);
 
 // Picks one candidate per hook. `refused` names programs the kernel has
 // already refused to load; candidates that contain one are passed over.

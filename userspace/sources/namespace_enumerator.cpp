@@ -214,14 +214,6 @@ void read_process_details(const std::string& proc, NodeSnapshot& snap) {
 
 }  // namespace
 
-std::vector<MountEntry> mounts_kept(const std::vector<MountEntry>& mounts,
-                                    const std::function<bool(const MountEntry&)>& keep) {
-  std::vector<MountEntry> out;
-  for (const auto& m : mounts)
-    if (m.fs_type == "nsfs" || keep(m)) out.push_back(m);
-  return out;
-}
-
 std::optional<uint64_t> parse_mnt_ns_root(std::string_view root) {
   constexpr std::string_view kPrefix = "mnt:[";
   if (!root.starts_with(kPrefix) || !root.ends_with("]")) return std::nullopt;

@@ -14,67 +14,18 @@
 #include <chrono>
 #include <cstdint>
 #include <functional>
-#include <map>
 #include <optional>
 #include <string>
 #include <vector>
 
 #include "config/host_paths.h"
+#include "model/mount_namespace.h"
 #include "model/mountinfo.h"
+#include "model/node_snapshot.h"
 #include "sources/procfs.h"
 #include "util/result.h"
 
 namespace mountleak {
-
-struct MountNamespace {
-  uint64_t inode = 0;
-  std::vector<int> pids;  // ascending; empty when pinned_only
-  // As seen from the root of the member read (see mountinfo_origin): for a
-  // container, paths inside the container.
-  std::vector<MountEntry> mounts;
-  bool pinned_only = false;      // no process, held by an nsfs bind mount
-  std::string pinned_at;         // that bind mount, as the namespace it was found in sees it
-  uint64_t pinned_from = 0;      // the namespace in which pinned_at was found
-  std::string mountinfo_origin;  // the file the mounts were read from
-  std::string read_error;        // why mounts is empty when it could not be read
-  // A bound was reached (SnapshotLimits::max_mounts): only the mounts a
-  // finding can need were kept, not the whole table.
-  bool trimmed = false;
-};
-
-// The mounts a finding can need from a namespace kept when the model is
-// full: those `keep` accepts (the tracked devices') and nsfs pins (how
-// pinned namespaces are found).
-std::vector<MountEntry> mounts_kept(const std::vector<MountEntry>& mounts,
-                                    const std::function<bool(const MountEntry&)>& keep);
-
-struct ScanCounters {
-  uint64_t pids_listed = 0;
-  uint64_t pids_vanished = 0;    // exited between listing and reading
-  uint64_t pids_unreadable = 0;  // ns/mnt or stat refused (EACCES, ...)
-  uint64_t namespaces = 0;
-  uint64_t mountinfo_lines = 0;
-  uint64_t parse_issues = 0;
-  uint64_t fds_scanned = 0;           // find_fd_holders: descriptors looked at
-  uint64_t fds_unreadable = 0;        // find_fd_holders: fd dirs or links refused
-  uint64_t fds_from_mount_table = 0;  // on FUSE or network mounts: matched by their mount, not followed
-  // What SnapshotLimits cost: namespaces not read at all, read but kept
-  // trimmed, and mount tables refused for their size.
-  uint64_t namespaces_left_out = 0;
-  uint64_t namespaces_trimmed = 0;
-  uint64_t mountinfo_too_large = 0;
-};
-
-struct NodeSnapshot {
-  std::map<uint64_t, MountNamespace> namespaces;  // by inode
-  std::map<int, ProcessInfo> processes;           // empty unless process_details
-  uint64_t host_mntns = 0;
-  std::string host_mntns_source;  // the ns file host_mntns was taken from
-  std::string method;             // "mountinfo" or "listmount"
-  ScanCounters counters;
-  std::vector<ParseIssue> issues;
-  std::vector<std::string> warnings;  // degraded results, for the user to see
-};
 
 // What one snapshot may cost a tracer that runs for months (0: no bound).
 // The host's namespace is always read whole; the others are read in no

@@ -13,6 +13,7 @@
 #include <string_view>
 #include <vector>
 
+#include "model/process.h"
 #include "util/result.h"
 
 namespace mountleak {
@@ -64,17 +65,6 @@ Result<int> read_ppid(const std::string& proc, int pid);
 Result<std::vector<std::string>> read_cmdline(const std::string& proc, int pid);
 std::vector<std::string> split_cmdline(std::string_view raw);
 Result<std::string> read_cgroup(const std::string& proc, int pid);  // /proc/PID/cgroup as is
-
-struct ProcessInfo {
-  int pid = 0;
-  int ppid = 0;
-  std::string comm;
-  std::vector<std::string> cmdline;
-  std::string cgroup;
-  uint64_t mntns = 0;  // filled by the caller that knows it
-  bool kernel_thread = false;
-  uint64_t start_time = 0;  // see ProcStat
-};
 
 // stat, cmdline and cgroup of one process. Fails if stat cannot be read or
 // the process vanished half way; an unreadable cmdline or cgroup (EACCES)

@@ -2,7 +2,10 @@
 #include "sources/bpf/kernel_features.h"
 
 #include "sources/bpf/attach.h"
+#include "sources/bpf/kernel_btf.h"
 #include "sources/bpf/module_fexit.h"
+#include "sources/bpf/object_programs.h"
+#include "sources/kernel_functions.h"
 
 #include <sys/stat.h>
 
@@ -12,19 +15,6 @@
 namespace mountleak {
 
 namespace {
-
-const char* probe_program(ProgramKind kind) {
-  switch (kind) {
-    case ProgramKind::kTracepoint: return "ml_probe_tracepoint";
-    case ProgramKind::kRawTracepoint: return "ml_probe_raw_tracepoint";
-    case ProgramKind::kFentry: return "ml_probe_fentry";
-    case ProgramKind::kFexit: return "ml_probe_fexit";
-    case ProgramKind::kKprobe: return "ml_probe_kprobe";
-    case ProgramKind::kLsm: return "ml_probe_lsm";
-    case ProgramKind::kRingbuf: return "ml_probe_ringbuf";
-  }
-  return nullptr;
-}
 
 std::string errno_text(int err) {
   if (err < 0) err = -err;
@@ -49,26 +39,47 @@ bool KernelProber::module_loaded(const std::string& name) {
   return stat((sys_root_ + "/module/" + name).c_str(), &st) == 0 && S_ISDIR(st.st_mode);
 }
 
-std::string KernelProber::module_program_unusable(const std::string& program) {
-  auto obj = open_bpf_object(source_);
-  if (!obj) return "";  // loading will say
-  bpf_program* prog = bpf_object__find_program_by_name(obj->get(), program.c_str());
-  if (!prog) return "";
-  return module_fexit_unusable(bpf_program__section_name(prog));
+const std::map<std::string, std::string>& KernelProber::sections() {
+  if (sections_) return *sections_;
+  sections_.emplace();
+  if (auto obj = open_bpf_object(source_))
+    for (auto& program : object_programs(obj->get())) sections_->emplace(program.name, program.section);
+  return *sections_;
+}
+
+std::string KernelProber::program_unusable(const std::string& program) {
+  auto it = sections().find(program);
+  if (it == sections().end()) return "";
+  const auto target = attach_target_of_section(it->second);
+  if (!target) return "";  // attaches to no kernel function
+  if (target->module.empty()) {
+    if (!vmlinux_unusable_) {
+      vmlinux_unusable_.emplace();
+      KernelBtf btf(sys_root_);
+      for (const auto& [name, section] : sections())
+        if (auto t = attach_target_of_section(section); t && t->module.empty())
+          vmlinux_unusable_->emplace(name, attach_target_unusable(*t, btf));
+    }
+    return vmlinux_unusable_->at(program);
+  }
+  KernelBtf btf(sys_root_);
+  std::string why = attach_target_unusable(*target, btf);
+  return why.empty() ? shadowed_by_vmlinux(it->second) : why;
 }
 
 FeatureProbe KernelProber::run(ProgramKind kind) {
   auto obj = open_bpf_object(source_);
   if (!obj) return {false, obj.error().message};
-  const char* wanted = probe_program(kind);
+  const HookProgram* wanted = probe_program_for(kind);
+  if (!wanted) return {false, "no probe program for " + std::string(program_kind_name(kind))};
   bpf_program* target = nullptr;
   bpf_program* prog;
   bpf_object__for_each_program(prog, obj->get()) {
-    bool is_target = std::strcmp(bpf_program__name(prog), wanted) == 0;
+    bool is_target = wanted->name == bpf_program__name(prog);
     bpf_program__set_autoload(prog, is_target);
     if (is_target) target = prog;
   }
-  if (!target) return {false, std::string("probe program ") + wanted + " missing from the object"};
+  if (!target) return {false, "probe program " + wanted->name + " missing from the object"};
   // The probe needs no real ring buffer; keep the allocation small.
   if (bpf_map* events = bpf_object__find_map_by_name(obj->get(), "events"))
     bpf_map__set_max_entries(events, 64 * 1024);

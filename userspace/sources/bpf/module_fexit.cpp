@@ -127,15 +127,6 @@ std::string shadowed_by_vmlinux(const std::string& section) {
   return "";
 }
 
-std::string module_fexit_unusable(const std::string& section) {
-  const std::string module = module_of_section(section);
-  if (module.empty()) return "";
-  int btf_fd = -1;
-  auto id = module_function_id(module, section.substr(section.find(':') + 1), btf_fd);
-  if (!id) return id.error().message;
-  return shadowed_by_vmlinux(section);
-}
-
 Result<std::string> attach_btf_object(int prog_fd) {
   bpf_prog_info info{};
   uint32_t len = sizeof info;

@@ -27,11 +27,6 @@ std::string module_of_section(const std::string& section);
 // empty when it can.
 std::string shadowed_by_vmlinux(const std::string& section);
 
-// Why a program in `section` cannot be bound to its module's function on
-// this kernel: the module has no BTF for it, or shadowed_by_vmlinux().
-// Empty when it can, and for any other section.
-std::string module_fexit_unusable(const std::string& section);
-
 // The BTF object a loaded tracing program is attached in: "vmlinux", a
 // module's name, or an error (kernels before 6.0 do not say).
 Result<std::string> attach_btf_object(int prog_fd);

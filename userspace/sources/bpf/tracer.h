@@ -5,9 +5,11 @@
 // attaches them, and drains the ring buffer into an EventSink.
 //
 // Lifecycle, as in libbpf-bootstrap: open (ABI check), set knobs (ring
-// buffer size, which programs load), load, attach, poll. A program the
-// kernel refuses is named, its candidate dropped, and the next candidate
-// for that hook tried, so one bad program never takes the tracer down.
+// buffer size, which programs load), load, attach, poll. Candidates whose
+// kernel functions are not in BTF are never chosen (kernel_tiers.h); a
+// program the kernel still refuses, the last resort, is named from
+// libbpf's log, its candidate dropped, and the next candidate for that
+// hook tried, so one bad program never takes the tracer down.
 
 #include <bpf/libbpf.h>
 

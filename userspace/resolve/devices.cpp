@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
-#include "findings/devices.h"
+#include "resolve/devices.h"
 
 #include <sys/stat.h>
 #include <unistd.h>
@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <fstream>
 
+#include "resolve/rbd_sysfs.h"
 #include "resolve/read_text.h"
 
 namespace mountleak {

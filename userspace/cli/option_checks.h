@@ -6,11 +6,9 @@
 // meant. CLI11 turns each into an error naming the option (exit status 2).
 
 #include <cstdint>
-#include <string_view>
+#include <string>
 
 #include <CLI/CLI.hpp>
-
-#include "util/result.h"
 
 namespace mountleak {
 
@@ -26,11 +24,6 @@ CLI::Validator absolute_path();
 
 // --host-mntns: a positive pid or an absolute path to a namespace file.
 CLI::Validator pid_or_absolute_path();
-
-// A size in bytes: decimal digits, optionally followed by K, M or G (either
-// case; powers of 1024). Nothing else: no sign, spaces, fractions or "MB",
-// so that a typo is an error rather than a guess.
-Result<uint64_t> parse_byte_size(std::string_view text);
 
 // --log-max-size: 0 (off), or a size from min_bytes to max_bytes. The value
 // is rewritten to plain bytes, so it can be stored in an integer.

@@ -9,6 +9,8 @@
 #include <vector>
 
 #include "findings/holders.h"
+#include "model/node_snapshot.h"
+#include "resolve/ceph_client.h"
 #include "sources/namespace_enumerator.h"
 #include "util/result.h"
 
@@ -45,11 +47,5 @@ struct ScanReport {
 // an unusable --host-mntns; everything else degrades into counters and
 // warnings in the report.
 Result<ScanReport> run_scan(const HostPaths& paths, const ScanRequest& request);
-
-// --all's rule: keep a device when some holder needs action (a private copy,
-// an open descriptor, a stacked device) or when more than one namespace that
-// does not merely follow the host holds it (e.g. the host and its owner pod).
-// Followers are dropped from what is shown: they are harmless by design.
-bool keep_for_all(DeviceHolders& device);
 
 }  // namespace mountleak

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
-#include "findings/scan.h"
+#include "scanner/scan.h"
 
 #include <algorithm>
 #include <map>
@@ -7,21 +7,15 @@
 
 #include <unistd.h>
 
+#include "resolve/ceph_client.h"
+#include "resolve/devices.h"
+#include "sources/fd_holders.h"
+
 namespace mountleak {
 
 bool ScanReport::needs_action() const {
   return std::any_of(devices.begin(), devices.end(),
                      [](const DeviceHolders& d) { return d.needs_action(); });
-}
-
-bool keep_for_all(DeviceHolders& device) {
-  size_t holding_namespaces = 0;
-  for (const auto& h : device.holders)
-    if (h.role == HolderRole::kHost || h.role == HolderRole::kOwner || h.role == HolderRole::kLeak)
-      ++holding_namespaces;
-  bool keep = device.needs_action() || holding_namespaces > 1;
-  std::erase_if(device.holders, [](const Holder& h) { return h.role == HolderRole::kFollower; });
-  return keep;
 }
 
 namespace {

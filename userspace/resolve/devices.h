@@ -12,20 +12,10 @@
 
 #include "config/host_paths.h"
 #include "model/dev_id.h"
-#include "resolve/rbd_sysfs.h"
+#include "model/device.h"
 #include "util/result.h"
 
 namespace mountleak {
-
-struct DeviceRef {
-  DevId dev;
-  std::string kernel_name;  // "rbd4", "loop7"; "" when sysfs does not know it
-  std::string path;         // "/dev/rbd4" as the operator knows it
-  std::optional<RbdInfo> rbd;
-  // For a loop device, the file behind it: what names it, as pool and
-  // image name an rbd device. Empty when detached or not a loop device.
-  std::string loop_backing_file;
-};
 
 // "/dev/rbd4", "rbd4" or "252:0". A device that does not exist is an error
 // that says so.

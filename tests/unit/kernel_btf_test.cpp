@@ -1,0 +1,139 @@
+// SPDX-License-Identifier: Apache-2.0
+// The BTF check end to end, on a made-up kernel: a sysfs tree whose
+// vmlinux BTF lacks path_mount and whose rbd BTF has only
+// remove_single_major_store. The real prober reads it (as it reads
+// HostPaths::sys() from a container), the real hook table is chosen from,
+// and nothing is loaded: no root.
+
+#include <bpf/btf.h>
+#include <gtest/gtest.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <initializer_list>
+#include <string>
+
+#include "sources/bpf/kernel_btf.h"
+#include "sources/bpf/kernel_features.h"
+#include "sources/kernel_tiers.h"
+
+namespace mountleak {
+namespace {
+
+namespace fs = std::filesystem;
+
+void add_functions(btf* b, std::initializer_list<const char*> names) {
+  const int int_type = btf__add_int(b, "int", 4, BTF_INT_SIGNED);
+  const int proto = btf__add_func_proto(b, int_type);
+  for (const char* name : names) ASSERT_GT(btf__add_func(b, name, BTF_FUNC_GLOBAL, proto), 0) << name;
+}
+
+void write_btf(const btf* b, const fs::path& path) {
+  uint32_t size = 0;
+  const void* data = btf__raw_data(b, &size);
+  ASSERT_NE(data, nullptr);
+  std::ofstream out(path, std::ios::binary);
+  out.write(static_cast<const char*>(data), size);
+  ASSERT_TRUE(out.good()) << path;
+}
+
+// Every program type loads, rbd is loaded; which functions exist is the
+// prober's to say.
+class EverythingLoads : public FeatureSource {
+ public:
+  explicit EverythingLoads(FeatureSource& btf_source) : btf_source_(btf_source) {}
+  FeatureProbe probe(ProgramKind) override { return {true, "pretend"}; }
+  bool module_loaded(const std::string&) override { return true; }
+  std::string program_unusable(const std::string& program) override { return btf_source_.program_unusable(program); }
+
+ private:
+  FeatureSource& btf_source_;
+};
+
+class MadeUpKernelBtf : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    char dir_template[] = "/tmp/mountleak-btf-XXXXXX";
+    ASSERT_NE(mkdtemp(dir_template), nullptr);
+    sys_ = dir_template;
+    fs::create_directories(sys_ / "kernel" / "btf");
+    vmlinux_ = btf__new_empty();
+    // The functions the kernel tier attaches to, but path_mount.
+    add_functions(vmlinux_, {"copy_mnt_ns", "mntns_install", "attach_recursive_mnt", "path_umount",
+                             "propagate_mnt", "propagate_umount", "__x64_sys_mount_setattr",
+                             "bd_prepare_to_claim", "blkdev_ioctl", "remove_store"});
+    write_btf(vmlinux_, sys_ / "kernel" / "btf" / "vmlinux");
+  }
+  void TearDown() override {
+    btf__free(vmlinux_);
+    fs::remove_all(sys_);
+  }
+  void write_rbd_btf(std::initializer_list<const char*> functions) {
+    btf* rbd = btf__new_empty_split(vmlinux_);
+    add_functions(rbd, functions);
+    write_btf(rbd, sys_ / "kernel" / "btf" / "rbd");
+    btf__free(rbd);
+  }
+
+  fs::path sys_;
+  btf* vmlinux_ = nullptr;
+};
+
+TEST_F(MadeUpKernelBtf, KernelBtfReadsVmlinuxAndModuleBtf) {
+  write_rbd_btf({"remove_single_major_store"});
+  KernelBtf btf(sys_.string());
+  auto found = btf.btf_function("", "path_umount");
+  ASSERT_TRUE(found) << found.error().message;
+  EXPECT_EQ(*found, Presence::kPresent);
+  EXPECT_EQ(*btf.btf_function("", "path_mount"), Presence::kAbsent);
+  EXPECT_EQ(*btf.btf_function("rbd", "remove_single_major_store"), Presence::kPresent);
+  // vmlinux's remove_store is not rbd's.
+  EXPECT_EQ(*btf.btf_function("rbd", "remove_store"), Presence::kAbsent);
+  auto missing = btf.btf_function("nbd", "nbd_ioctl");
+  ASSERT_FALSE(missing);
+  EXPECT_EQ(missing.error().errno_value, ENOENT);
+  EXPECT_NE(missing.error().message.find("no BTF for nbd"), std::string::npos) << missing.error().message;
+}
+
+TEST_F(MadeUpKernelBtf, ProberPassesOverCandidatesWhoseFunctionsAreMissing) {
+  write_rbd_btf({"remove_single_major_store"});
+  KernelProber prober(BpfObjectSource{}, sys_.string());
+  EXPECT_EQ(prober.program_unusable("ml_fexit_path_mount"), "no function path_mount in vmlinux's BTF");
+  EXPECT_EQ(prober.program_unusable("ml_fexit_path_umount"), "");
+  EXPECT_EQ(prober.program_unusable("ml_kretprobe_path_umount"), "");
+  EXPECT_EQ(prober.program_unusable("ml_fexit_remove_store"), "rbd's BTF has no function remove_store");
+  EXPECT_EQ(prober.program_unusable("ml_exit_write"), "");  // a tracepoint: nothing to look up
+
+  EverythingLoads features(prober);
+  for (const auto& choice : choose_hooks(mountleak_hooks(), features)) {
+    if (choice.hook == "mount") {
+      EXPECT_EQ(choice.tier, Tier::kTracepoint);
+      EXPECT_NE(choice.reason.find("kernel tier unavailable (ml_fexit_path_mount: no function path_mount in "
+                                   "vmlinux's BTF)"),
+                std::string::npos)
+          << choice.reason;
+    } else if (choice.hook == "rbd_remove_busy") {
+      EXPECT_EQ(choice.tier, Tier::kKernel);
+      EXPECT_EQ(choice.programs,
+                (std::vector<std::string>{"ml_fexit_remove_single_major_store", "ml_exit_write_legacy"}));
+      EXPECT_NE(choice.reason.find("ml_fexit_remove_store: rbd's BTF has no function remove_store"),
+                std::string::npos)
+          << choice.reason;
+    } else {
+      EXPECT_EQ(choice.tier, Tier::kKernel) << choice.hook << ": " << choice.reason;
+    }
+  }
+}
+
+TEST_F(MadeUpKernelBtf, ModuleWithoutBtfIsPassedOverWithTheReason) {
+  KernelProber prober(BpfObjectSource{}, sys_.string());
+  const std::string why = prober.program_unusable("ml_fexit_remove_single_major_store");
+  EXPECT_NE(why.find("the kernel has no BTF for rbd"), std::string::npos) << why;
+  // Loaded afterwards: asked again, not remembered.
+  write_rbd_btf({"remove_single_major_store", "remove_store"});
+  EXPECT_EQ(prober.program_unusable("ml_fexit_remove_single_major_store"), "");
+}
+
+}  // namespace
+}  // namespace mountleak

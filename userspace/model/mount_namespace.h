@@ -1,0 +1,38 @@
+// SPDX-License-Identifier: Apache-2.0
+#pragma once
+
+// One mount namespace of the node: its identity (the nsfs inode), the
+// processes in it and its mount table.
+
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "model/mountinfo.h"
+
+namespace mountleak {
+
+struct MountNamespace {
+  uint64_t inode = 0;
+  std::vector<int> pids;  // ascending; empty when pinned_only
+  // As seen from the root of the member read (see mountinfo_origin): for a
+  // container, paths inside the container.
+  std::vector<MountEntry> mounts;
+  bool pinned_only = false;      // no process, held by an nsfs bind mount
+  std::string pinned_at;         // that bind mount, as the namespace it was found in sees it
+  uint64_t pinned_from = 0;      // the namespace in which pinned_at was found
+  std::string mountinfo_origin;  // the file the mounts were read from
+  std::string read_error;        // why mounts is empty when it could not be read
+  // A bound was reached (SnapshotLimits::max_mounts): only the mounts a
+  // finding can need were kept, not the whole table.
+  bool trimmed = false;
+};
+
+// The mounts a finding can need from a namespace kept when the model is
+// full: those `keep` accepts (the tracked devices') and nsfs pins (how
+// pinned namespaces are found).
+std::vector<MountEntry> mounts_kept(const std::vector<MountEntry>& mounts,
+                                    const std::function<bool(const MountEntry&)>& keep);
+
+}  // namespace mountleak
