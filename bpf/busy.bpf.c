@@ -8,7 +8,9 @@
  * These exits fire for every write/open/ioctl on the node, so each handler
  * compares the return value first and leaves unless it is -EBUSY. The
  * arguments are read from the task's saved user registers instead of being
- * stashed at entry, which would cost a map update on every call.
+ * stashed at entry, which would cost a map update on every call; which
+ * register holds which argument is bpf_tracing.h's to know
+ * (PT_REGS_PARMn_CORE_SYSCALL).
  */
 #include "common.bpf.h"
 
@@ -59,30 +61,35 @@ static __always_inline bool is_rbd_remove(struct file *f, bool legacy_only)
 
 static __always_inline int rbd_remove_write_exit(struct trace_event_raw_sys_exit *ctx, bool legacy_only)
 {
-	struct ml_event *e;
+	struct ml_busy_event *e;
 	struct pt_regs *regs;
 	struct file *f;
-	__u64 len;
+	__u64 buf, len;
+	int fd;
 
 	if (ctx->ret != -EBUSY)
 		return 0;
+	/* write(fd, buf, count) */
 	regs = user_regs();
-	f = current_file((int)regs->di);
+	fd = (int)PT_REGS_PARM1_CORE_SYSCALL(regs);
+	f = current_file(fd);
 	if (!f || !is_rbd_remove(f, legacy_only))
 		return 0;
 	e = busy_reserve(ML_BUSY_RBD_REMOVE, ctx->ret);
 	if (!e)
 		return 0;
-	e->dfd1 = (__s32)regs->di;
+	e->dfd = fd;
 	/* The written text, e.g. "4" or "4 force": the rbd device id. */
-	len = regs->dx;
-	if (len > sizeof(e->path1) - 1)
-		len = sizeof(e->path1) - 1;
-	if (bpf_probe_read_user(e->path1, len & (sizeof(e->path1) - 1), (const void *)regs->si))
+	buf = PT_REGS_PARM2_CORE_SYSCALL(regs);
+	len = PT_REGS_PARM3_CORE_SYSCALL(regs);
+	if (len > sizeof(e->path) - 1)
+		len = sizeof(e->path) - 1;
+	if (bpf_probe_read_user(e->path, len & (sizeof(e->path) - 1), (const void *)buf))
 		len = 0;
-	e->path1[len & (sizeof(e->path1) - 1)] = 0;
-	bpf_probe_read_kernel_str(e->path2, sizeof(e->path2),
-				  BPF_CORE_READ(f, f_path.dentry, d_name.name));
+	e->path[len & (sizeof(e->path) - 1)] = 0;
+	if (bpf_probe_read_kernel_str(e->file, sizeof(e->file),
+				      BPF_CORE_READ(f, f_path.dentry, d_name.name)) < 0)
+		e->file[0] = 0;
 	event_submit(e);
 	return 0;
 }
@@ -105,7 +112,7 @@ int ml_exit_write_legacy(struct trace_event_raw_sys_exit *ctx)
 
 static __always_inline int open_exit(long ret, __s32 dfd, __u64 path, __u64 flags)
 {
-	struct ml_event *e;
+	struct ml_busy_event *e;
 
 	if (!(flags & O_EXCL))
 		return 0;
@@ -113,8 +120,8 @@ static __always_inline int open_exit(long ret, __s32 dfd, __u64 path, __u64 flag
 	if (!e)
 		return 0;
 	e->flags = flags;
-	e->dfd1 = dfd;
-	read_user_str(e->path1, sizeof(e->path1), path);
+	e->dfd = dfd;
+	read_user_str(e->path, sizeof(e->path), path);
 	event_submit(e);
 	return 0;
 }
@@ -126,8 +133,10 @@ int ml_exit_openat(struct trace_event_raw_sys_exit *ctx)
 
 	if (ctx->ret != -EBUSY)
 		return 0;
+	/* openat(dfd, path, flags, mode) */
 	regs = user_regs();
-	return open_exit(ctx->ret, (__s32)regs->di, regs->si, regs->dx);
+	return open_exit(ctx->ret, (__s32)PT_REGS_PARM1_CORE_SYSCALL(regs),
+			 PT_REGS_PARM2_CORE_SYSCALL(regs), PT_REGS_PARM3_CORE_SYSCALL(regs));
 }
 
 SEC("tp/syscalls/sys_exit_open")
@@ -137,28 +146,33 @@ int ml_exit_open(struct trace_event_raw_sys_exit *ctx)
 
 	if (ctx->ret != -EBUSY)
 		return 0;
+	/* open(path, flags, mode) */
 	regs = user_regs();
-	return open_exit(ctx->ret, ML_AT_FDCWD, regs->di, regs->si);
+	return open_exit(ctx->ret, ML_AT_FDCWD, PT_REGS_PARM1_CORE_SYSCALL(regs),
+			 PT_REGS_PARM2_CORE_SYSCALL(regs));
 }
 
 SEC("tp/syscalls/sys_exit_ioctl")
 int ml_exit_ioctl(struct trace_event_raw_sys_exit *ctx)
 {
-	struct ml_event *e;
+	struct ml_busy_event *e;
 	struct pt_regs *regs;
 	struct file *f;
+	int fd;
 
 	if (ctx->ret != -EBUSY)
 		return 0;
+	/* ioctl(fd, cmd, arg) */
 	regs = user_regs();
-	f = current_file((int)regs->di);
+	fd = (int)PT_REGS_PARM1_CORE_SYSCALL(regs);
+	f = current_file(fd);
 	if (!f)
 		return 0;
 	e = busy_reserve(ML_BUSY_DETACH, ctx->ret);
 	if (!e)
 		return 0;
-	e->dfd1 = (__s32)regs->di;
-	e->arg = regs->si;                              /* ioctl command */
+	e->dfd = fd;
+	e->arg = PT_REGS_PARM2_CORE_SYSCALL(regs); /* ioctl command */
 	name_block_file(e, f);
 	event_submit(e);
 	return 0;

@@ -14,14 +14,35 @@
 #include <bpf/bpf_core_read.h>
 #include <bpf/bpf_tracing.h>
 #include "mountleak/events.h"
+#include "arch.bpf.h"
 
 /* The BPF side's view of the ABI must match userspace's
  * (tests/unit/events_abi_test.cpp pins the same numbers). */
-_Static_assert(sizeof(struct ml_event) == 632, "ml_event size: bump MOUNTLEAK_ABI_VERSION");
-_Static_assert(__builtin_offsetof(struct ml_event, kind) == 40, "ml_event layout");
-_Static_assert(__builtin_offsetof(struct ml_event, comm) == 88, "ml_event layout");
-_Static_assert(__builtin_offsetof(struct ml_event, path1) == 104, "ml_event layout");
-_Static_assert(__builtin_offsetof(struct ml_event, fstype) == 616, "ml_event layout");
+#define ML_ABI_SIZE(type, n) _Static_assert(sizeof(struct type) == n, #type " size: bump MOUNTLEAK_ABI_VERSION")
+#define ML_ABI_AT(type, field, n) _Static_assert(__builtin_offsetof(struct type, field) == n, #type " layout")
+ML_ABI_SIZE(ml_event_header, 64);
+ML_ABI_AT(ml_event_header, kind, 16);
+ML_ABI_AT(ml_event_header, size, 20);
+ML_ABI_AT(ml_event_header, ret, 40);
+ML_ABI_AT(ml_event_header, comm, 48);
+ML_ABI_SIZE(ml_namespace_event, 80);
+ML_ABI_AT(ml_namespace_event, old_mntns, 72);
+ML_ABI_SIZE(ml_mount_event, 600);
+ML_ABI_AT(ml_mount_event, target, 328);
+ML_ABI_AT(ml_mount_event, fstype, 584);
+ML_ABI_SIZE(ml_umount_event, 328);
+ML_ABI_SIZE(ml_open_tree_event, 336);
+ML_ABI_AT(ml_open_tree_event, path, 80);
+ML_ABI_SIZE(ml_move_mount_event, 592);
+ML_ABI_AT(ml_move_mount_event, to, 336);
+ML_ABI_SIZE(ml_fsmount_event, 88);
+ML_ABI_SIZE(ml_mount_setattr_event, 352);
+ML_ABI_AT(ml_mount_setattr_event, path, 96);
+ML_ABI_SIZE(ml_propagate_event, 328);
+ML_ABI_SIZE(ml_busy_event, 608);
+ML_ABI_AT(ml_busy_event, source, 88);
+ML_ABI_AT(ml_busy_event, path, 96);
+ML_ABI_AT(ml_busy_event, file, 352);
 
 #define EBUSY 16
 #define CLONE_NEWNS 0x00020000
@@ -76,42 +97,36 @@ static __always_inline __u32 current_mntns(void)
 	return task_mntns((struct task_struct *)bpf_get_current_task());
 }
 
-/* Reserves an event and fills the header from the current task. Every
- * field is written, since ring buffer memory is not zeroed. */
-static __always_inline struct ml_event *event_reserve(__u32 kind)
+/* Reserves a record of `size` bytes and fills its header from the current
+ * task; the caller fills the rest. Every field must be written, since ring
+ * buffer memory is not zeroed (a string's first byte will do). */
+static __always_inline void *header_reserve(__u32 kind, __u32 size)
 {
 	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
 	__u64 pid_tgid = bpf_get_current_pid_tgid();
-	struct ml_event *e;
+	struct ml_event_header *h;
 
-	e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
-	if (!e) {
+	h = bpf_ringbuf_reserve(&events, size, 0);
+	if (!h) {
 		count(ML_CNT_DROPPED_RINGBUF);
 		return NULL;
 	}
-	e->ts_ns = bpf_ktime_get_ns();
-	e->cgroup_id = bpf_get_current_cgroup_id();
-	e->flags = 0;
-	e->arg = 0;
-	e->arg2 = 0;
-	e->kind = kind;
-	e->pid = pid_tgid >> 32;
-	e->tid = (__u32)pid_tgid;
-	e->ppid = BPF_CORE_READ(task, real_parent, tgid);
-	e->mntns = task_mntns(task);
-	e->old_mntns = 0;
-	e->ret = 0;
-	e->dfd1 = 0;
-	e->dfd2 = 0;
-	e->busy_source = ML_BUSY_NONE;
-	e->tier = ML_TIER_TRACEPOINT;
-	e->pad0 = 0;
-	bpf_get_current_comm(e->comm, sizeof(e->comm));
-	e->path1[0] = 0;
-	e->path2[0] = 0;
-	e->fstype[0] = 0;
-	return e;
+	h->ts_ns = bpf_ktime_get_ns();
+	h->cgroup_id = bpf_get_current_cgroup_id();
+	h->kind = kind;
+	h->size = size;
+	h->pid = pid_tgid >> 32;
+	h->tid = (__u32)pid_tgid;
+	h->ppid = BPF_CORE_READ(task, real_parent, tgid);
+	h->mntns = task_mntns(task);
+	h->ret = 0;
+	h->tier = ML_TIER_TRACEPOINT;
+	bpf_get_current_comm(h->comm, sizeof(h->comm));
+	return h;
 }
+
+/* A record of `type` (struct ml_..._event) for `kind`, at its own size. */
+#define event_reserve(type, kind) ((struct type *)header_reserve(kind, sizeof(struct type)))
 
 /* Whether to wake the collector for this event. A wakeup is an interrupt
  * and a context switch per event: in a mount storm it was 37% of the CPU
@@ -120,9 +135,9 @@ static __always_inline struct ml_event *event_reserve(__u32 kind)
  * settle (50 ms). A busy event is what an operator waits for: it wakes the
  * collector at once. So does any event while the ring is more than an
  * eighth full, so that a storm cannot fill the ring between two polls. */
-static __always_inline __u64 wakeup_flag(const struct ml_event *e)
+static __always_inline __u64 wakeup_flag(const struct ml_event_header *h)
 {
-	if (e->kind == ML_EV_BUSY)
+	if (h->kind == ML_EV_BUSY)
 		return BPF_RB_FORCE_WAKEUP;
 	if (bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) >
 	    bpf_ringbuf_query(&events, BPF_RB_RING_SIZE) / 8)
@@ -130,37 +145,47 @@ static __always_inline __u64 wakeup_flag(const struct ml_event *e)
 	return BPF_RB_NO_WAKEUP;
 }
 
-static __always_inline void event_submit(struct ml_event *e)
+/* Submits any record by its header (its first member). */
+#define event_submit(e) header_submit(&(e)->h)
+
+static __always_inline void header_submit(struct ml_event_header *h)
 {
-	bpf_ringbuf_submit(e, wakeup_flag(e));
+	bpf_ringbuf_submit(h, wakeup_flag(h));
 	count(ML_CNT_EMITTED);
 }
 
-/* A busy event: an EBUSY from one of the busy hooks. */
-static __always_inline struct ml_event *busy_reserve(__u32 source, long ret)
+/* A busy event: an EBUSY from one of the busy hooks, every field but the
+ * header's set to nothing, the caller fills what its hook knows. */
+static __always_inline struct ml_busy_event *busy_reserve(__u32 source, long ret)
 {
-	struct ml_event *e = event_reserve(ML_EV_BUSY);
+	struct ml_busy_event *e = event_reserve(ml_busy_event, ML_EV_BUSY);
 
 	if (e) {
-		e->busy_source = source;
-		e->ret = ret;
+		e->h.ret = ret;
+		e->flags = 0;
+		e->arg = 0;
+		e->dev = 0;
+		e->source = source;
 		/* A relative path is the process's cwd's unless a call says otherwise. */
-		e->dfd1 = ML_AT_FDCWD;
+		e->dfd = ML_AT_FDCWD;
+		e->path[0] = 0;
+		e->file[0] = 0;
 	}
 	return e;
 }
 
 /* The block device a file is open on: its kernel dev_t and its node's name,
  * for an ioctl that failed on it (both tiers). */
-static __always_inline void name_block_file(struct ml_event *e, struct file *f)
+static __always_inline void name_block_file(struct ml_busy_event *e, struct file *f)
 {
-	e->arg2 = BPF_CORE_READ(f, f_inode, i_rdev);
-	if (bpf_probe_read_kernel_str(e->path1, sizeof(e->path1),
+	e->dev = BPF_CORE_READ(f, f_inode, i_rdev);
+	if (bpf_probe_read_kernel_str(e->path, sizeof(e->path),
 				      BPF_CORE_READ(f, f_path.dentry, d_name.name)) < 0)
-		e->path1[0] = 0;
+		e->path[0] = 0;
 }
 
-/* The current task's user registers: its syscall's arguments and number. */
+/* The current task's user registers: its syscall's arguments and number,
+ * read with PT_REGS_PARMn_CORE_SYSCALL and ML_REGS_SYSCALL_NR. */
 static __always_inline struct pt_regs *user_regs(void)
 {
 	return (struct pt_regs *)bpf_task_pt_regs(bpf_get_current_task_btf());

@@ -22,18 +22,18 @@
  */
 static __always_inline int rbd_remove_exit(const char *buf, long ret)
 {
-	struct ml_event *e;
+	struct ml_busy_event *e;
 
 	if (ret != -EBUSY)
 		return 0;
 	e = busy_reserve(ML_BUSY_RBD_REMOVE, ret);
 	if (!e)
 		return 0;
-	e->tier = ML_TIER_KERNEL;
+	e->h.tier = ML_TIER_KERNEL;
 	/* The text written, e.g. "4" or "4 force": the collector reads the
 	 * device id from it, as it does for the tracepoint tier. */
-	if (bpf_probe_read_kernel_str(e->path1, sizeof(e->path1), buf) < 0)
-		e->path1[0] = 0;
+	if (bpf_probe_read_kernel_str(e->path, sizeof(e->path), buf) < 0)
+		e->path[0] = 0;
 	event_submit(e);
 	return 0;
 }
@@ -58,7 +58,7 @@ SEC("?fexit/bd_prepare_to_claim")
 int BPF_PROG(ml_fexit_bd_prepare_to_claim, struct block_device *bdev)
 {
 	__u64 ret = 0;
-	struct ml_event *e;
+	struct ml_busy_event *e;
 
 	/* An int result: only the low 32 bits of the return slot are set. */
 	if (bpf_get_func_ret(ctx, &ret) || (int)ret != -EBUSY)
@@ -66,8 +66,8 @@ int BPF_PROG(ml_fexit_bd_prepare_to_claim, struct block_device *bdev)
 	e = busy_reserve(ML_BUSY_OPEN_EXCL, (int)ret);
 	if (!e)
 		return 0;
-	e->tier = ML_TIER_KERNEL;
-	e->arg2 = BPF_CORE_READ(bdev, bd_dev);
+	e->h.tier = ML_TIER_KERNEL;
+	e->dev = BPF_CORE_READ(bdev, bd_dev);
 	event_submit(e);
 	return 0;
 }
@@ -78,14 +78,14 @@ int BPF_PROG(ml_fexit_bd_prepare_to_claim, struct block_device *bdev)
 SEC("?fexit/blkdev_ioctl")
 int BPF_PROG(ml_fexit_blkdev_ioctl, struct file *file, unsigned int cmd, unsigned long arg, long ret)
 {
-	struct ml_event *e;
+	struct ml_busy_event *e;
 
 	if (ret != -EBUSY)
 		return 0;
 	e = busy_reserve(ML_BUSY_DETACH, ret);
 	if (!e)
 		return 0;
-	e->tier = ML_TIER_KERNEL;
+	e->h.tier = ML_TIER_KERNEL;
 	e->arg = cmd;
 	name_block_file(e, file);
 	event_submit(e);

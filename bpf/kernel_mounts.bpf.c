@@ -13,10 +13,10 @@
  *    slave mount, i.e. in another namespace.
  *  - propagate_umount: each mount an unmount takes out of other namespaces.
  *  - mount_setattr(2): its work function is static and inlined, so the
- *    program sits on the syscall function itself (x86-64's name for it; on
- *    other architectures attaching fails and the tracepoint serves). A
- *    trampoline on one function, unlike a syscall tracepoint, costs nothing
- *    to every other syscall.
+ *    program sits on the syscall function itself, whose name is the
+ *    architecture's (ML_SYSCALL_FUNC, bpf/arch.bpf.h). A trampoline on one
+ *    function, unlike a syscall tracepoint, costs nothing to every other
+ *    syscall.
  */
 #include "common.bpf.h"
 #include "mount_args.bpf.h"
@@ -44,25 +44,22 @@ SEC("?fexit/path_mount")
 int BPF_PROG(ml_fexit_path_mount, const char *dev_name, struct path *path, const char *type_page,
 	     unsigned long flags, void *data_page, int ret)
 {
-	struct ml_event *e;
+	struct ml_mount_event *e;
 
 	if (ret != 0)
 		return 0;
-	e = event_reserve(ML_EV_MOUNT);
+	e = event_reserve(ml_mount_event, ML_EV_MOUNT);
 	if (!e)
 		return 0;
-	e->tier = ML_TIER_KERNEL;
+	e->h.tier = ML_TIER_KERNEL;
 	e->flags = flags;
-	if (bpf_probe_read_kernel_str(e->path1, sizeof(e->path1), dev_name) < 0)
-		e->path1[0] = 0;
-	dentry_name(e->path2, sizeof(e->path2), BPF_CORE_READ(path, dentry));
+	if (bpf_probe_read_kernel_str(e->source, sizeof(e->source), dev_name) < 0)
+		e->source[0] = 0;
+	dentry_name(e->target, sizeof(e->target), BPF_CORE_READ(path, dentry));
+	e->fstype[0] = 0;
 	event_submit(e);
 	return 0;
 }
-
-/* mount(2)'s number on x86-64, the only architecture this object is built
- * for (see -D__TARGET_ARCH_x86 in cmake/BpfObject.cmake). */
-#define ML_NR_MOUNT 165
 
 /* attach_recursive_mnt(source_mnt, ...): its later arguments changed over
  * time; the source is always first and the result is read by helper.
@@ -75,49 +72,59 @@ int BPF_PROG(ml_fexit_attach_recursive_mnt, struct mount *source_mnt)
 {
 	struct pt_regs *regs = user_regs();
 	__u64 ret = 0;
-	struct ml_event *e;
+	struct ml_mount_event *e;
 	__u32 ns;
 
 	/* An int result: only the low 32 bits of the return slot are set. */
 	if (bpf_get_func_ret(ctx, &ret) || (int)ret != 0)
 		return 0;
-	if (BPF_CORE_READ(regs, orig_ax) == ML_NR_MOUNT)
+	if (ML_REGS_SYSCALL_NR(regs) == ML_NR_MOUNT)
 		return 0;
 	ns = mount_ns(source_mnt);
-	e = event_reserve(ML_EV_MOUNT);
+	e = event_reserve(ml_mount_event, ML_EV_MOUNT);
 	if (!e)
 		return 0;
-	e->tier = ML_TIER_KERNEL;
+	e->h.tier = ML_TIER_KERNEL;
 	if (ns)
-		e->mntns = ns;
-	e->arg2 = mount_dev(source_mnt);
-	dentry_name(e->path2, sizeof(e->path2), BPF_CORE_READ(source_mnt, mnt_mountpoint));
+		e->h.mntns = ns;
+	e->flags = 0;
+	e->source[0] = 0;
+	dentry_name(e->target, sizeof(e->target), BPF_CORE_READ(source_mnt, mnt_mountpoint));
+	e->fstype[0] = 0;
 	event_submit(e);
 	return 0;
 }
 
 static __always_inline int umount_done(struct path *path, int flags, long ret)
 {
-	struct mount *m;
-	struct ml_event *e;
-
-	if (ret != 0 && ret != -EBUSY)
-		return 0;
-	e = event_reserve(ret == 0 ? ML_EV_UMOUNT : ML_EV_BUSY);
-	if (!e)
-		return 0;
-	e->tier = ML_TIER_KERNEL;
-	e->ret = ret;
-	e->flags = flags;
-	if (ret == -EBUSY)
-		e->busy_source = ML_BUSY_UMOUNT;
 	/* struct vfsmount is embedded in struct mount. */
-	m = (struct mount *)((void *)BPF_CORE_READ(path, mnt) -
-			     bpf_core_field_offset(struct mount, mnt));
-	e->arg2 = mount_dev(m);
+	struct mount *m = (struct mount *)((void *)BPF_CORE_READ(path, mnt) -
+					   bpf_core_field_offset(struct mount, mnt));
+
 	/* path->dentry is the mounted root ("/"); name the mount point. */
-	dentry_name(e->path1, sizeof(e->path1), BPF_CORE_READ(m, mnt_mountpoint));
-	event_submit(e);
+	if (ret == 0) {
+		struct ml_umount_event *e = event_reserve(ml_umount_event, ML_EV_UMOUNT);
+
+		if (!e)
+			return 0;
+		e->h.tier = ML_TIER_KERNEL;
+		e->flags = flags;
+		dentry_name(e->target, sizeof(e->target), BPF_CORE_READ(m, mnt_mountpoint));
+		event_submit(e);
+	} else if (ret == -EBUSY) {
+		struct ml_busy_event *e = busy_reserve(ML_BUSY_UMOUNT, ret);
+
+		if (!e)
+			return 0;
+		e->h.tier = ML_TIER_KERNEL;
+		e->flags = flags;
+		/* No directory: the name is a mount point's last component,
+		 * and the device below is what the collector goes by. */
+		e->dfd = 0;
+		e->dev = mount_dev(m);
+		dentry_name(e->path, sizeof(e->path), BPF_CORE_READ(m, mnt_mountpoint));
+		event_submit(e);
+	}
 	return 0;
 }
 
@@ -156,14 +163,15 @@ int BPF_KRETPROBE(ml_kretprobe_path_umount, int ret)
  * buffer is full (counted), so the caller stops walking. */
 static __always_inline bool emit_propagated(__u32 kind, __u32 ns, struct mount *m)
 {
-	struct ml_event *e = event_reserve(kind);
+	struct ml_propagate_event *e = event_reserve(ml_propagate_event, kind);
 
 	if (!e)
 		return false;
-	e->tier = ML_TIER_KERNEL;
-	e->mntns = ns;
-	e->arg2 = mount_dev(m);
-	dentry_name(e->path2, sizeof(e->path2), BPF_CORE_READ(m, mnt_mountpoint));
+	e->h.tier = ML_TIER_KERNEL;
+	e->h.mntns = ns;
+	e->dev = mount_dev(m);
+	dentry_name(e->mountpoint_name, sizeof(e->mountpoint_name),
+		    BPF_CORE_READ(m, mnt_mountpoint));
 	event_submit(e);
 	return true;
 }
@@ -221,11 +229,10 @@ int BPF_PROG(ml_fexit_propagate_umount, struct list_head *list)
 	return 0;
 }
 
-SEC("?fexit/__x64_sys_mount_setattr")
+SEC("?fexit/" ML_SYSCALL_FUNC(mount_setattr))
 int BPF_PROG(ml_fexit_sys_mount_setattr, const struct pt_regs *regs, long ret)
 {
 	struct pending_syscall p = {.kind = ML_EV_MOUNT_SETATTR};
-	struct ml_event *e;
 
 	if (ret != 0)
 		return 0;
@@ -234,11 +241,6 @@ int BPF_PROG(ml_fexit_sys_mount_setattr, const struct pt_regs *regs, long ret)
 	p.args[2] = PT_REGS_PARM3_CORE_SYSCALL(regs);
 	p.args[3] = PT_REGS_PARM4_CORE_SYSCALL(regs);
 	p.args[4] = PT_REGS_PARM5_CORE_SYSCALL(regs);
-	e = event_reserve(ML_EV_MOUNT_SETATTR);
-	if (!e)
-		return 0;
-	e->tier = ML_TIER_KERNEL;
-	fill_mount(e, &p);
-	event_submit(e);
+	emit_mount_call(&p, 0, ML_TIER_KERNEL);
 	return 0;
 }

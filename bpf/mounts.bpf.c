@@ -54,27 +54,21 @@ int ml_enter_mount_setattr(struct trace_event_raw_sys_enter *ctx)
 static __always_inline int mount_exit(struct trace_event_raw_sys_exit *ctx)
 {
 	struct pending_syscall p;
-	struct ml_event *e;
-	__u32 kind;
 
 	if (!pending_take(&p, true))
 		return 0;
-	kind = p.kind;
-	if (ctx->ret < 0) {
-		if (!(kind == ML_EV_UMOUNT && ctx->ret == -EBUSY))
+	if (ctx->ret >= 0) {
+		emit_mount_call(&p, ctx->ret, ML_TIER_TRACEPOINT);
+	} else if (p.kind == ML_EV_UMOUNT && ctx->ret == -EBUSY) {
+		/* umount2(target, flags) */
+		struct ml_busy_event *e = busy_reserve(ML_BUSY_UMOUNT, ctx->ret);
+
+		if (!e)
 			return 0;
-		kind = ML_EV_BUSY;
+		e->flags = p.args[1];
+		read_user_str(e->path, sizeof(e->path), p.args[0]);
+		event_submit(e);
 	}
-	e = event_reserve(kind);
-	if (!e)
-		return 0;
-	if (kind == ML_EV_BUSY) {
-		e->busy_source = ML_BUSY_UMOUNT;
-		e->dfd1 = ML_AT_FDCWD;
-	}
-	e->ret = ctx->ret;
-	fill_mount(e, &p);
-	event_submit(e);
 	return 0;
 }
 

@@ -14,20 +14,21 @@ int BPF_PROG(ml_fork, struct task_struct *parent, struct task_struct *child)
 {
 	__u32 parent_ns = task_mntns(parent);
 	__u32 child_ns = task_mntns(child);
-	struct ml_event *e;
+	struct ml_namespace_event *e;
 
 	if (parent_ns == child_ns || !child_ns)
 		return 0;
-	e = event_reserve(ML_EV_MNTNS);
+	e = event_reserve(ml_namespace_event, ML_EV_MNTNS);
 	if (!e)
 		return 0;
 	/* The event describes the child: the task that owns the new namespace. */
-	e->pid = BPF_CORE_READ(child, tgid);
-	e->tid = BPF_CORE_READ(child, pid);
-	e->ppid = BPF_CORE_READ(parent, tgid);
-	e->mntns = child_ns;
+	e->h.pid = BPF_CORE_READ(child, tgid);
+	e->h.tid = BPF_CORE_READ(child, pid);
+	e->h.ppid = BPF_CORE_READ(parent, tgid);
+	e->h.mntns = child_ns;
 	e->old_mntns = parent_ns;
 	e->flags = CLONE_NEWNS;
+	e->pad0 = 0;
 	event_submit(e);
 	return 0;
 }
@@ -52,7 +53,7 @@ int ml_enter_setns(struct trace_event_raw_sys_enter *ctx)
 static __always_inline int namespace_exit(struct trace_event_raw_sys_exit *ctx, bool expected)
 {
 	struct pending_syscall p;
-	struct ml_event *e;
+	struct ml_namespace_event *e;
 	__u32 now_ns;
 
 	if (!pending_take(&p, expected))
@@ -60,13 +61,13 @@ static __always_inline int namespace_exit(struct trace_event_raw_sys_exit *ctx, 
 	now_ns = current_mntns();
 	if (ctx->ret != 0 || now_ns == p.old_mntns)
 		return 0;
-	e = event_reserve(p.kind);
+	e = event_reserve(ml_namespace_event, p.kind);
 	if (!e)
 		return 0;
 	e->old_mntns = p.old_mntns;
 	e->flags = p.kind == ML_EV_MNTNS ? p.args[0] : p.args[1];
-	e->dfd1 = p.kind == ML_EV_SETNS ? (__s32)p.args[0] : 0;
-	e->ret = ctx->ret;
+	e->pad0 = 0;
+	e->h.ret = ctx->ret;
 	event_submit(e);
 	return 0;
 }

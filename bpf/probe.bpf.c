@@ -28,7 +28,7 @@ int BPF_PROG(ml_probe_lsm) { return 0; }
 SEC("?tp/syscalls/sys_enter_getppid")
 int ml_probe_ringbuf(void *ctx)
 {
-	struct ml_event *e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
+	struct ml_event_header *e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
 
 	if (e)
 		bpf_ringbuf_discard(e, 0);

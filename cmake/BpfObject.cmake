@@ -1,38 +1,102 @@
 # SPDX-License-Identifier: Apache-2.0
 #
-# bpf_skeleton(NAME SOURCES a.bpf.c b.bpf.c ... [DEFINES X=1 ...])
+# bpf_skeleton(NAME SOURCES a.bpf.c b.bpf.c ... [ARCH arch] [DEFINES X=1 ...]
+#              [DEPENDS ...])
 #
 # Compiles every .bpf.c with clang for the BPF target, links the objects into
 # one with `bpftool gen object` and generates one skeleton header,
 # ${CMAKE_BINARY_DIR}/gen/NAME.skel.h. The result is an INTERFACE target NAME
 # that adds the generated directory to the include path; the linked object is
 # also kept as ${CMAKE_BINARY_DIR}/gen/NAME.bpf.o for tests that load it by
-# path.
+# path. Like every custom target it is built only when something needs it
+# (the loader links NAME).
+#
+# ARCH (default MOUNTLEAK_BPF_ARCH) is the architecture of the kernel that
+# will load the object: it picks vmlinux.h, bpf_tracing.h's register names
+# (-D__TARGET_ARCH_<arch>) and bpf/arch.bpf.h's syscall numbers and names.
+# Its vmlinux.h comes from bpf_vmlinux_header(); MOUNTLEAK_BPF_ARCH's is
+# declared here.
 
 find_program(BPF_CLANG NAMES clang clang-14 REQUIRED)
 find_program(BPFTOOL NAMES bpftool PATHS /usr/sbin /sbin REQUIRED)
 
-set(MOUNTLEAK_VMLINUX_BTF "/sys/kernel/btf/vmlinux" CACHE FILEPATH
-    "Kernel BTF used to generate vmlinux.h (any kernel with BTF will do; CO-RE relocates at load time)")
+# The architectures bpf/ is written for, each with the name Debian gives it
+# (scripts/fetch_kernel_btf.sh fetches a kernel's BTF by that name).
+set(MOUNTLEAK_BPF_ARCHES x86 arm64)
+set(MOUNTLEAK_BPF_DEBIAN_ARCH_x86 amd64)
+set(MOUNTLEAK_BPF_DEBIAN_ARCH_arm64 arm64)
+
+if(CMAKE_SYSTEM_PROCESSOR MATCHES "^(x86_64|AMD64|amd64)$")
+  set(_ml_system_bpf_arch x86)
+elseif(CMAKE_SYSTEM_PROCESSOR MATCHES "^(aarch64|arm64|ARM64)$")
+  set(_ml_system_bpf_arch arm64)
+else()
+  set(_ml_system_bpf_arch "")
+endif()
+set(MOUNTLEAK_BPF_ARCH "${_ml_system_bpf_arch}" CACHE STRING
+    "Architecture of the kernel the BPF object is built for (x86, arm64); defaults to CMAKE_SYSTEM_PROCESSOR's")
+set_property(CACHE MOUNTLEAK_BPF_ARCH PROPERTY STRINGS ${MOUNTLEAK_BPF_ARCHES})
+if(NOT MOUNTLEAK_BPF_ARCH IN_LIST MOUNTLEAK_BPF_ARCHES)
+  message(FATAL_ERROR "MOUNTLEAK_BPF_ARCH is '${MOUNTLEAK_BPF_ARCH}' (CMAKE_SYSTEM_PROCESSOR "
+                      "${CMAKE_SYSTEM_PROCESSOR}); bpf/ is written for: ${MOUNTLEAK_BPF_ARCHES}")
+endif()
+
+# This machine's BTF describes this machine's architecture only: another
+# architecture's object needs that architecture's kernel BTF.
+if(MOUNTLEAK_BPF_ARCH STREQUAL _ml_system_bpf_arch)
+  set(_ml_default_btf "/sys/kernel/btf/vmlinux")
+else()
+  set(_ml_default_btf "")
+endif()
+set(MOUNTLEAK_VMLINUX_BTF "${_ml_default_btf}" CACHE FILEPATH
+    "Kernel BTF of MOUNTLEAK_BPF_ARCH used to generate vmlinux.h (any kernel with BTF will do; CO-RE relocates at load time)")
+if(NOT MOUNTLEAK_VMLINUX_BTF)
+  message(FATAL_ERROR "MOUNTLEAK_BPF_ARCH=${MOUNTLEAK_BPF_ARCH} is not this machine's architecture: "
+                      "set MOUNTLEAK_VMLINUX_BTF to BTF from a kernel built for ${MOUNTLEAK_BPF_ARCH} "
+                      "(scripts/fetch_kernel_btf.sh ${MOUNTLEAK_BPF_DEBIAN_ARCH_${MOUNTLEAK_BPF_ARCH}} FILE "
+                      "fetches Debian's)")
+endif()
 
 set(BPF_GEN_DIR ${CMAKE_BINARY_DIR}/gen)
 file(MAKE_DIRECTORY ${BPF_GEN_DIR})
 
+# bpf_vmlinux_header(ARCH BTF_FILE [DEPENDS ...]): gen/vmlinux/ARCH/vmlinux.h
+# from BTF_FILE, once per architecture. DEPENDS names what produces BTF_FILE
+# when the build does.
+#
 # vmlinux.h is generated, not checked in: CO-RE relocations make the program
 # independent of the kernel the header came from, and a generated header
 # never drifts from the types it describes.
-add_custom_command(
-  OUTPUT ${BPF_GEN_DIR}/vmlinux.h
-  COMMAND ${BPFTOOL} btf dump file ${MOUNTLEAK_VMLINUX_BTF} format c > ${BPF_GEN_DIR}/vmlinux.h.tmp
-  COMMAND ${CMAKE_COMMAND} -E rename ${BPF_GEN_DIR}/vmlinux.h.tmp ${BPF_GEN_DIR}/vmlinux.h
-  COMMENT "Generating vmlinux.h from ${MOUNTLEAK_VMLINUX_BTF}"
-  VERBATIM)
-add_custom_target(vmlinux_h DEPENDS ${BPF_GEN_DIR}/vmlinux.h)
+function(bpf_vmlinux_header arch btf)
+  cmake_parse_arguments(ARG "" "" "DEPENDS" ${ARGN})
+  if(TARGET vmlinux_h_${arch})
+    return()
+  endif()
+  set(dir ${BPF_GEN_DIR}/vmlinux/${arch})
+  add_custom_command(
+    OUTPUT ${dir}/vmlinux.h
+    COMMAND ${CMAKE_COMMAND} -E make_directory ${dir}
+    COMMAND ${BPFTOOL} btf dump file ${btf} format c > ${dir}/vmlinux.h.tmp
+    COMMAND ${CMAKE_COMMAND} -E rename ${dir}/vmlinux.h.tmp ${dir}/vmlinux.h
+    DEPENDS ${ARG_DEPENDS}
+    COMMENT "Generating ${arch} vmlinux.h from ${btf}"
+    VERBATIM)
+  add_custom_target(vmlinux_h_${arch} DEPENDS ${dir}/vmlinux.h)
+endfunction()
+
+bpf_vmlinux_header(${MOUNTLEAK_BPF_ARCH} ${MOUNTLEAK_VMLINUX_BTF})
 
 function(bpf_skeleton name)
-  cmake_parse_arguments(ARG "" "" "SOURCES;DEFINES;DEPENDS" ${ARGN})
+  cmake_parse_arguments(ARG "" "ARCH" "SOURCES;DEFINES;DEPENDS" ${ARGN})
+  if(NOT ARG_ARCH)
+    set(ARG_ARCH ${MOUNTLEAK_BPF_ARCH})
+  endif()
+  if(NOT TARGET vmlinux_h_${ARG_ARCH})
+    message(FATAL_ERROR "bpf_skeleton(${name}): no vmlinux.h for ${ARG_ARCH}; call bpf_vmlinux_header first")
+  endif()
+  set(vmlinux_dir ${BPF_GEN_DIR}/vmlinux/${ARG_ARCH})
   set(objects "")
-  set(define_flags "")
+  set(define_flags "-D__TARGET_ARCH_${ARG_ARCH}")
   foreach(def ${ARG_DEFINES})
     list(APPEND define_flags "-D${def}")
   endforeach()
@@ -43,12 +107,12 @@ function(bpf_skeleton name)
     add_custom_command(
       OUTPUT ${obj}
       COMMAND ${CMAKE_COMMAND} -E make_directory ${BPF_GEN_DIR}/${name}
-      COMMAND ${BPF_CLANG} -g -O2 -target bpf -D__TARGET_ARCH_x86 ${define_flags}
+      COMMAND ${BPF_CLANG} -g -O2 -target bpf ${define_flags}
               -Wall -Werror -Wno-unused-function
-              -I${BPF_GEN_DIR} -I${CMAKE_SOURCE_DIR}/include -I${CMAKE_SOURCE_DIR}/bpf
+              -I${vmlinux_dir} -I${CMAKE_SOURCE_DIR}/include -I${CMAKE_SOURCE_DIR}/bpf
               -c ${CMAKE_SOURCE_DIR}/${src} -o ${obj}
-      DEPENDS ${CMAKE_SOURCE_DIR}/${src} ${bpf_headers} ${BPF_GEN_DIR}/vmlinux.h ${ARG_DEPENDS}
-      COMMENT "BPF ${src} (${name})"
+      DEPENDS ${CMAKE_SOURCE_DIR}/${src} ${bpf_headers} ${vmlinux_dir}/vmlinux.h ${ARG_DEPENDS}
+      COMMENT "BPF ${src} (${name}, ${ARG_ARCH})"
       VERBATIM)
     list(APPEND objects ${obj})
   endforeach()

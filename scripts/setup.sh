@@ -13,6 +13,9 @@ packages=(
   libgtest-dev googletest libclang-rt-14-dev e2fsprogs util-linux procps libfuse3-dev
   # the Ceph tests: a throwaway loopback cluster (scripts/ceph)
   ceph-mon ceph-osd ceph-common socat
+  # the cross tier (tests/arch): another architecture's kernel BTF cut from
+  # its image (xz: x86's bzImage payload), the object checked with readelf
+  binutils xz-utils
   # the vm lane: Debian's kernel under QEMU with a busybox initramfs
   qemu-system-x86 busybox-static jq
 )

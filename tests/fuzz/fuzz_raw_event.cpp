@@ -1,13 +1,15 @@
 // SPDX-License-Identifier: Apache-2.0
 // libFuzzer target for the kernel events as JSON lines (`trace
-// --all-events`, `--log`): any bytes as a struct ml_event, through the
-// decoder the tracer uses. A container
+// --all-events`, `--log`): any bytes as a ring buffer record, through the
+// decoder the tracer uses; a record is refused unless its kind is known and
+// header and length both say that kind's size. A container
 // controls its comm and every path it passes to mount(2) and friends, the
 // flags too; a broken BPF object could send anything. The line has no raw
 // newline and parses back, strings stay within their fields and keep their
 // bytes (in *_b64 when not UTF-8), numbers come back unchanged, and the
 // mount flag names decode to the flags given.
 
+#include <linux/types.h>
 #include <sys/mount.h>
 
 #include <linux/types.h>
@@ -91,18 +93,46 @@ uint64_t without_magic(uint64_t flags) {
   return (flags & 0xffff0000u) == 0xc0ed0000u ? flags & 0xffffu : flags;
 }
 
+// The record size of each kind, as the BPF side reserves it; 0: unknown.
+size_t record_size(uint32_t kind) {
+  switch (kind) {
+    case ML_EV_MNTNS:
+    case ML_EV_SETNS: return sizeof(ml_namespace_event);
+    case ML_EV_MOUNT: return sizeof(ml_mount_event);
+    case ML_EV_UMOUNT: return sizeof(ml_umount_event);
+    case ML_EV_OPEN_TREE: return sizeof(ml_open_tree_event);
+    case ML_EV_MOVE_MOUNT: return sizeof(ml_move_mount_event);
+    case ML_EV_FSMOUNT: return sizeof(ml_fsmount_event);
+    case ML_EV_MOUNT_SETATTR: return sizeof(ml_mount_setattr_event);
+    case ML_EV_PROPAGATE_MOUNT:
+    case ML_EV_PROPAGATE_UMOUNT: return sizeof(ml_propagate_event);
+    case ML_EV_BUSY: return sizeof(ml_busy_event);
+  }
+  return 0;
+}
+
+// The record as its kind's struct, copied (the input is not aligned).
+template <typename Record>
+Record as(const uint8_t* data) {
+  Record r;
+  std::memcpy(&r, data, sizeof r);
+  return r;
+}
+
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
-  ml_event e;
-  std::memset(&e, 0, sizeof(e));
-  std::memcpy(&e, data, std::min(size, sizeof(e)));
-
-  const auto decoded = mountleak::decode_event(&e, sizeof e);
-  const bool known_kind = e.kind >= ML_EV_MNTNS && e.kind <= ML_EV_PROPAGATE_UMOUNT;
-  check(decoded.has_value() == known_kind);  // an unknown kind is refused, never guessed
-  // The flag text of any value, not only a mount's.
-  check(decode_flags(mountleak::mount_flags_text(e.arg)) == without_magic(e.arg));
+  const auto decoded = mountleak::decode_event(data, size);
+  if (size < sizeof(ml_event_header)) {
+    check(!decoded);
+    return 0;
+  }
+  const auto h = as<ml_event_header>(data);
+  // The flag text of any value, not only a mount's (here: the cgroup id's bits).
+  check(decode_flags(mountleak::mount_flags_text(h.cgroup_id)) == without_magic(h.cgroup_id));
+  const size_t expected = record_size(h.kind);
+  // An unknown kind or a size that is not the kind's is refused, never guessed.
+  check(decoded.has_value() == (expected != 0 && h.size == expected && size == expected));
   if (!decoded) return 0;
 
   const std::string line = mountleak::json_line(mountleak::raw_event_json(*decoded));
@@ -111,47 +141,75 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   check(back.is_object());
 
   check(back["event"] == mountleak::event_kind_name(decoded->kind));
-  check(back["ts_ns"] == e.ts_ns && back["pid"] == e.pid && back["tid"] == e.tid && back["ppid"] == e.ppid);
-  check(back["mntns"] == e.mntns && back["cgroup_id"] == e.cgroup_id && back["ret"] == e.ret);
-  check(back["tier"] == (e.tier == ML_TIER_KERNEL ? "kernel" : "tracepoint"));
-  check_string(back, "comm", c_string(e.comm, sizeof(e.comm)));
+  check(back["ts_ns"] == h.ts_ns && back["pid"] == h.pid && back["tid"] == h.tid && back["ppid"] == h.ppid);
+  check(back["mntns"] == h.mntns && back["cgroup_id"] == h.cgroup_id && back["ret"] == h.ret);
+  check(back["tier"] == (h.tier == ML_TIER_KERNEL ? "kernel" : "tracepoint"));
+  check_string(back, "comm", c_string(h.comm, sizeof(h.comm)));
 
-  const std::string p1 = c_string(e.path1, sizeof(e.path1));
-  const std::string p2 = c_string(e.path2, sizeof(e.path2));
-  switch (e.kind) {
-    case ML_EV_MOUNT:
-      check_string(back, "source", p1);
-      check_string(back, "target", p2);
+  switch (h.kind) {
+    case ML_EV_MNTNS:
+    case ML_EV_SETNS: {
+      const auto e = as<ml_namespace_event>(data);
+      check(back["old_mntns"] == e.old_mntns && back["flags"] == e.flags);
+      break;
+    }
+    case ML_EV_MOUNT: {
+      const auto e = as<ml_mount_event>(data);
+      check_string(back, "source", c_string(e.source, sizeof(e.source)));
+      check_string(back, "target", c_string(e.target, sizeof(e.target)));
       check_string(back, "fstype", c_string(e.fstype, sizeof(e.fstype)));
       check(decode_flags(back["flags"]) == without_magic(e.flags));
       break;
-    case ML_EV_UMOUNT:
-      check_string(back, "target", p1);
+    }
+    case ML_EV_UMOUNT: {
+      const auto e = as<ml_umount_event>(data);
+      check_string(back, "target", c_string(e.target, sizeof(e.target)));
       check(back["flags"] == e.flags);
       break;
-    case ML_EV_MOVE_MOUNT:
-      check_string(back, "from", p1);
-      check_string(back, "to", p2);
-      check(back["from_dfd"] == e.dfd1 && back["to_dfd"] == e.dfd2);
+    }
+    case ML_EV_OPEN_TREE: {
+      const auto e = as<ml_open_tree_event>(data);
+      check_string(back, "path", c_string(e.path, sizeof(e.path)));
+      check(back["dfd"] == e.dfd && back["flags"] == e.flags);
       break;
-    case ML_EV_MOUNT_SETATTR:
-      check_string(back, "path", p1);
-      check(back["attr_set"] == e.arg);
-      check(decode_flags(back["propagation"]) == without_magic(e.arg2));
+    }
+    case ML_EV_MOVE_MOUNT: {
+      const auto e = as<ml_move_mount_event>(data);
+      check_string(back, "from", c_string(e.from, sizeof(e.from)));
+      check_string(back, "to", c_string(e.to, sizeof(e.to)));
+      check(back["from_dfd"] == e.from_dfd && back["to_dfd"] == e.to_dfd);
       break;
+    }
+    case ML_EV_FSMOUNT: {
+      const auto e = as<ml_fsmount_event>(data);
+      check(back["fs_fd"] == e.fs_fd && back["flags"] == e.flags && back["attr_flags"] == e.attr_flags);
+      break;
+    }
+    case ML_EV_MOUNT_SETATTR: {
+      const auto e = as<ml_mount_setattr_event>(data);
+      check_string(back, "path", c_string(e.path, sizeof(e.path)));
+      check(back["attr_set"] == e.attr_set);
+      check(decode_flags(back["propagation"]) == without_magic(e.propagation));
+      break;
+    }
     case ML_EV_PROPAGATE_MOUNT:
-    case ML_EV_PROPAGATE_UMOUNT:
-      check_string(back, "mountpoint_name", p2);
-      check(back["dev"] == std::to_string(e.arg2 >> 20) + ":" + std::to_string(e.arg2 & 0xfffff));
+    case ML_EV_PROPAGATE_UMOUNT: {
+      const auto e = as<ml_propagate_event>(data);
+      check_string(back, "mountpoint_name", c_string(e.mountpoint_name, sizeof(e.mountpoint_name)));
+      check(back["dev"] == std::to_string(e.dev >> 20) + ":" + std::to_string(e.dev & 0xfffff));
       break;
-    case ML_EV_BUSY:
+    }
+    case ML_EV_BUSY: {
+      const auto e = as<ml_busy_event>(data);
+      const std::string file = c_string(e.file, sizeof(e.file));
       check(back["source"] == mountleak::busy_source_name(std::get<mountleak::BusyFailure>(decoded->payload).source));
-      check_string(back, "path", p1);
-      check(p2.empty() ? !back.contains("file") : back["file"] == mountleak::with_replacement_characters(p2));
-      check(back["arg2"] == e.arg2);
+      check_string(back, "path", c_string(e.path, sizeof(e.path)));
+      check(file.empty() ? !back.contains("file") : back["file"] == mountleak::with_replacement_characters(file));
+      check(back["flags"] == e.flags && back["arg"] == e.arg && back["arg2"] == e.dev);
       break;
+    }
     default:
-      break;
+      check(false);
   }
   return 0;
 }

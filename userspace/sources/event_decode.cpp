@@ -4,6 +4,7 @@
 #include <linux/types.h>
 
 #include <cstring>
+#include <utility>
 
 #include "mountleak/events.h"
 
@@ -45,53 +46,78 @@ BusySource busy_source_of(uint32_t source) {
   return BusySource::kNone;
 }
 
-EventPayload payload_of(EventKind kind, const ml_event& e) {
+// A kind's record, copied out of the ring buffer's bytes (which are only
+// 8-byte aligned), when both the header and the ring say it is exactly that
+// kind's size.
+template <typename Record>
+std::optional<Record> record(const ml_event_header& h, const void* data, size_t size) {
+  if (h.size != sizeof(Record) || size != sizeof(Record)) return std::nullopt;
+  Record r;
+  std::memcpy(&r, data, sizeof r);
+  return r;
+}
+
+std::optional<EventPayload> payload_of(EventKind kind, const ml_event_header& h, const void* data, size_t size) {
   switch (kind) {
     case EventKind::kMntns:
     case EventKind::kSetns:
-      return NamespaceSwitch{e.old_mntns, e.flags};
+      if (auto e = record<ml_namespace_event>(h, data, size)) return NamespaceSwitch{e->old_mntns, e->flags};
+      break;
     case EventKind::kMount:
-      return MountCall{field(e.path1), field(e.path2), field(e.fstype), e.flags};
+      if (auto e = record<ml_mount_event>(h, data, size))
+        return MountCall{field(e->source), field(e->target), field(e->fstype), e->flags};
+      break;
     case EventKind::kUmount:
-      return UmountCall{field(e.path1), e.flags};
+      if (auto e = record<ml_umount_event>(h, data, size)) return UmountCall{field(e->target), e->flags};
+      break;
     case EventKind::kOpenTree:
-      return OpenTreeCall{e.dfd1, field(e.path1), e.flags};
+      if (auto e = record<ml_open_tree_event>(h, data, size)) return OpenTreeCall{e->dfd, field(e->path), e->flags};
+      break;
     case EventKind::kMoveMount:
-      return MoveMountCall{e.dfd1, field(e.path1), e.dfd2, field(e.path2), e.flags};
+      if (auto e = record<ml_move_mount_event>(h, data, size))
+        return MoveMountCall{e->from_dfd, field(e->from), e->to_dfd, field(e->to), e->flags};
+      break;
     case EventKind::kFsmount:
-      return FsmountCall{e.dfd1, e.flags, e.arg};
+      if (auto e = record<ml_fsmount_event>(h, data, size)) return FsmountCall{e->fs_fd, e->flags, e->attr_flags};
+      break;
     case EventKind::kMountSetattr:
-      return MountSetattrCall{e.dfd1, field(e.path1), e.flags, e.arg, e.arg2};
+      if (auto e = record<ml_mount_setattr_event>(h, data, size))
+        return MountSetattrCall{e->dfd, field(e->path), e->flags, e->attr_set, e->propagation};
+      break;
     case EventKind::kPropagateMount:
     case EventKind::kPropagateUmount:
-      return PropagatedChange{e.arg2, field(e.path2)};
+      if (auto e = record<ml_propagate_event>(h, data, size)) return PropagatedChange{e->dev, field(e->mountpoint_name)};
+      break;
     case EventKind::kBusy:
-      return BusyFailure{busy_source_of(e.busy_source), field(e.path1), field(e.path2), e.dfd1, e.flags, e.arg,
-                         e.arg2};
+      if (auto e = record<ml_busy_event>(h, data, size))
+        return BusyFailure{busy_source_of(e->source), field(e->path), field(e->file), e->dfd, e->flags, e->arg, e->dev};
+      break;
   }
-  return NamespaceSwitch{};
+  return std::nullopt;
 }
 
 }  // namespace
 
 std::optional<KernelEvent> decode_event(const void* data, size_t size) {
-  if (size < sizeof(ml_event)) return std::nullopt;
-  ml_event e;
-  std::memcpy(&e, data, sizeof e);  // the ring buffer only promises 8-byte alignment
-  const auto kind = kind_of(e.kind);
+  if (size < sizeof(ml_event_header)) return std::nullopt;
+  ml_event_header h;
+  std::memcpy(&h, data, sizeof h);  // the ring buffer only promises 8-byte alignment
+  const auto kind = kind_of(h.kind);
   if (!kind) return std::nullopt;
+  auto payload = payload_of(*kind, h, data, size);
+  if (!payload) return std::nullopt;
   KernelEvent out;
   out.kind = *kind;
-  out.ts_ns = e.ts_ns;
-  out.cgroup_id = e.cgroup_id;
-  out.pid = e.pid;
-  out.tid = e.tid;
-  out.ppid = e.ppid;
-  out.mntns = e.mntns;
-  out.ret = e.ret;
-  out.tier = e.tier == ML_TIER_KERNEL ? EventTier::kKernel : EventTier::kTracepoint;
-  out.comm = field(e.comm);
-  out.payload = payload_of(*kind, e);
+  out.ts_ns = h.ts_ns;
+  out.cgroup_id = h.cgroup_id;
+  out.pid = h.pid;
+  out.tid = h.tid;
+  out.ppid = h.ppid;
+  out.mntns = h.mntns;
+  out.ret = h.ret;
+  out.tier = h.tier == ML_TIER_KERNEL ? EventTier::kKernel : EventTier::kTracepoint;
+  out.comm = field(h.comm);
+  out.payload = std::move(*payload);
   return out;
 }
 

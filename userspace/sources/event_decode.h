@@ -12,7 +12,8 @@
 
 namespace mountleak {
 
-// None when the record is shorter than its kind needs or the kind is unknown.
+// None when the kind is unknown, or the record (`size` bytes, a header and
+// its kind's payload) is not exactly its kind's size.
 std::optional<KernelEvent> decode_event(const void* data, size_t size);
 
 }  // namespace mountleak
