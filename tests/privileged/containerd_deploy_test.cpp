@@ -298,17 +298,23 @@ TEST_F(ContainerdDeploy, TraceWithTheDaemonSetsArgumentsNamesTheLeak) {
   auto ctr = runtime_->start_run("trace", rootfs_, options_, container_command(args), out, err);
   ASSERT_TRUE(ctr) << ctr.error().message;
 
+  // Until a line matches, trace (ctr) ends, or the deadline passes.
+  int ended_with = -1;
+  bool ended = false;
   auto wait_for_line = [&](const std::function<bool(const nlohmann::json&)>& match, std::chrono::seconds limit) {
     const auto deadline = std::chrono::steady_clock::now() + limit;
     while (std::chrono::steady_clock::now() < deadline) {
+      const bool last_look = ended || (ended = runtime_->ended(*ctr, ended_with));
       for (const auto& line : json_lines_of(read_text(out)))
         if (match(line)) return std::optional<nlohmann::json>(line);
+      if (last_look) break;
       std::this_thread::sleep_for(100ms);
     }
     return std::optional<nlohmann::json>();
   };
   auto ready = wait_for_line([](const nlohmann::json& j) { return j.value("event", "") == "ready"; }, 90s);
-  ASSERT_TRUE(ready) << read_text(err) << read_text(out);
+  ASSERT_TRUE(ready) << (ended ? "trace ended (" + std::to_string(ended_with) + "): " : "") << read_text(err)
+                     << read_text(out);
   std::vector<std::string> kept;
   for (const auto& k : trace_keeps()) kept.push_back(capability_name(k.capability));
   std::sort(kept.begin(), kept.end());
@@ -322,7 +328,8 @@ TEST_F(ContainerdDeploy, TraceWithTheDaemonSetsArgumentsNamesTheLeak) {
                j["device"].value("minor", 0u) == node_->dev_id().minor;
       },
       30s);
-  ASSERT_TRUE(leak) << read_text(err) << read_text(out);
+  ASSERT_TRUE(leak) << (ended ? "trace ended (" + std::to_string(ended_with) + "): " : "") << read_text(err)
+                    << read_text(out);
   // Only the collector: neither the agent's own namespace (HostToContainer)
   // nor containerd's holds a copy.
   ASSERT_EQ((*leak)["holders"].size(), 1u) << leak->dump(2);
@@ -357,6 +364,7 @@ TEST_F(ContainerdDeploy, TraceWithTheDaemonSetsArgumentsNamesTheLeak) {
 
   CtrResult term = runtime_->ctr({"tasks", "kill", "-s", "SIGTERM", "trace"});
   EXPECT_EQ(term.exit_code, 0) << term.err;
+  ASSERT_FALSE(ended) << "trace ended before it was stopped (" << ended_with << "): " << read_text(err);
   EXPECT_EQ(runtime_->wait_for(*ctr, 30s), 0) << read_text(err);
 
   // The log went to the hostPath, mode 0600, with the finding in it.

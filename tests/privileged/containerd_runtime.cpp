@@ -210,10 +210,22 @@ Result<pid_t> ContainerdRuntime::start_run(const std::string& id, const std::str
   argv.insert(argv.end(), command.begin(), command.end());
   pid_t pid = spawn(argv, out_path, err_path);
   if (pid < 0) return Error::from_errno("fork");
+  runs_.push_back(pid);
   return pid;
 }
 
-int ContainerdRuntime::wait_for(pid_t ctr, std::chrono::seconds timeout) { return reap(ctr, timeout); }
+int ContainerdRuntime::wait_for(pid_t ctr, std::chrono::seconds timeout) {
+  runs_.erase(std::remove(runs_.begin(), runs_.end(), ctr), runs_.end());
+  return reap(ctr, timeout);
+}
+
+bool ContainerdRuntime::ended(pid_t ctr, int& status) {
+  int raw = 0;
+  if (waitpid(ctr, &raw, WNOHANG) != ctr) return false;
+  runs_.erase(std::remove(runs_.begin(), runs_.end(), ctr), runs_.end());
+  status = WIFEXITED(raw) ? WEXITSTATUS(raw) : -1;
+  return true;
+}
 
 void ContainerdRuntime::stop() noexcept {
   if (stopped_) return;
@@ -221,8 +233,12 @@ void ContainerdRuntime::stop() noexcept {
   try {
     if (daemon_ > 0) {
       // Tasks first (a running task keeps its container), then containers.
+      // A `ctr run --rm` still waiting deletes its own once its task dies.
+      const auto tasks = lines_of(ctr({"tasks", "ls", "-q"}).out);
+      for (const auto& id : tasks) ctr({"tasks", "kill", "-s", "SIGKILL", id});
+      for (pid_t run : runs_) reap(run, 10s);
+      runs_.clear();
       for (const auto& id : lines_of(ctr({"tasks", "ls", "-q"}).out)) {
-        ctr({"tasks", "kill", "-s", "SIGKILL", id});
         CtrResult rm = ctr({"tasks", "rm", "-f", id});
         if (rm.exit_code != 0) errors_.push_back("ctr tasks rm " + id + ": " + rm.err);
       }

@@ -60,6 +60,8 @@ class ContainerdRuntime {
                           const std::string& out_path, const std::string& err_path);
   // Exit status of a start_run(), or -1 if it had to be killed at the deadline.
   int wait_for(pid_t ctr, std::chrono::seconds timeout);
+  // Whether a start_run() has ended (reaped; its status in `status`).
+  bool ended(pid_t ctr, int& status);
 
   // Any ctr subcommand against this daemon ("tasks", "ls", "-q").
   CtrResult ctr(const std::vector<std::string>& args, std::chrono::seconds timeout = std::chrono::seconds(30));
@@ -76,6 +78,7 @@ class ContainerdRuntime {
   std::string address_;
   std::string cgroup_parent_;
   pid_t daemon_ = -1;
+  std::vector<pid_t> runs_;  // start_run()s not yet reaped
   bool stopped_ = false;
   std::vector<std::string> errors_;
 };
