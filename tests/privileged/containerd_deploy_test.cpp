@@ -208,6 +208,7 @@ class ContainerdDeploy : public ::testing::Test {
     auto rt = ContainerdRuntime::start(node_->tmp_dir() + "/containerd", node_->unique_name() + "-agent");
     ASSERT_TRUE(rt) << rt.error().message;
     runtime_ = std::move(*rt);
+    for (const auto& what : runtime_->swept_stale()) std::printf("swept from a run killed earlier: %s\n", what.c_str());
   }
 
   void TearDown() override {

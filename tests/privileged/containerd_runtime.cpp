@@ -1,6 +1,9 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "containerd_runtime.h"
 
+#include "fixture/seed_node.h"
+#include "fixture/stale_sweep.h"
+
 #include <dirent.h>
 #include <fcntl.h>
 #include <sched.h>
@@ -8,6 +11,7 @@
 #include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
+#include <sys/file.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -96,6 +100,57 @@ std::vector<std::string> cgroup_parents(const std::string& parent) {
   return out;
 }
 
+// Whether the seed node that owned `seed_dir` is gone: no directory, or an
+// owner lock nobody holds (fixture/stale_sweep.h).
+bool seed_node_gone(const std::string& seed_dir) {
+  struct stat st {};
+  if (stat(seed_dir.c_str(), &st) != 0) return true;
+  int fd = open((seed_dir + "/" + fixture::kOwnerLockName).c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return false;  // between mkdtemp and its lock: not ours to judge
+  const bool free = flock(fd, LOCK_EX | LOCK_NB) == 0;
+  close(fd);
+  return free;
+}
+
+// What a run killed outright (SIGKILL, a crash) left: containerd dies with
+// it, but its shims and their containers outlive it. Each is found by what
+// only this test names: a shim serving a socket under a seed node's temp dir
+// whose node is gone, a process in a "<seed>-agent" cgroup whose node is gone.
+void sweep_stale_runtimes(std::vector<std::string>& swept) {
+  std::error_code ec;
+  const std::string prefix = std::string("/tmp/") + fixture::kSeedPrefix;
+  for (const auto& p : fs::directory_iterator("/proc", ec)) {
+    const std::string name = p.path().filename();
+    if (name.find_first_not_of("0123456789") != std::string::npos) continue;
+    std::string cmdline = read_text(p.path().string() + "/cmdline");
+    std::replace(cmdline.begin(), cmdline.end(), '\0', ' ');
+    if (cmdline.find("containerd-shim") == std::string::npos) continue;
+    const size_t at = cmdline.find("-address " + prefix);
+    if (at == std::string::npos) continue;
+    const std::string socket = cmdline.substr(at + 9, cmdline.find(' ', at + 9) - (at + 9));
+    const std::string seed_dir = socket.substr(0, socket.find('/', prefix.size()));
+    if (!seed_node_gone(seed_dir)) continue;
+    kill(std::stoi(name), SIGKILL);
+    swept.push_back("shim " + name + " of " + socket);
+  }
+  std::vector<std::string> hierarchies = {"/sys/fs/cgroup"};
+  for (const auto& h : fs::directory_iterator("/sys/fs/cgroup", ec)) hierarchies.push_back(h.path().string());
+  for (const auto& h : hierarchies) {
+    for (const auto& parent : fs::directory_iterator(h, ec)) {
+      const std::string base = parent.path().filename();
+      if (base.rfind(fixture::kSeedPrefix, 0) != 0 || base.size() < 6 || base.substr(base.size() - 6) != "-agent")
+        continue;
+      if (!parent.is_directory() || !seed_node_gone("/tmp/" + base.substr(0, base.size() - 6))) continue;
+      for (const auto& leaf : fs::directory_iterator(parent.path(), ec)) {
+        if (!leaf.is_directory()) continue;
+        for (const auto& pid : lines_of(read_text(leaf.path().string() + "/cgroup.procs"))) kill(std::stoi(pid), SIGKILL);
+        for (int i = 0; i < 50 && rmdir(leaf.path().c_str()) != 0 && errno == EBUSY; ++i) std::this_thread::sleep_for(20ms);
+      }
+      if (rmdir(parent.path().c_str()) == 0) swept.push_back("cgroup " + parent.path().string());
+    }
+  }
+}
+
 }  // namespace
 
 Result<std::unique_ptr<ContainerdRuntime>> ContainerdRuntime::start(const std::string& dir,
@@ -104,6 +159,7 @@ Result<std::unique_ptr<ContainerdRuntime>> ContainerdRuntime::start(const std::s
     if (access(tool, X_OK) != 0)
       return Error{std::string(tool) + " is missing: scripts/setup.sh installs containerd and runc", ENOENT};
   std::unique_ptr<ContainerdRuntime> rt(new ContainerdRuntime());
+  sweep_stale_runtimes(rt->swept_stale_);
   rt->dir_ = dir;
   rt->cgroup_parent_ = cgroup_parent;
   rt->address_ = dir + "/containerd.sock";

@@ -16,7 +16,9 @@
 // stop() (also run by the destructor) kills and deletes every task and
 // container, stops the daemon (SIGTERM, then SIGKILL), kills any shim left
 // that serves this daemon's socket, removes the cgroups the containers were
-// given, unmounts anything left under the dir and removes the dir.
+// given, unmounts anything left under the dir and removes the dir. A run
+// killed outright leaves its shims and containers (containerd itself dies
+// with the test): start() sweeps those of seed nodes that are gone.
 
 #include <sys/types.h>
 
@@ -47,6 +49,9 @@ class ContainerdRuntime {
   ContainerdRuntime& operator=(const ContainerdRuntime&) = delete;
 
   const std::string& dir() const { return dir_; }
+  // What start() removed that runs killed outright had left: shims of
+  // gone seed nodes and their "<seed>-agent" cgroups.
+  const std::vector<std::string>& swept_stale() const { return swept_stale_; }
   const std::string& address() const { return address_; }
 
   // `ctr run --rm --rootfs ROOTFS ID ARGS...` with `run_options` before
@@ -81,6 +86,7 @@ class ContainerdRuntime {
   std::vector<pid_t> runs_;  // start_run()s not yet reaped
   bool stopped_ = false;
   std::vector<std::string> errors_;
+  std::vector<std::string> swept_stale_;
 };
 
 // A root file system for `ctr run --rootfs`: `binary` at `binary_in_rootfs`,
