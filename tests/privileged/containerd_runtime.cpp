@@ -167,13 +167,16 @@ Result<std::unique_ptr<ContainerdRuntime>> ContainerdRuntime::start(const std::s
   for (const char* sub : {"/root", "/state", "/runc", "/fifo", "/opt"})
     if (mkdir((dir + sub).c_str(), 0700) != 0) return Error::from_errno("mkdir " + dir + sub);
   // Every path containerd would otherwise take from its defaults is named:
-  // the opt plugin would create /opt/containerd on the host. CRI is off: no
-  // CNI, no image pulls, no kubelet.
+  // the opt plugin would create /opt/containerd on the host. CRI is off (no
+  // CNI, no image pulls, no kubelet), and so are the snapshotters a rootfs
+  // run never uses: aufs's would modprobe a module on the host.
   const std::string config = dir + "/config.toml";
   std::ofstream(config) << "version = 2\n"
                         << "root = \"" << dir << "/root\"\n"
                         << "state = \"" << dir << "/state\"\n"
-                        << "disabled_plugins = [\"io.containerd.grpc.v1.cri\"]\n"
+                        << "disabled_plugins = [\"io.containerd.grpc.v1.cri\", \"io.containerd.snapshotter.v1.aufs\", "
+                           "\"io.containerd.snapshotter.v1.btrfs\", \"io.containerd.snapshotter.v1.zfs\", "
+                           "\"io.containerd.snapshotter.v1.devmapper\"]\n"
                         << "[grpc]\n  address = \"" << rt->address_ << "\"\n"
                         << "[ttrpc]\n  address = \"" << rt->address_ << ".ttrpc\"\n"
                         << "[plugins.\"io.containerd.internal.v1.opt\"]\n  path = \"" << dir << "/opt\"\n";
