@@ -18,6 +18,9 @@ packages=(
   binutils xz-utils
   # the vm lane: Debian's kernel under QEMU with a busybox initramfs
   qemu-system-x86 busybox-static jq
+  # deploy/: the DaemonSet parsed with yaml-cpp, the unit checked by
+  # systemd-analyze, and the DaemonSet's container run under containerd
+  libyaml-cpp-dev systemd containerd runc
 )
 
 missing=()
