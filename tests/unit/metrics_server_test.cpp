@@ -58,9 +58,10 @@ class MetricsServerTest : public ::testing::Test {
     a->sin_family = AF_INET;
     a->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
     any_port.len = sizeof *a;
-    auto started = MetricsServer::start(any_port);
-    ASSERT_TRUE(started.ok()) << started.error().message;
-    server_ = std::move(*started);
+    auto bound = MetricsServer::listen(any_port);
+    ASSERT_TRUE(bound.ok()) << bound.error().message;
+    server_ = std::move(*bound);
+    ASSERT_TRUE(server_->serve().ok());
     port_ = server_->port();
     ASSERT_NE(port_, 0);
   }
@@ -106,11 +107,11 @@ TEST(MetricsServer, APortInUseIsAnError) {
   a->sin_family = AF_INET;
   a->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
   any_port.len = sizeof *a;
-  auto first = MetricsServer::start(any_port);
+  auto first = MetricsServer::listen(any_port);
   ASSERT_TRUE(first.ok());
   a->sin_port = htons((*first)->port());
   any_port.text = "127.0.0.1:" + std::to_string((*first)->port());
-  auto second = MetricsServer::start(any_port);
+  auto second = MetricsServer::listen(any_port);
   ASSERT_FALSE(second.ok());
   EXPECT_NE(second.error().message.find(any_port.text), std::string::npos) << second.error().message;
 }

@@ -267,6 +267,11 @@ int run_trace(const TraceOptions& options) {
     fmt::print(stderr, "mountleak trace: {}\n", dropped.error().message);
     return kExitError;
   }
+  if (metrics)
+    if (auto served = metrics->serve(); !served) {
+      fmt::print(stderr, "mountleak trace: {}\n", served.error().message);
+      return kExitError;
+    }
 
   out.write(Record{std::chrono::system_clock::now(), ready_event(**tracer, collector, common, tracefs)});
 

@@ -18,7 +18,7 @@ Result<std::unique_ptr<MetricsExporter>> MetricsExporter::start(const MetricsOpt
   if (!options.listen.empty()) {
     auto address = parse_listen_address(options.listen);
     if (!address) return address.error();
-    auto server = MetricsServer::start(*address);
+    auto server = MetricsServer::listen(*address);
     if (!server) return server.error();
     exporter->server_ = std::move(*server);
     exporter->listen_text_ = address->text;
@@ -27,6 +27,8 @@ Result<std::unique_ptr<MetricsExporter>> MetricsExporter::start(const MetricsOpt
   if (auto published = exporter->publish(); !published) return published.error();
   return exporter;
 }
+
+Status MetricsExporter::serve() { return server_ ? server_->serve() : ok_status(); }
 
 Status MetricsExporter::tick(const TraceCounters& counters) {
   const auto now = std::chrono::steady_clock::now();

@@ -26,9 +26,12 @@ struct MetricsOptions {
 
 class MetricsExporter {
  public:
-  // Listens and opens the textfile's directory now, so that a wrong address
-  // or directory stops trace before anything is loaded.
+  // Binds the socket and opens the textfile's directory now, so that a
+  // wrong address or directory stops trace before anything is loaded.
   static Result<std::unique_ptr<MetricsExporter>> start(const MetricsOptions& options, std::string version);
+  // Starts the server's thread: after trace dropped its capabilities, which
+  // it can only do while it has a single thread.
+  Status serve();
 
   MetricsSink& sink() { return sink_; }
   // Where the endpoint listens ("" without one), for the operator.

@@ -5,6 +5,8 @@
 #include <microhttpd.h>
 #include <netinet/in.h>
 
+#include <unistd.h>
+
 #include <charconv>
 #include <cstring>
 
@@ -99,35 +101,48 @@ Result<ListenAddress> parse_listen_address(std::string_view spec) {
   return out;
 }
 
-Result<std::unique_ptr<MetricsServer>> MetricsServer::start(const ListenAddress& address,
-                                                            const MetricsServerLimits& limits) {
+Result<std::unique_ptr<MetricsServer>> MetricsServer::listen(const ListenAddress& address) {
   std::unique_ptr<MetricsServer> server(new MetricsServer());
-  unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_POLL;
-  if (address.addr.ss_family == AF_INET6) flags |= MHD_USE_IPv6;
-  errno = 0;
-  server->daemon_ = MHD_start_daemon(
-      flags, 0, nullptr, nullptr, &on_request, server.get(),
-      MHD_OPTION_SOCK_ADDR, reinterpret_cast<const sockaddr*>(&address.addr),
-      MHD_OPTION_CONNECTION_LIMIT, limits.max_connections,
-      MHD_OPTION_PER_IP_CONNECTION_LIMIT, limits.max_connections_per_ip,
-      MHD_OPTION_CONNECTION_TIMEOUT, limits.timeout_seconds,
-      MHD_OPTION_CONNECTION_MEMORY_LIMIT, limits.connection_memory,
-      MHD_OPTION_END);
-  if (!server->daemon_) {
-    const int err = errno ? errno : EADDRINUSE;
-    return Error::from_errno("--metrics: cannot listen on " + address.text, err);
-  }
+  server->address_text_ = address.text;
+  const int fd = socket(address.addr.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return Error::from_errno("--metrics: socket for " + address.text);
+  server->listen_fd_ = fd;
+  const int one = 1;
+  setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);  // a restart need not wait out TIME_WAIT
+  if (address.addr.ss_family == AF_INET6) setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof one);
+  if (bind(fd, reinterpret_cast<const sockaddr*>(&address.addr), address.len) != 0)
+    return Error::from_errno("--metrics: cannot listen on " + address.text);
+  if (::listen(fd, 16) != 0) return Error::from_errno("--metrics: cannot listen on " + address.text);
+  sockaddr_storage bound{};
+  socklen_t len = sizeof bound;
+  if (getsockname(fd, reinterpret_cast<sockaddr*>(&bound), &len) == 0)
+    server->port_ = ntohs(bound.ss_family == AF_INET6 ? reinterpret_cast<sockaddr_in6*>(&bound)->sin6_port
+                                                      : reinterpret_cast<sockaddr_in*>(&bound)->sin_port);
   return server;
+}
+
+Status MetricsServer::serve(const MetricsServerLimits& limits) {
+  if (daemon_) return ok_status();
+  unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_POLL;
+  errno = 0;
+  daemon_ = MHD_start_daemon(flags, 0, nullptr, nullptr, &on_request, this,
+                             MHD_OPTION_LISTEN_SOCKET, listen_fd_,
+                             MHD_OPTION_CONNECTION_LIMIT, limits.max_connections,
+                             MHD_OPTION_PER_IP_CONNECTION_LIMIT, limits.max_connections_per_ip,
+                             MHD_OPTION_CONNECTION_TIMEOUT, limits.timeout_seconds,
+                             MHD_OPTION_CONNECTION_MEMORY_LIMIT, limits.connection_memory,
+                             MHD_OPTION_END);
+  if (!daemon_) return Error::from_errno("--metrics: serving on " + address_text_, errno ? errno : EINVAL);
+  listen_fd_ = -1;  // libmicrohttpd's now, closed by MHD_stop_daemon
+  return ok_status();
 }
 
 MetricsServer::~MetricsServer() {
   if (daemon_) MHD_stop_daemon(daemon_);
+  if (listen_fd_ >= 0) close(listen_fd_);
 }
 
-uint16_t MetricsServer::port() const {
-  const MHD_DaemonInfo* info = MHD_get_daemon_info(daemon_, MHD_DAEMON_INFO_BIND_PORT);
-  return info ? info->port : 0;
-}
+uint16_t MetricsServer::port() const { return port_; }
 
 void MetricsServer::publish(std::string page) {
   std::lock_guard lock(mu_);

@@ -2,7 +2,9 @@
 #pragma once
 
 // The pull endpoint for Prometheus, served by libmicrohttpd on a thread of
-// its own. Every pod on the node can reach it, so it does one thing: GET
+// its own. The socket is bound first (listen(): before trace loads anything,
+// so a port in use stops it early), the thread started later (serve(): after
+// trace has dropped its capabilities, which only a single thread can do). Every pod on the node can reach it, so it does one thing: GET
 // (or HEAD) /metrics answers the page last published, / points there,
 // anything else is 404 and any other method 405. Connections, their memory
 // (which bounds a request's headers) and their time are bounded, and the
@@ -42,8 +44,9 @@ struct MetricsServerLimits {
 
 class MetricsServer {
  public:
-  static Result<std::unique_ptr<MetricsServer>> start(const ListenAddress& address,
-                                                      const MetricsServerLimits& limits = {});
+  static Result<std::unique_ptr<MetricsServer>> listen(const ListenAddress& address);
+  // Starts answering on the socket bound by listen().
+  Status serve(const MetricsServerLimits& limits = {});
   ~MetricsServer();
   MetricsServer(const MetricsServer&) = delete;
   MetricsServer& operator=(const MetricsServer&) = delete;
@@ -58,6 +61,9 @@ class MetricsServer {
  private:
   MetricsServer() = default;
 
+  int listen_fd_ = -1;  // until serve() hands it to libmicrohttpd
+  std::string address_text_;
+  uint16_t port_ = 0;
   MHD_Daemon* daemon_ = nullptr;
   mutable std::mutex mu_;
   std::string page_;
