@@ -371,6 +371,7 @@ void register_trace_command(CLI::App& app, CommandAction& action) {
       "  mntns_copy     a new mount namespace kept private copies of tracked mounts\n"
       "  hostpath_risk  a directory holding tracked mounts was bound in with private propagation\n"
       "  leak           the host unmounted a device while copies remain\n"
+      "  leak_resolved  a leak is over: its last copy went, or the host mounts it again\n"
       "  busy           rbd unmap / umount / exclusive open / detach failed with EBUSY\n"
       "Runs until SIGINT/SIGTERM or --duration. Needs root and a kernel with BTF.\n\n"
       "Examples:\n"
