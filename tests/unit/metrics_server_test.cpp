@@ -116,5 +116,28 @@ TEST(MetricsServer, APortInUseIsAnError) {
   EXPECT_NE(second.error().message.find(any_port.text), std::string::npos) << second.error().message;
 }
 
+TEST(MetricsServer, ServesOnIpv6Loopback) {
+  auto address = parse_listen_address("[::1]:1");
+  ASSERT_TRUE(address.ok());
+  reinterpret_cast<sockaddr_in6*>(&address->addr)->sin6_port = 0;  // the kernel's pick
+  auto server = MetricsServer::listen(*address);
+  ASSERT_TRUE(server.ok()) << server.error().message;
+  ASSERT_TRUE((*server)->serve().ok());
+  (*server)->publish("mountleak_up 1\n");
+  const int fd = socket(AF_INET6, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_in6 a{};
+  a.sin6_family = AF_INET6;
+  a.sin6_port = htons((*server)->port());
+  a.sin6_addr = in6addr_loopback;
+  ASSERT_EQ(connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a), 0);
+  const std::string request = "GET /metrics HTTP/1.0\r\n\r\n";
+  ASSERT_EQ(write(fd, request.data(), request.size()), static_cast<ssize_t>(request.size()));
+  std::string out;
+  char buf[1024];
+  for (ssize_t n; (n = read(fd, buf, sizeof buf)) > 0;) out.append(buf, static_cast<size_t>(n));
+  close(fd);
+  EXPECT_TRUE(out.ends_with("mountleak_up 1\n")) << out;
+}
+
 }  // namespace
 }  // namespace mountleak

@@ -160,6 +160,7 @@ void Collector::resync(Clock::time_point now) {
   const ScanCounters counters = snap->counters;
   node_.reset(std::move(*snap));
   dirty_.clear();
+  copies_.forget_missing();
   ++node_.stats.resyncs;
   bounds_.judge_snapshot(counters);
   leaks_.judge(node_.model.host_mntns(), host_before);

@@ -55,8 +55,14 @@ void CopyDetector::forget(uint64_t inode) {
   risky_.erase(inode);
 }
 
+void CopyDetector::forget_missing() {
+  // Not while a bound left namespaces out: those live on, and come back.
+  if (!node_.degraded.empty()) return;
+  std::erase_if(risky_, [&](uint64_t inode) { return !node_.model.find(inode); });
+}
+
 size_t CopyDetector::risks_now() const {
-  // A resync replaces the model without forgetting each namespace it lost.
+  // Between a namespace's death and the sweep that forgets it.
   size_t n = 0;
   for (uint64_t inode : risky_)
     if (node_.model.find(inode)) ++n;
