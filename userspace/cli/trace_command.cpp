@@ -15,6 +15,7 @@
 
 #include "cli/common_options.h"
 #include "cli/option_checks.h"
+#include "cli/trace_metrics.h"
 #include "collector/collector.h"
 #include "output/event_log.h"
 #include "output/log_sink.h"
@@ -89,6 +90,7 @@ struct TraceOptions {
   uint32_t max_events_per_poll = TracerOptions{}.max_events_per_poll;
   double resync_min_interval = 1;
   double resync_max_interval = 60;
+  MetricsOptions metrics;
 };
 
 // How long a stop may spend reading what is left in the ring buffer, and
@@ -201,6 +203,25 @@ int run_trace(const TraceOptions& options) {
   if (log) log_sink.emplace(*log);
   std::vector<RecordSink*> sinks{stdout_sink.get()};
   if (log_sink) sinks.push_back(&*log_sink);
+  // Before anything is loaded: a port taken or a wrong directory stops here.
+  std::unique_ptr<MetricsExporter> metrics;
+  if (options.metrics.enabled()) {
+    auto started = MetricsExporter::start(options.metrics, "0.1.0");
+    if (!started) {
+      fmt::print(stderr, "mountleak trace: {}\n", started.error().message);
+      return kExitError;
+    }
+    metrics = std::move(*started);
+    sinks.push_back(&metrics->sink());
+    if (!metrics->listening().empty())
+      fmt::print(stderr, "mountleak trace: metrics at http://{}/metrics\n", metrics->listening());
+  }
+  bool metrics_error_said = false;
+  auto metrics_said = [&](const Status& s) {
+    if (s || metrics_error_said) return;
+    metrics_error_said = true;  // once: the next turns try again, quietly
+    fmt::print(stderr, "mountleak trace: {}\n", s.error().message);
+  };
   SinkSet out(sinks);
   auto flush = [&] {
     stdout_sink->flush();
@@ -246,6 +267,11 @@ int run_trace(const TraceOptions& options) {
     fmt::print(stderr, "mountleak trace: {}\n", dropped.error().message);
     return kExitError;
   }
+  if (metrics)
+    if (auto served = metrics->serve(); !served) {
+      fmt::print(stderr, "mountleak trace: {}\n", served.error().message);
+      return kExitError;
+    }
 
   out.write(Record{std::chrono::system_clock::now(), ready_event(**tracer, collector, common, tracefs)});
 
@@ -267,6 +293,7 @@ int run_trace(const TraceOptions& options) {
       lost_seen = lost;
     }
     collector.tick(Clock::now());
+    if (metrics) metrics_said(metrics->tick(trace_counters(**tracer, collector)));
     flush();
     if (stdout_sink->stream_errno() != 0) break;
     if (g_reopen_log.exchange(false) && log)
@@ -280,6 +307,7 @@ int run_trace(const TraceOptions& options) {
   if (uint64_t lost = (*tracer)->counters().lost(); lost > lost_seen) collector.on_lost(lost - lost_seen);
   collector.tick(Clock::now() + std::chrono::seconds(1), kFinalSlice);
   out.write(Record{std::chrono::system_clock::now(), final_stats(**tracer, collector, log ? &*log : nullptr)});
+  if (metrics) metrics_said(metrics->stop(trace_counters(**tracer, collector)));
   flush();
   if (log) log->flush(true);
   // A reader that left (`| head -1`) is a clean stop; any other failure of
@@ -343,13 +371,16 @@ void register_trace_command(CLI::App& app, CommandAction& action) {
       "  mntns_copy     a new mount namespace kept private copies of tracked mounts\n"
       "  hostpath_risk  a directory holding tracked mounts was bound in with private propagation\n"
       "  leak           the host unmounted a device while copies remain\n"
+      "  leak_resolved  a leak is over: its last copy went, or the host mounts it again\n"
       "  busy           rbd unmap / umount / exclusive open / detach failed with EBUSY\n"
       "Runs until SIGINT/SIGTERM or --duration. Needs root and a kernel with BTF.\n\n"
       "Examples:\n"
       "  mountleak trace\n"
       "  mountleak trace -o json --log /var/log/mountleak.jsonl\n"
       "  mountleak trace --log /var/log/mountleak.jsonl --log-max-size 100M --log-keep 5\n"
-      "  mountleak trace --devices 'rbd*,nbd*' --host-root /host   (from a DaemonSet)");
+      "  mountleak trace --devices 'rbd*,nbd*' --host-root /host   (from a DaemonSet)\n"
+      "  mountleak trace --metrics :9745   (Prometheus at http://127.0.0.1:9745/metrics)\n"
+      "  mountleak trace --metrics-textfile /var/lib/node_exporter/textfile/mountleak.prom");
   add_common_options(*cmd, options->common);
   add_bpf_options(*cmd, options->common);
   cmd->add_option("--duration", options->duration, "Stop after this many seconds (default: run until signalled)")
@@ -384,6 +415,7 @@ void register_trace_command(CLI::App& app, CommandAction& action) {
                   "The host's mount namespace: a PID or an ns file [default: PID 1's, else our own]")
       ->check(pid_or_absolute_path());
   add_bound_options(*cmd, *options);
+  add_metrics_options(*cmd, options->metrics);
   cmd->callback([options, &action] { action = [options] { return run_trace(*options); }; });
 }
 

@@ -53,6 +53,7 @@ std::vector<TrackedMount> Collector::tracked_mounts() {
 
 void Collector::on_event(const KernelEvent& e) {
   ++node_.stats.events;
+  if (const auto k = static_cast<size_t>(e.kind); k < kEventKindSlots) ++node_.stats.events_by_kind[k];
   if (node_.wants_raw()) node_.emit(e);
   if (const auto* busy = std::get_if<BusyFailure>(&e.payload); busy && e.kind == EventKind::kBusy)
     on_busy(e, *busy);
@@ -87,6 +88,7 @@ void Collector::tick(Clock::time_point now, std::chrono::milliseconds slice) {
       ++node_.stats.resyncs_deferred;
   }
   if (!reconcile_due(now, Clock::now() + slice, false)) ++node_.stats.reconcile_slices_spent;
+  leaks_.judge_resolved();
   ingest_.expire_young(now);
 }
 
@@ -158,6 +160,7 @@ void Collector::resync(Clock::time_point now) {
   const ScanCounters counters = snap->counters;
   node_.reset(std::move(*snap));
   dirty_.clear();
+  copies_.forget_missing();
   ++node_.stats.resyncs;
   bounds_.judge_snapshot(counters);
   leaks_.judge(node_.model.host_mntns(), host_before);

@@ -59,6 +59,9 @@ class Collector : public EventSink {
   BoundsReport bounds() const { return bounds_.report(resync_backoff_); }
 
   const LiveModel& model() const { return node_.model; }
+  // Namespaces alive now that a hostpath_risk was reported for (a gauge
+  // for metrics).
+  size_t hostpath_risks_now() const { return copies_.risks_now(); }
   const CollectorStats& stats() const { return node_.stats; }
   size_t tracked_device_count();
   // Every tracked mount the model holds, so tests and operators can compare

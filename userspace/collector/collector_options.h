@@ -3,6 +3,7 @@
 
 // How the collector runs, and what it counts.
 
+#include <array>
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
@@ -41,8 +42,13 @@ struct CollectorOptions {
   std::function<bool()> interrupted;
 };
 
+// Room for every EventKind value (model/kernel_event.h).
+constexpr size_t kEventKindSlots = 16;
+
 struct CollectorStats {
   uint64_t events = 0;
+  // The same by kind (EventKind's value), for metrics.
+  std::array<uint64_t, kEventKindSlots> events_by_kind{};
   uint64_t reconciles = 0;
   uint64_t reconcile_failures = 0;
   uint64_t namespaces_gone = 0;

@@ -21,6 +21,7 @@ void CopyDetector::judge(uint64_t inode, Clock::time_point now) {
       auto risk = node_.finding<HostpathRisk>(d, mine);
       risk.bind = std::move(*bind);
       risk.mntns = inode;
+      risky_.insert(inode);
       if (const Ingest::Trigger* t = ingest_.last_trigger(inode)) risk.process = node_.culprit(t->pid, t->comm);
       node_.emit(std::move(risk));
     }
@@ -51,6 +52,21 @@ std::optional<BoundDirectory> CopyDetector::bind_behind(const MountNamespace& ns
 
 void CopyDetector::forget(uint64_t inode) {
   std::erase_if(reported_, [&](const auto& r) { return r.first == inode; });
+  risky_.erase(inode);
+}
+
+void CopyDetector::forget_missing() {
+  // Not while a bound left namespaces out: those live on, and come back.
+  if (!node_.degraded.empty()) return;
+  std::erase_if(risky_, [&](uint64_t inode) { return !node_.model.find(inode); });
+}
+
+size_t CopyDetector::risks_now() const {
+  // Between a namespace's death and the sweep that forgets it.
+  size_t n = 0;
+  for (uint64_t inode : risky_)
+    if (node_.model.find(inode)) ++n;
+  return n;
 }
 
 }  // namespace mountleak

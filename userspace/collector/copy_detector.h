@@ -22,6 +22,12 @@ class CopyDetector {
   // The namespace was re-read.
   void judge(uint64_t inode, Clock::time_point now);
   void forget(uint64_t inode);
+  // After a resync replaced the model: the hostPath risks of namespaces
+  // gone meanwhile (no sweep saw them die).
+  void forget_missing();
+  // Namespaces in the model now that a hostpath_risk was reported for: the
+  // private bind lives as long as its namespace.
+  size_t risks_now() const;
 
  private:
   // The first private copy of `dev` that a bind brought in explains it.
@@ -30,6 +36,7 @@ class CopyDetector {
   NodeState& node_;
   const Ingest& ingest_;
   std::set<std::pair<uint64_t, DevId>> reported_;  // (mntns, device): copy or hostPath risk
+  std::set<uint64_t> risky_;                       // namespaces with a hostPath risk
 };
 
 }  // namespace mountleak

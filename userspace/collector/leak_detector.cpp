@@ -6,7 +6,14 @@ namespace mountleak {
 void LeakDetector::judge(uint64_t inode, const std::set<DevId>& before) {
   if (inode != node_.model.host_mntns()) return;
   std::set<DevId> after = node_.tracked_devices_in(inode);
-  for (DevId dev : after) std::erase_if(reported_, [&](const auto& r) { return r.second == dev; });
+  for (auto it = reported_.begin(); it != reported_.end();) {
+    if (after.count(it->first.second)) {
+      node_.emit(LeakResolved{it->second, "host_mounted_again"});
+      it = reported_.erase(it);
+    } else {
+      ++it;
+    }
+  }
   for (DevId dev : before) {
     if (after.count(dev)) continue;
     // The host's last mount is gone. Copies that followed it went with it;
@@ -16,7 +23,7 @@ void LeakDetector::judge(uint64_t inode, const std::set<DevId>& before) {
     std::vector<Holder> remaining;
     for (auto& h : d.holders)
       if (h.role != HolderRole::kHost) remaining.push_back(std::move(h));
-    if (remaining.empty() || !reported_.insert({inode, dev}).second) continue;
+    if (remaining.empty() || !reported_.emplace(std::pair{inode, dev}, d.device).second) continue;
     auto leak = node_.finding<Leak>(d, std::move(remaining));
     if (const Ingest::Trigger* t = ingest_.last_trigger(inode)) leak.unmounted_by = node_.culprit(t->pid, t->comm);
     node_.emit(std::move(leak));
@@ -42,10 +49,30 @@ void LeakDetector::judge_orphaned_copies() {
     for (auto& h : d.holders)
       if (h.role == HolderRole::kLeak) leaks.push_back(std::move(h));
     if (leaks.empty()) continue;
-    reported_.insert({host_mntns, dev});
+    reported_.emplace(std::pair{host_mntns, dev}, d.device);
     auto leak = node_.finding<Leak>(d, std::move(leaks));
     leak.found_by_resync = true;  // when the host unmounted it is not known
     node_.emit(std::move(leak));
+  }
+}
+
+void LeakDetector::judge_resolved() {
+  // A bound in force may have left the holder's namespace out of the model:
+  // a leak is not declared over on a view that may be incomplete.
+  if (!node_.degraded.empty()) return;
+  for (auto it = reported_.begin(); it != reported_.end();) {
+    const auto& [host, dev] = it->first;
+    // The host's own mount does not keep a leak alive (judge() resolves a
+    // remount), so any namespace but the host's still holding it does.
+    bool held = false;
+    for (uint64_t inode : node_.model.namespaces_holding(dev))
+      if (inode != host) held = true;
+    if (held) {
+      ++it;
+      continue;
+    }
+    node_.emit(LeakResolved{it->second, "copies_gone"});
+    it = reported_.erase(it);
   }
 }
 

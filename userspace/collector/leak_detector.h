@@ -6,7 +6,7 @@
 // and after a resync for leaks made while the model was blind.
 
 #include <cstdint>
-#include <set>
+#include <map>
 #include <utility>
 
 #include "collector/ingest.h"
@@ -24,12 +24,18 @@ class LeakDetector {
   void judge(uint64_t inode, const std::set<DevId>& before);
   // After a resync: private copies of devices the host no longer mounts.
   void judge_orphaned_copies();
+  // Leaks reported before that are over (leak_resolved): no namespace but
+  // the host's holds the device any more, or the host mounts it again.
+  // Cheap when nothing leaks; the collector calls it once per tick.
+  void judge_resolved();
 
  private:
   NodeState& node_;
   const Ingest& ingest_;
   Reconciler& reconciler_;
-  std::set<std::pair<uint64_t, DevId>> reported_;  // (host namespace, device)
+  // (host namespace, device) -> the device as the leak named it, so that
+  // leak_resolved names it the same way after it is detached.
+  std::map<std::pair<uint64_t, DevId>, DeviceRef> reported_;
 };
 
 }  // namespace mountleak

@@ -67,6 +67,14 @@ struct Leak : DeviceFinding {
   bool found_by_resync = false;
 };
 
+// A leak reported before is over: no namespace but the host's holds a copy
+// any more (the holder restarted or unmounted it), or the host mounts the
+// device again. Metrics drop the leak's series on it; the log keeps when.
+struct LeakResolved {
+  DeviceRef device;    // as named when the leak was reported
+  std::string reason;  // "copies_gone" or "host_mounted_again"
+};
+
 // An unmap, unmount, exclusive open or detach failed with EBUSY.
 struct Busy : DeviceFinding {
   BusySource source = BusySource::kNone;

@@ -16,7 +16,7 @@
 
 namespace mountleak {
 
-using Event = std::variant<Ready, MntnsCopy, HostpathRisk, Leak, Busy, Lost, Resync, Degraded, Stats,
+using Event = std::variant<Ready, MntnsCopy, HostpathRisk, Leak, LeakResolved, Busy, Lost, Resync, Degraded, Stats,
                            HoldersFound, ScanSummary, KernelEvent>;
 
 struct Record {

@@ -35,12 +35,12 @@ std::string process(const Culprit& c) {
   return fmt::format("{}[{}] ({})", printable(c.comm), c.pid, who(c.who));
 }
 
-std::string device(const DeviceFinding& f) {
-  const DeviceRef& d = f.device;
+std::string device(const DeviceRef& d) {
   std::string out = fmt::format("{} ({}:{})", printable(d.path), d.dev.major, d.dev.minor);
   if (d.rbd) out += fmt::format(" rbd {}/{}", printable(d.rbd->pool), printable(d.rbd->image));
   return out;
 }
+std::string device(const DeviceFinding& f) { return device(f.device); }
 
 std::string holders(const DeviceFinding& f) {
   std::string out;
@@ -111,6 +111,10 @@ struct LiveText {
   std::string operator()(const Leak& f) const {
     return fmt::format("{} LEAK {}: the host unmounted it{}; still held by\n{}", t, device(f),
                        f.unmounted_by ? " (" + process(*f.unmounted_by) + ")" : "", holders(f));
+  }
+  std::string operator()(const LeakResolved& f) const {
+    return fmt::format("{} leak over {}: {}\n", t, device(f.device),
+                       f.reason == "host_mounted_again" ? "the host mounts it again" : "no copy holds it any more");
   }
   std::string operator()(const Busy& f) const {
     return fmt::format("{} BUSY {}: {} of {} failed with EBUSY in {}; held by\n{}", t, device(f),

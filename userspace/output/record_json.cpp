@@ -85,6 +85,9 @@ struct EventJson {
     if (f.found_by_resync) j["found_by"] = "resync";
     return j;
   }
+  nlohmann::json operator()(const LeakResolved& f) const {
+    return {{"event", "leak_resolved"}, {"device", device_json(f.device)}, {"reason", f.reason}};
+  }
   nlohmann::json operator()(const Busy& f) const {
     nlohmann::json j = finding_json("busy", f);
     j["source"] = busy_source_name(f.source);
