@@ -8,7 +8,7 @@ packages=(
   # build
   cmake ninja-build g++ pkg-config
   clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev
-  libcli11-dev nlohmann-json3-dev libfmt-dev librbd-dev librados-dev libcap-dev
+  libcli11-dev nlohmann-json3-dev libfmt-dev librbd-dev librados-dev libcap-dev libyaml-cpp-dev
   libmicrohttpd-dev
   # tests: GoogleTest, libFuzzer's runtime, and the tools the fixture uses
   libgtest-dev googletest libclang-rt-14-dev e2fsprogs util-linux procps libfuse3-dev

@@ -13,6 +13,7 @@
 #include <system_error>
 
 #include "cli/demo_command.h"
+#include "cli/lint_command.h"
 #include "cli/probe_command.h"
 #include "cli/scan_command.h"
 #include "cli/trace_command.h"
@@ -44,7 +45,8 @@ int main(int argc, char** argv) {
       "  mountleak scan --all         find leaks now, without eBPF\n"
       "  mountleak scan --device /dev/rbd4\n"
       "  mountleak trace              watch live and attribute leaks as they happen\n"
-      "  mountleak demo               make the leak in a sandbox and watch it found\n"};
+      "  mountleak demo               make the leak in a sandbox and watch it found\n"
+      "  mountleak lint manifests/    flag leak-prone hostPath mounts before they run\n"};
   app.require_subcommand(1);
   app.set_version_flag("--version", "mountleak 0.1.0");
   mountleak::CommandAction action;
@@ -52,6 +54,7 @@ int main(int argc, char** argv) {
   mountleak::register_scan_command(app, action);
   mountleak::register_trace_command(app, action);
   mountleak::register_demo_command(app, action);
+  mountleak::register_lint_command(app, action);
   try {
     app.parse(argc, argv);
     return finish_stdout(action ? action() : 0);
