@@ -19,6 +19,7 @@
 #include "output/event_log.h"
 #include "output/log_sink.h"
 #include "output/stream_sink.h"
+#include "postmortem/recorded_writer.h"
 #include "sources/bpf/kernel_features.h"
 #include "sources/bpf/tracefs.h"
 #include "sources/bpf/tracer.h"
@@ -149,6 +150,21 @@ Ready ready_event(const BpfTracer& tracer, Collector& collector, const CommonOpt
   return ready;
 }
 
+RecordedSettings recorded_settings(const CollectorOptions& o) {
+  RecordedSettings s;
+  s.settle_ms = o.settle.count();
+  s.max_delay_ms = o.max_delay.count();
+  s.young_ms = std::chrono::duration_cast<std::chrono::milliseconds>(o.young).count();
+  s.liveness_period_ms = o.liveness_period.count();
+  s.reconcile_propagation = o.reconcile_propagation;
+  s.max_namespaces = o.max_namespaces;
+  s.max_mounts = o.max_mounts;
+  s.max_mountinfo_bytes = o.max_mountinfo_bytes;
+  s.resync_min_interval_ms = o.resync_min_interval.count();
+  s.resync_max_interval_ms = o.resync_max_interval.count();
+  return s;
+}
+
 // Reads what the ring buffer holds now, but in a storm not for longer than
 // `slice`: producers can outrun any reader.
 void drain(BpfTracer& tracer, std::chrono::milliseconds slice) {
@@ -221,8 +237,20 @@ int run_trace(const TraceOptions& options) {
   copts.resync_min_interval = std::chrono::milliseconds(static_cast<int64_t>(options.resync_min_interval * 1000));
   copts.resync_max_interval = std::chrono::milliseconds(static_cast<int64_t>(options.resync_max_interval * 1000));
   copts.interrupted = [] { return g_stop.load(); };
-  ProcfsNamespaceSource source(common.paths, options.host_mntns);
-  Collector collector(common.paths, copts, source, out);
+  ProcfsNamespaceSource procfs(common.paths, options.host_mntns);
+  NamespaceSource* source = &procfs;
+  // With --log, what the collector reads from the node goes into the log
+  // too, so that `mountleak replay` can answer from it.
+  LiveNodeLookups live_lookups(common.paths, options.cmdline);
+  std::optional<RecordingNamespaceSource> recording_source;
+  std::optional<RecordingNodeLookups> recording_lookups;
+  if (out.wants_facts()) {
+    recording_source.emplace(procfs, out, recorded_settings(copts));
+    recording_lookups.emplace(live_lookups, out);
+    source = &*recording_source;
+    copts.lookups = &*recording_lookups;
+  }
+  Collector collector(common.paths, copts, *source, out);
 
   // Attach first, then read the node: anything that changes in between is
   // both in the snapshot and in the ring buffer, and applying it twice is
