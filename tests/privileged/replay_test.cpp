@@ -13,6 +13,7 @@
 
 #include <algorithm>
 #include <fstream>
+#include <map>
 #include <set>
 #include <thread>
 
@@ -135,11 +136,14 @@ TEST_P(ReplaySeed, SigkilledTraceLogReplaysToTheSameFindings) {
 
   // What recording costs: the log's bytes per kernel event it holds.
   uint64_t raw = 0, facts = 0, fact_bytes = 0;
+  std::map<std::string, std::pair<uint64_t, uint64_t>> by_kind;  // lines, bytes
   std::ifstream in(log);
   for (std::string line; std::getline(in, line);) {
     auto j = nlohmann::json::parse(line, nullptr, false);
     if (j.is_discarded()) continue;
     const std::string kind = j.value("event", "");
+    by_kind[kind].first++;
+    by_kind[kind].second += line.size() + 1;
     if (kind.rfind("recorded_", 0) == 0) ++facts, fact_bytes += line.size() + 1;
     else if (kind != "ready" && !is_finding(j)) ++raw;
   }
@@ -148,6 +152,7 @@ TEST_P(ReplaySeed, SigkilledTraceLogReplaysToTheSameFindings) {
             << " recorded facts (" << fact_bytes << " bytes); " << st.st_size / raw << " bytes per event, "
             << fact_bytes / raw << " of them recorded facts\n"
             << "[ replay ] " << replay.err;
+  for (const auto& [kind, n] : by_kind) std::cerr << "[ replay ]   " << kind << ": " << n.first << " lines, " << n.second << " bytes\n";
 }
 
 INSTANTIATE_TEST_SUITE_P(Runtimes, ReplaySeed,

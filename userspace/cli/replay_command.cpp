@@ -34,6 +34,8 @@ int run_replay(const ReplayOptions& options) {
   // The log quotes containers nobody vetted: said safely.
   for (const auto& w : warnings) fmt::print(stderr, "mountleak replay: {}\n", printable(w));
   for (const auto& b : counters.bad_examples) fmt::print(stderr, "mountleak replay: skipped {}\n", printable(b));
+  for (const auto& q : counters.unanswered_examples)
+    fmt::print(stderr, "mountleak replay: not in the log: {}\n", printable(q));
   if (!done) {
     fmt::print(stderr, "mountleak replay: {}\n", printable(done.error().message));
     return kExitError;

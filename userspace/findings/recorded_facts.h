@@ -71,8 +71,11 @@ struct RecordedNamespaceOf {
 
 // Who a set of processes is (pids, processes, container, pod, the mounts
 // the runtime made for it).
+// The answer for the same pids often repeats (each finding names its
+// holders again): then only the pids are written, with `same`.
 struct RecordedAttribution {
-  Attribution who;
+  Attribution who;    // only who.pids with `same`
+  bool same = false;  // the same answer as last recorded for these pids
 };
 
 // Whether a device is tracked (a question asked of sysfs), or what it is.

@@ -71,6 +71,7 @@ struct FactJson {
             {"inode", f.inode ? nlohmann::json(*f.inode) : nlohmann::json(nullptr)}};
   }
   nlohmann::json operator()(const RecordedAttribution& f) const {
+    if (f.same) return {{"event", "recorded_attribution"}, {"pids", f.who.pids}, {"same", true}};
     nlohmann::json j = attribution_json(f.who);
     j["event"] = "recorded_attribution";
     if (!f.who.how.empty()) j["how"] = f.who.how;

@@ -172,6 +172,10 @@ Result<NodeFact> attribution_fact(const nlohmann::json& j) {
   Attribution who;
   TRY(pids, pid_array(j, "pids"));
   who.pids = std::move(*pids);
+  if (auto same = j.find("same"); same != j.end()) {
+    if (!same->is_boolean() || !same->get<bool>()) return Error{"field same: not true"};
+    return NodeFact{RecordedAttribution{std::move(who), true}};
+  }
   auto processes = j.find("processes");
   if (processes == j.end() || !processes->is_array() || processes->size() > Attributor::kMaxProcesses)
     return Error{"field processes: not an array, or too long"};

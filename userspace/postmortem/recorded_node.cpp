@@ -24,13 +24,18 @@ void RecordedNode::keep(Answers<T>& answers, T value) {
   answers.queued.push_back(std::move(value));
 }
 
-template <class T>
-const T* RecordedNode::take(Answers<T>& answers) {
+void RecordedNode::not_answered(const std::string& what) {
+  ++unanswered_;
+  if (unanswered_examples_.size() < 10) unanswered_examples_.push_back(what);
+}
+
+template <class T, class What>
+const T* RecordedNode::take(Answers<T>& answers, const What& what) {
   if (!answers.queued.empty()) {
     answers.last = std::move(answers.queued.front());
     answers.queued.pop_front();
   }
-  if (!answers.last) ++unanswered_;
+  if (!answers.last) not_answered(what());
   return answers.last ? &*answers.last : nullptr;
 }
 
@@ -68,7 +73,16 @@ void RecordedNode::load(const NodeFact& fact) {
   } else if (const auto* n = std::get_if<RecordedNamespaceOf>(&fact)) {
     keep(namespace_of_[n->pid], n->inode);
   } else if (const auto* a = std::get_if<RecordedAttribution>(&fact)) {
-    keep(attributions_[a->who.pids], a->who);
+    auto& answers = attributions_[a->who.pids];
+    if (!a->same) {
+      keep(answers, a->who);
+    } else if (const Attribution* before = !answers.queued.empty() ? &answers.queued.back()
+                                           : answers.last           ? &*answers.last
+                                                                    : nullptr) {
+      keep(answers, Attribution(*before));
+    } else {
+      ++dropped_;  // "the same as before", with nothing before
+    }
   } else if (const auto* d = std::get_if<RecordedDevice>(&fact)) {
     if (d->tracked) keep(tracked_[d->dev], *d->tracked);
     if (d->described) keep(devices_[d->dev], *d->described);
@@ -81,7 +95,7 @@ void RecordedNode::load(const NodeFact& fact) {
 
 Result<NodeSnapshot> RecordedNode::snapshot(const SnapshotLimits&) {
   if (snapshots_.empty()) {
-    ++unanswered_;
+    not_answered("a snapshot of the node (a resync)");
     return Error{"the log records no snapshot here"};
   }
   RecordedSnapshot s = std::move(snapshots_.front());
@@ -94,7 +108,7 @@ Result<NodeSnapshot> RecordedNode::snapshot(const SnapshotLimits&) {
 }
 
 Result<MountNamespace> RecordedNode::read(int pid, size_t) {
-  const RecordedRead* r = take(reads_[pid]);
+  const RecordedRead* r = take(reads_[pid], [&] { return "the mount table of pid " + std::to_string(pid); });
   if (!r) return Error{"not in the log: the mount table of pid " + std::to_string(pid), ESRCH};
   if (r->error_errno != 0) return Error{r->error, r->error_errno};
   MountNamespace ns = r->ns;
@@ -110,14 +124,20 @@ std::optional<uint64_t> RecordedNode::namespace_of(int pid) {
       for (int p : pids)
         if (p == pid) return inode;
   }
-  const std::optional<uint64_t>* inode = take(answers);
+  const std::optional<uint64_t>* inode =
+      take(answers, [&] { return "the mount namespace of pid " + std::to_string(pid); });
   return inode ? *inode : std::nullopt;
 }
 
 std::map<uint64_t, std::vector<int>> RecordedNode::members() { return members_; }
 
 Attribution RecordedNode::attribute(const std::vector<int>& pids) {
-  if (const Attribution* who = take(attributions_[pids])) return *who;
+  auto what = [&] {
+    std::string list;
+    for (int p : pids) list += (list.empty() ? "" : ",") + std::to_string(p);
+    return "who pids " + list + " are";
+  };
+  if (const Attribution* who = take(attributions_[pids], what)) return *who;
   Attribution unknown;
   unknown.pids = pids;
   unknown.note = "not in the log";
@@ -125,12 +145,12 @@ Attribution RecordedNode::attribute(const std::vector<int>& pids) {
 }
 
 bool RecordedNode::tracked(DevId dev) {
-  const bool* answer = take(tracked_[dev]);
+  const bool* answer = take(tracked_[dev], [&] { return "whether device " + dev.str() + " is tracked"; });
   return answer && *answer;
 }
 
 DeviceRef RecordedNode::describe_device(DevId dev) {
-  if (const DeviceRef* d = take(devices_[dev])) return *d;
+  if (const DeviceRef* d = take(devices_[dev], [&] { return "what device " + dev.str() + " is"; })) return *d;
   DeviceRef unknown;
   unknown.dev = dev;
   return unknown;
@@ -138,7 +158,7 @@ DeviceRef RecordedNode::describe_device(DevId dev) {
 
 HostLayout RecordedNode::host_layout(const std::vector<MountEntry>& host_mounts) {
   HostLayout layout{HostView(host_mounts), {}, "/"};
-  if (const RecordedHostLayout* h = take(layouts_)) {
+  if (const RecordedHostLayout* h = take(layouts_, [] { return std::string("the host's layout"); })) {
     layout.kubelet = h->kubelet;
     layout.host_root = h->host_root;
   }
@@ -150,7 +170,7 @@ std::optional<BusyDevice> RecordedNode::busy_device(const KernelEvent& e,
   // Never looked up here: the path named a place on the node, not on this machine.
   auto it = busy_.find({e.pid, e.ts_ns});
   if (it == busy_.end()) {
-    ++unanswered_;
+    not_answered("the device of pid " + std::to_string(e.pid) + "'s busy event");
     return std::nullopt;
   }
   std::optional<BusyDevice> out;

@@ -17,6 +17,7 @@
 #include <deque>
 #include <map>
 #include <optional>
+#include <string>
 #include <vector>
 
 #include "collector/node_lookups.h"
@@ -33,6 +34,8 @@ class RecordedNode : public NamespaceSource, public NodeLookups {
   void clear();
 
   uint64_t unanswered() const { return unanswered_; }
+  // The first few of them, said ("the mount table of pid 42").
+  const std::vector<std::string>& unanswered_examples() const { return unanswered_examples_; }
   uint64_t dropped() const { return dropped_; }
 
   // NamespaceSource
@@ -61,8 +64,9 @@ class RecordedNode : public NamespaceSource, public NodeLookups {
   };
   template <class T>
   void keep(Answers<T>& answers, T value);
-  template <class T>
-  const T* take(Answers<T>& answers);
+  template <class T, class What>
+  const T* take(Answers<T>& answers, const What& what);
+  void not_answered(const std::string& what);
 
   std::deque<RecordedSnapshot> snapshots_;
   std::map<int, Answers<RecordedRead>> reads_;
@@ -75,6 +79,7 @@ class RecordedNode : public NamespaceSource, public NodeLookups {
   // members() as the recorded changes make it, the host's namespace left out.
   std::map<uint64_t, std::vector<int>> members_;
   uint64_t unanswered_ = 0;
+  std::vector<std::string> unanswered_examples_;
   uint64_t dropped_ = 0;
 };
 

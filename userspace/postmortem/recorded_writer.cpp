@@ -3,6 +3,8 @@
 
 #include <chrono>
 
+#include "output/recorded_facts_json.h"
+
 namespace mountleak {
 
 std::map<uint64_t, std::vector<int>> members_baseline(const NodeSnapshot& snapshot) {
@@ -87,7 +89,17 @@ void RecordingNodeLookups::write(NodeFact fact) {
 
 Attribution RecordingNodeLookups::attribute(const std::vector<int>& pids) {
   Attribution who = inner_.attribute(pids);
-  write(RecordedAttribution{who});
+  std::string text = recorded_fact_json(NodeFact{RecordedAttribution{who, false}}).dump();
+  auto it = last_attribution_.find(pids);
+  if (it != last_attribution_.end() && it->second == text) {
+    Attribution only_pids;
+    only_pids.pids = pids;
+    write(RecordedAttribution{std::move(only_pids), true});
+    return who;
+  }
+  if (last_attribution_.size() >= 4096) last_attribution_.clear();
+  last_attribution_[pids] = std::move(text);
+  write(RecordedAttribution{who, false});
   return who;
 }
 

@@ -14,6 +14,7 @@
 #include <chrono>
 #include <functional>
 #include <map>
+#include <string>
 #include <vector>
 
 #include "collector/node_lookups.h"
@@ -75,6 +76,9 @@ class RecordingNodeLookups : public NodeLookups {
   NodeLookups& inner_;
   RecordSink& out_;
   WallClock now_;
+  // Each set of pids' answer as last written (its JSON), so a repeat costs
+  // only its pids; bounded, forgotten wholesale when full.
+  std::map<std::vector<int>, std::string> last_attribution_;
 };
 
 }  // namespace mountleak

@@ -138,6 +138,7 @@ void Replayer::finish() {
   flush();
   end_run();
   counters_.unanswered = node_.unanswered();
+  counters_.unanswered_examples = node_.unanswered_examples();
 }
 
 Status replay_log(const std::string& path, RecordSink& out, ReplayCounters& counters,

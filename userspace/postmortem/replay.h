@@ -36,6 +36,7 @@ struct ReplayCounters {
   uint64_t unanswered = 0;   // questions the log did not answer
   uint64_t findings = 0;
   std::vector<std::string> bad_examples;  // the first few, with file and line
+  std::vector<std::string> unanswered_examples;  // the first few questions
 };
 
 class Replayer {
