@@ -1,8 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "postmortem/replay.h"
 
-#include "postmortem/log_reader.h"
-
 namespace mountleak {
 
 namespace {
@@ -139,23 +137,6 @@ void Replayer::finish() {
   end_run();
   counters_.unanswered = node_.unanswered();
   counters_.unanswered_examples = node_.unanswered_examples();
-}
-
-Status replay_log(const std::string& path, RecordSink& out, ReplayCounters& counters,
-                  std::vector<std::string>& warnings) {
-  auto files = log_files(path);
-  if (!files) return files.error();
-  Replayer replayer(out);
-  auto read = read_log(
-      *files,
-      [&](const LogLine& line) {
-        replayer.feed_line(line.text, line.file + ":" + std::to_string(line.number));
-      },
-      warnings);
-  replayer.finish();
-  counters = replayer.counters();
-  if (!read) return read.error();
-  return ok_status();
 }
 
 }  // namespace mountleak
