@@ -96,11 +96,16 @@ struct TraceOptions {
 // re-reading namespaces: a stop signal is answered within a second.
 constexpr auto kFinalSlice = std::chrono::milliseconds(100);
 
-Stats final_stats(const BpfTracer& tracer, Collector& collector, const EventLog* log) {
+Stats final_stats(const BpfTracer& tracer, Collector& collector, EventLog* log) {
+  Stats stats;
+  // First: naming the tracked mounts may ask sysfs, and with --log each
+  // answer is a line, which the log's own counters below must include.
+  stats.bounds = collector.bounds();
+  stats.tracked_mounts = collector.tracked_mounts();
+  if (log) log->flush(true);  // lines are counted once written
   const KernelCounters k = tracer.counters();
   const CollectorStats& c = collector.stats();
   const EventLogCounters l = log ? log->counters() : EventLogCounters{};
-  Stats stats;
   stats.counters = {{"kernel_emitted", k.emitted},
                     {"kernel_dropped_ringbuf", k.dropped_ringbuf},
                     {"kernel_dropped_pending", k.dropped_pending},
@@ -126,8 +131,6 @@ Stats final_stats(const BpfTracer& tracer, Collector& collector, const EventLog*
                     {"log_write_errors", l.write_errors},
                     {"log_rotations", l.rotations},
                     {"log_rotations_refused", l.rotations_refused}};
-  stats.bounds = collector.bounds();
-  stats.tracked_mounts = collector.tracked_mounts();
   return stats;
 }
 
@@ -244,6 +247,7 @@ int run_trace(const TraceOptions& options) {
   LiveNodeLookups live_lookups(common.paths, options.cmdline);
   std::optional<RecordingNamespaceSource> recording_source;
   std::optional<RecordingNodeLookups> recording_lookups;
+  copts.lookups = &live_lookups;
   if (out.wants_facts()) {
     recording_source.emplace(procfs, out, recorded_settings(copts));
     recording_lookups.emplace(live_lookups, out);

@@ -3,6 +3,7 @@
 
 #include <chrono>
 
+#include "output/json_line.h"
 #include "output/recorded_facts_json.h"
 
 namespace mountleak {
@@ -89,7 +90,8 @@ void RecordingNodeLookups::write(NodeFact fact) {
 
 Attribution RecordingNodeLookups::attribute(const std::vector<int>& pids) {
   Attribution who = inner_.attribute(pids);
-  std::string text = recorded_fact_json(NodeFact{RecordedAttribution{who, false}}).dump();
+  // As the log writes it: exact for any bytes, and never throws for them.
+  std::string text = json_line(recorded_fact_json(NodeFact{RecordedAttribution{who, false}}));
   auto it = last_attribution_.find(pids);
   if (it != last_attribution_.end() && it->second == text) {
     Attribution only_pids;

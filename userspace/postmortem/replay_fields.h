@@ -25,9 +25,9 @@ namespace mountleak::replay_fields {
 // elements an array may (a namespace's pids, a command line).
 inline constexpr size_t kMaxString = 4096;
 inline constexpr size_t kMaxArray = 65536;
-// A whole mount table as mountinfo text (trace's --max-mountinfo-bytes
-// refuses larger ones; a log line is at most 4 MiB anyway).
-inline constexpr size_t kMaxTable = size_t{4} << 20;
+// A whole mount table as mountinfo text: trace's --max-mountinfo-bytes
+// refuses larger ones (64 MiB by default).
+inline constexpr size_t kMaxTable = size_t{64} << 20;
 
 // RFC 4648 base64 with padding; nothing when malformed or longer than max.
 std::optional<std::string> from_base64(std::string_view text, size_t max);

@@ -6,6 +6,12 @@
 
 namespace mountleak {
 
+namespace {
+// A recorded snapshot is the whole node's mount tables on one line: at
+// --max-mounts' default (262144 mounts, ~100 bytes each) some 26 MB.
+constexpr size_t kMaxSnapshotLine = size_t{128} << 20;
+}  // namespace
+
 Status replay_log(const std::string& path, RecordSink& out, ReplayCounters& counters,
                   std::vector<std::string>& warnings) {
   auto files = log_files(path);
@@ -16,7 +22,7 @@ Status replay_log(const std::string& path, RecordSink& out, ReplayCounters& coun
       [&](const LogLine& line) {
         replayer.feed_line(line.text, line.file + ":" + std::to_string(line.number));
       },
-      warnings);
+      warnings, LogReadLimits{kMaxSnapshotLine});
   replayer.finish();
   counters = replayer.counters();
   if (!read) return read.error();
