@@ -196,6 +196,11 @@ TEST_F(ReplayTest, RawEventsParseBackToWhatWasLogged) {
   EXPECT_EQ(raw, 3u);
   EXPECT_EQ(parse_mount_flags("MS_BIND|MS_REC|0x40000000"), MS_BIND | MS_REC | 0x40000000ull);
   EXPECT_FALSE(parse_mount_flags("MS_BIND|MS_NOPE"));
+  EXPECT_TRUE(parse_log_time("2026-12-02T10:00:00.000001Z"));
+  // Past what the collector's nanosecond clock holds (found by the fuzzer).
+  EXPECT_FALSE(parse_log_time("9999-12-31T23:59:59.999999Z"));
+  EXPECT_FALSE(parse_log_time("2026-02-30T10:00:00.000001Z"));
+  EXPECT_FALSE(parse_log_time("2026-12-02T10:00:00.00001Z"));
 }
 
 TEST_F(ReplayTest, MembersAreRecordedAsChangesOnly) {

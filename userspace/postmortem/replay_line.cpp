@@ -28,7 +28,8 @@ std::optional<std::chrono::system_clock::time_point> parse_log_time(std::string_
       t[19] != '.' || t[26] != 'Z')
     return std::nullopt;
   int year, month, day, hour, minute, second, micros;
-  if (!number_at(t, 0, 4, 1970, 9999, year) || !number_at(t, 5, 2, 1, 12, month) ||
+  // The collector's clock counts nanoseconds in 64 bits: up to 2262.
+  if (!number_at(t, 0, 4, 1970, 2200, year) || !number_at(t, 5, 2, 1, 12, month) ||
       !number_at(t, 8, 2, 1, 31, day) || !number_at(t, 11, 2, 0, 23, hour) || !number_at(t, 14, 2, 0, 59, minute) ||
       !number_at(t, 17, 2, 0, 60, second) || !number_at(t, 20, 6, 0, 999999, micros))
     return std::nullopt;
