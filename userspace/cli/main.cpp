@@ -15,6 +15,7 @@
 #include "cli/demo_command.h"
 #include "cli/lint_command.h"
 #include "cli/probe_command.h"
+#include "cli/replay_command.h"
 #include "cli/scan_command.h"
 #include "cli/trace_command.h"
 
@@ -46,7 +47,8 @@ int main(int argc, char** argv) {
       "  mountleak scan --device /dev/rbd4\n"
       "  mountleak trace              watch live and attribute leaks as they happen\n"
       "  mountleak demo               make the leak in a sandbox and watch it found\n"
-      "  mountleak lint manifests/    flag leak-prone hostPath mounts before they run\n"};
+      "  mountleak lint manifests/    flag leak-prone hostPath mounts before they run\n"
+      "  mountleak replay --log FILE  the findings of a trace log, again, offline\n"};
   app.require_subcommand(1);
   app.set_version_flag("--version", "mountleak 0.1.0");
   mountleak::CommandAction action;
@@ -55,6 +57,7 @@ int main(int argc, char** argv) {
   mountleak::register_trace_command(app, action);
   mountleak::register_demo_command(app, action);
   mountleak::register_lint_command(app, action);
+  mountleak::register_replay_command(app, action);
   try {
     app.parse(argc, argv);
     return finish_stdout(action ? action() : 0);

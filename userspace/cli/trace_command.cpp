@@ -20,6 +20,7 @@
 #include "output/event_log.h"
 #include "output/log_sink.h"
 #include "output/stream_sink.h"
+#include "postmortem/recorded_writer.h"
 #include "sources/bpf/kernel_features.h"
 #include "sources/bpf/tracefs.h"
 #include "sources/bpf/tracer.h"
@@ -97,11 +98,16 @@ struct TraceOptions {
 // re-reading namespaces: a stop signal is answered within a second.
 constexpr auto kFinalSlice = std::chrono::milliseconds(100);
 
-Stats final_stats(const BpfTracer& tracer, Collector& collector, const EventLog* log) {
+Stats final_stats(const BpfTracer& tracer, Collector& collector, EventLog* log) {
+  Stats stats;
+  // First: naming the tracked mounts may ask sysfs, and with --log each
+  // answer is a line, which the log's own counters below must include.
+  stats.bounds = collector.bounds();
+  stats.tracked_mounts = collector.tracked_mounts();
+  if (log) log->flush(true);  // lines are counted once written
   const KernelCounters k = tracer.counters();
   const CollectorStats& c = collector.stats();
   const EventLogCounters l = log ? log->counters() : EventLogCounters{};
-  Stats stats;
   stats.counters = {{"kernel_emitted", k.emitted},
                     {"kernel_dropped_ringbuf", k.dropped_ringbuf},
                     {"kernel_dropped_pending", k.dropped_pending},
@@ -127,8 +133,6 @@ Stats final_stats(const BpfTracer& tracer, Collector& collector, const EventLog*
                     {"log_write_errors", l.write_errors},
                     {"log_rotations", l.rotations},
                     {"log_rotations_refused", l.rotations_refused}};
-  stats.bounds = collector.bounds();
-  stats.tracked_mounts = collector.tracked_mounts();
   return stats;
 }
 
@@ -149,6 +153,21 @@ Ready ready_event(const BpfTracer& tracer, Collector& collector, const CommonOpt
   ready.capabilities = effective_capabilities();
   ready.pid = getpid();
   return ready;
+}
+
+RecordedSettings recorded_settings(const CollectorOptions& o) {
+  RecordedSettings s;
+  s.settle_ms = o.settle.count();
+  s.max_delay_ms = o.max_delay.count();
+  s.young_ms = std::chrono::duration_cast<std::chrono::milliseconds>(o.young).count();
+  s.liveness_period_ms = o.liveness_period.count();
+  s.reconcile_propagation = o.reconcile_propagation;
+  s.max_namespaces = o.max_namespaces;
+  s.max_mounts = o.max_mounts;
+  s.max_mountinfo_bytes = o.max_mountinfo_bytes;
+  s.resync_min_interval_ms = o.resync_min_interval.count();
+  s.resync_max_interval_ms = o.resync_max_interval.count();
+  return s;
 }
 
 // Reads what the ring buffer holds now, but in a storm not for longer than
@@ -242,8 +261,21 @@ int run_trace(const TraceOptions& options) {
   copts.resync_min_interval = std::chrono::milliseconds(static_cast<int64_t>(options.resync_min_interval * 1000));
   copts.resync_max_interval = std::chrono::milliseconds(static_cast<int64_t>(options.resync_max_interval * 1000));
   copts.interrupted = [] { return g_stop.load(); };
-  ProcfsNamespaceSource source(common.paths, options.host_mntns);
-  Collector collector(common.paths, copts, source, out);
+  ProcfsNamespaceSource procfs(common.paths, options.host_mntns);
+  NamespaceSource* source = &procfs;
+  // With --log, what the collector reads from the node goes into the log
+  // too, so that `mountleak replay` can answer from it.
+  LiveNodeLookups live_lookups(common.paths, options.cmdline);
+  std::optional<RecordingNamespaceSource> recording_source;
+  std::optional<RecordingNodeLookups> recording_lookups;
+  copts.lookups = &live_lookups;
+  if (out.wants_facts()) {
+    recording_source.emplace(procfs, out, recorded_settings(copts));
+    recording_lookups.emplace(live_lookups, out);
+    source = &*recording_source;
+    copts.lookups = &*recording_lookups;
+  }
+  Collector collector(common.paths, copts, *source, out);
 
   // Attach first, then read the node: anything that changes in between is
   // both in the snapshot and in the ring buffer, and applying it twice is

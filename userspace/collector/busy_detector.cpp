@@ -51,7 +51,7 @@ std::optional<DevId> read_dev_pair(const std::string& dir) {
 }  // namespace
 
 void BusyDetector::judge(const KernelEvent& e, const BusyFailure& b) {
-  auto busy = busy_device(e, b);
+  auto busy = node_.lookups.busy_device(e, [&] { return busy_device(e, b); });
   if (!busy || !node_.tracked(busy->dev)) {
     ++node_.stats.unresolved_busy;
     return;
@@ -70,7 +70,7 @@ void BusyDetector::judge(const KernelEvent& e, const BusyFailure& b) {
   node_.emit(std::move(finding));
 }
 
-std::optional<BusyDetector::BusyDevice> BusyDetector::busy_device(const KernelEvent& e, const BusyFailure& b) {
+std::optional<BusyDevice> BusyDetector::busy_device(const KernelEvent& e, const BusyFailure& b) {
   // The kernel tier names the device itself.
   if (b.dev != 0) return BusyDevice{kernel_dev(b.dev), "kernel"};
   switch (b.source) {
@@ -90,7 +90,7 @@ std::optional<BusyDetector::BusyDevice> BusyDetector::busy_device(const KernelEv
 // A path from the failing process's memory: looked up inside its root, with
 // a deadline. The process may have changed the string between the call and
 // the moment the tracepoint read it, so the finding says how it was named.
-std::optional<BusyDetector::BusyDevice> BusyDetector::device_at_path(int pid, const BusyFailure& b,
+std::optional<BusyDevice> BusyDetector::device_at_path(int pid, const BusyFailure& b,
                                                                      bool device_node) {
   auto facts = stat_in_process_root(node_.paths.proc(), pid, b.dfd, b.path);
   if (!facts) {
@@ -106,7 +106,7 @@ std::optional<BusyDetector::BusyDevice> BusyDetector::device_at_path(int pid, co
 // The mount table first, no file system asked at all; but only for a
 // process whose root is its namespace's: in a chroot the same words name
 // another place.
-std::optional<BusyDetector::BusyDevice> BusyDetector::unmounted_device(const KernelEvent& e, const BusyFailure& b) {
+std::optional<BusyDevice> BusyDetector::unmounted_device(const KernelEvent& e, const BusyFailure& b) {
   const int pid = static_cast<int>(e.pid);
   if (!b.path.empty() && b.path.front() == '/' && root_is_namespace_root(node_.paths.proc(), pid))
     if (const MountNamespace* ns = node_.model.find(e.mntns)) {
@@ -118,7 +118,7 @@ std::optional<BusyDetector::BusyDevice> BusyDetector::unmounted_device(const Ker
 }
 
 // "4" or "4 force": the rbd device id.
-std::optional<BusyDetector::BusyDevice> BusyDetector::rbd_device(const BusyFailure& b) {
+std::optional<BusyDevice> BusyDetector::rbd_device(const BusyFailure& b) {
   const std::string& text = b.path;
   int id = -1;
   const char* end = text.data() + text.size();

@@ -21,10 +21,6 @@ class BusyDetector {
   void judge(const KernelEvent& e, const BusyFailure& busy);
 
  private:
-  struct BusyDevice {
-    DevId dev;
-    const char* from;  // "kernel", "mount_table", "path" or "rbd_id": how it was named
-  };
   std::optional<BusyDevice> busy_device(const KernelEvent& e, const BusyFailure& busy);
   std::optional<BusyDevice> device_at_path(int pid, const BusyFailure& busy, bool device_node);
   std::optional<BusyDevice> unmounted_device(const KernelEvent& e, const BusyFailure& busy);

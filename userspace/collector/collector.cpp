@@ -22,6 +22,8 @@ Collector::Collector(const HostPaths& paths, CollectorOptions options, Namespace
       leaks_(node_, ingest_, reconciler_),
       copies_(node_, ingest_),
       busy_(node_, reconciler_),
+      last_cache_clear_(node_.now()),
+      last_sweep_(node_.now()),
       resync_backoff_(options_.resync_min_interval) {}
 
 Status Collector::start() {
@@ -58,7 +60,7 @@ void Collector::on_event(const KernelEvent& e) {
   if (const auto* busy = std::get_if<BusyFailure>(&e.payload); busy && e.kind == EventKind::kBusy)
     on_busy(e, *busy);
   else
-    ingest_.on_event(e, Clock::now());
+    ingest_.on_event(e, node_.now());
 }
 
 void Collector::forget_namespace(uint64_t inode) {
@@ -77,7 +79,7 @@ void Collector::tick(Clock::time_point now, std::chrono::milliseconds slice) {
     node_.stats.lookups_stuck = reap_abandoned_children();
   }
   if (now - last_cache_clear_ > kCacheLifetime) {
-    node_.attributor.clear();
+    node_.lookups.forget_processes();
     last_cache_clear_ = now;
   }
   if (!node_.degraded.empty() && bounds_.recover_when_room(dirty_, now)) resync_wanted_ = true;
@@ -87,7 +89,7 @@ void Collector::tick(Clock::time_point now, std::chrono::milliseconds slice) {
     else
       ++node_.stats.resyncs_deferred;
   }
-  if (!reconcile_due(now, Clock::now() + slice, false)) ++node_.stats.reconcile_slices_spent;
+  if (!reconcile_due(now, node_.now() + slice, false)) ++node_.stats.reconcile_slices_spent;
   leaks_.judge_resolved();
   ingest_.expire_young(now);
 }
@@ -108,7 +110,7 @@ void Collector::on_busy(const KernelEvent& e, const BusyFailure& busy) {
   // The model must be current before it names holders: re-read what is
   // pending now rather than at the next tick (within a slice: in a storm
   // the finding must not wait for all of it).
-  auto now = Clock::now();
+  auto now = node_.now();
   reconciler_.forget_members();
   if (!reconcile_due(now, now + options_.reconcile_slice, true)) ++node_.stats.reconcile_slices_spent;
   busy_.judge(e, busy);
@@ -144,7 +146,7 @@ void Collector::resync(Clock::time_point now) {
   }
   schedule_resync(now);
 
-  auto started = Clock::now();
+  auto started = node_.now();
   // What the host held before, so a leak that happened while we were blind
   // is still reported.
   std::set<DevId> host_before = node_.tracked_devices_in(node_.model.host_mntns());
@@ -165,10 +167,10 @@ void Collector::resync(Clock::time_point now) {
   bounds_.judge_snapshot(counters);
   leaks_.judge(node_.model.host_mntns(), host_before);
   leaks_.judge_orphaned_copies();
-  for (const auto& [inode, ns] : node_.model.namespaces()) copies_.judge(inode, Clock::now());
+  for (const auto& [inode, ns] : node_.model.namespaces()) copies_.judge(inode, node_.now());
   Resync done;
   done.namespaces = node_.model.namespaces().size();
-  done.duration_ms = std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - started).count();
+  done.duration_ms = std::chrono::duration_cast<std::chrono::milliseconds>(node_.now() - started).count();
   done.next_after_ms = resync_backoff_.count();
   node_.emit(std::move(done));
 }

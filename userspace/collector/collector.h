@@ -91,8 +91,8 @@ class Collector : public EventSink {
   BusyDetector busy_;
   std::vector<std::string> warnings_;
 
-  Clock::time_point last_cache_clear_ = Clock::now();
-  Clock::time_point last_sweep_ = Clock::now();
+  Clock::time_point last_cache_clear_;
+  Clock::time_point last_sweep_;
   bool resync_wanted_ = false;
   uint64_t lost_unreported_ = 0;  // lost since the last lost event
   Clock::time_point next_resync_{};

@@ -16,6 +16,8 @@ namespace mountleak {
 
 using Clock = std::chrono::steady_clock;
 
+class NodeLookups;
+
 struct CollectorOptions {
   std::chrono::milliseconds settle{50};     // quiet time before a namespace is re-read
   std::chrono::milliseconds max_delay{500}; // ... but never later than this after its first event
@@ -40,6 +42,12 @@ struct CollectorOptions {
   std::chrono::milliseconds reconcile_slice{250};
   // True once the process is asked to stop: a resync gives up at once.
   std::function<bool()> interrupted;
+
+  // Where the collector's truth comes from besides mount tables, and its
+  // clocks: the node and now by default; a replay drives both from a log.
+  NodeLookups* lookups = nullptr;  // not owned; null: the node itself
+  std::function<Clock::time_point()> now;
+  std::function<std::chrono::system_clock::time_point()> wall_now;  // stamps records
 };
 
 // Room for every EventKind value (model/kernel_event.h).

@@ -1,7 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "collector/node_state.h"
 
-#include "resolve/devices.h"
 
 namespace mountleak {
 
@@ -13,28 +12,28 @@ constexpr auto kUnheldDeviceLifetime = std::chrono::seconds(2);
 
 NodeState::NodeState(const HostPaths& paths, const CollectorOptions& options, NamespaceSource& source,
                      RecordSink& out)
-    : paths(paths),
+    : own_lookups_(options.lookups ? nullptr : std::make_unique<LiveNodeLookups>(paths, options.cmdline)),
+      paths(paths),
       options(options),
       source(source),
-      attributor(paths, options.cmdline),
+      lookups(options.lookups ? *options.lookups : *own_lookups_),
       out_(out),
-      finder_(paths, attributor),
+      finder_(paths, lookups),
       keep_tracked_([this](const MountEntry& m) { return tracked(m.dev); }) {}
 
 void NodeState::reset(NodeSnapshot snapshot) {
   model.reset(std::move(snapshot));
   host_layout_.reset();
-  attributor.set_host_mntns(model.host_mntns());
+  lookups.set_host_mntns(model.host_mntns());
 }
 
 bool NodeState::tracked(DevId dev) {
   for (DevId gone : model.take_released()) tracked_cache_.erase(gone);
-  const auto now = Clock::now();
+  const auto now = this->now();
   auto it = tracked_cache_.find(dev);
   if (it != tracked_cache_.end() && (model.held(dev) || now - it->second.decided_at < kUnheldDeviceLifetime))
     return it->second.tracked;
-  const std::string name = kernel_name_of(paths, dev);
-  const bool keep = !name.empty() && paths.tracks_device(name);
+  const bool keep = lookups.tracked(dev);
   tracked_cache_.insert_or_assign(dev, TrackedDecision{keep, now});
   return keep;
 }
@@ -58,7 +57,7 @@ const HostLayout& NodeState::host_layout() {
   if (!host_layout_) {
     static const std::vector<MountEntry> kNoMounts;
     const MountNamespace* host = model.find(model.host_mntns());
-    host_layout_ = HostLayout::build(paths, host ? host->mounts : kNoMounts);
+    host_layout_ = lookups.host_layout(host ? host->mounts : kNoMounts);
   }
   return *host_layout_;
 }
@@ -67,15 +66,15 @@ const HostLayout& NodeState::host_layout() {
 // map, or a loop detach and attach, the same number names another image.
 DeviceHolders NodeState::holders_of(DevId dev) {
   std::vector<uint64_t> mounting = model.namespaces_holding(dev);
-  return finder_.find(describe_device(paths, dev),
+  return finder_.find(lookups.describe_device(dev),
                       HolderInputs{model.namespaces(), model.host_mntns(), {}, {}, &mounting, &host_layout()});
 }
 
-Culprit NodeState::culprit(int pid, const std::string& comm) { return Culprit{pid, comm, attributor.attribute({pid})}; }
+Culprit NodeState::culprit(int pid, const std::string& comm) { return Culprit{pid, comm, lookups.attribute({pid})}; }
 
 void NodeState::emit(Event event) {
-  Record record{std::chrono::system_clock::now(), std::move(event)};
-  if (!record.raw()) ++stats.findings;
+  Record record{options.wall_now ? options.wall_now() : std::chrono::system_clock::now(), std::move(event)};
+  if (!record.raw() && !record.fact()) ++stats.findings;
   out_.write(record);
 }
 

@@ -7,6 +7,7 @@
 // Collector owns it.
 
 #include <map>
+#include <memory>
 #include <optional>
 #include <set>
 #include <string>
@@ -14,6 +15,7 @@
 
 #include "collector/collector_options.h"
 #include "collector/live_model.h"
+#include "collector/node_lookups.h"
 #include "config/host_paths.h"
 #include "findings/attribution.h"
 #include "findings/holders.h"
@@ -23,6 +25,9 @@
 namespace mountleak {
 
 class NodeState {
+  // First: `lookups` below refers to it when the options name none.
+  std::unique_ptr<LiveNodeLookups> own_lookups_;
+
  public:
   NodeState(const HostPaths& paths, const CollectorOptions& options, NamespaceSource& source, RecordSink& out);
 
@@ -31,7 +36,8 @@ class NodeState {
   NamespaceSource& source;
   LiveModel model;
   CollectorStats stats;
-  Attributor attributor;
+  // Who processes are, devices, the host's layout (node_lookups.h).
+  NodeLookups& lookups;
   // The bounds reached now (see Bounds); every finding lists them.
   std::set<std::string> degraded;
 
@@ -63,6 +69,9 @@ class NodeState {
     return f;
   }
   Culprit culprit(int pid, const std::string& comm);
+
+  // The collector's clock (CollectorOptions::now, else the real one).
+  Clock::time_point now() const { return options.now ? options.now() : Clock::now(); }
 
   bool wants_raw() const { return out_.wants_raw(); }
   // Stamps the time; every event but a raw one counts as a finding.

@@ -10,7 +10,7 @@ namespace mountleak {
 bool Reconciler::reconcile_due(Clock::time_point now, Clock::time_point until, bool all, const Judge& judge) {
   bool first = true;  // at least one per call, however short the slice
   for (uint64_t inode : dirty_.due(now, node_.options, all)) {
-    if (!first && Clock::now() >= until) return false;
+    if (!first && node_.now() >= until) return false;
     if (dirty_.contains(inode)) judge(reconcile(inode, now, until));
     first = false;
   }
@@ -25,7 +25,7 @@ std::vector<Reconciler::Reread> Reconciler::reconcile(uint64_t inode, Clock::tim
   while (!queue.empty()) {
     uint64_t current = queue.front();
     queue.pop_front();
-    if (current != inode && Clock::now() >= until) {
+    if (current != inode && node_.now() >= until) {
       // Out of time: the rest of the propagation is re-read at a later tick.
       dirty_.mark(current, now);
       continue;

@@ -40,7 +40,17 @@ struct Attribution {
   std::string note;   // e.g. why metadata is missing
 };
 
-class Attributor {
+// Who a set of processes are: the Attributor reads /proc and the runtimes'
+// files; `replay` answers from what a log recorded.
+class AttributionSource {
+ public:
+  virtual ~AttributionSource() = default;
+  virtual Attribution attribute(const std::vector<int>& pids) = 0;
+  // Nothing for a process that is gone (or was not recorded).
+  virtual const ProcessInfo* process(int pid) = 0;
+};
+
+class Attributor : public AttributionSource {
  public:
   static constexpr size_t kMaxProcesses = 16;
 
@@ -55,11 +65,11 @@ class Attributor {
   // The processes of one mount namespace: the first that belongs to a
   // container names it (a namespace is a container's; other pids in it are
   // its children).
-  Attribution attribute(const std::vector<int>& pids);
+  Attribution attribute(const std::vector<int>& pids) override;
 
   // Lazily read, and cached for as long as the pid's process is the same
   // (its start time); nothing for a process that is gone.
-  const ProcessInfo* process(int pid);
+  const ProcessInfo* process(int pid) override;
 
   // Forget cached processes (their pids may be reused) and metadata.
   void clear();

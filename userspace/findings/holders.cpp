@@ -239,7 +239,7 @@ Holder stacked_holder(const std::string& stacked) {
 
 }  // namespace
 
-HolderFinder::HolderFinder(const HostPaths& paths, Attributor& attributor)
+HolderFinder::HolderFinder(const HostPaths& paths, AttributionSource& attributor)
     : paths_(paths), attributor_(attributor) {}
 
 DeviceHolders HolderFinder::find(const DeviceRef& device, const HolderInputs& in) {

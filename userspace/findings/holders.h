@@ -86,12 +86,12 @@ bool follows_host(const MountEntry& m, const std::set<uint32_t>& host_groups);
 
 class HolderFinder {
  public:
-  HolderFinder(const HostPaths& paths, Attributor& attributor);
+  HolderFinder(const HostPaths& paths, AttributionSource& attributor);
   DeviceHolders find(const DeviceRef& device, const HolderInputs& inputs);
 
  private:
   const HostPaths& paths_;
-  Attributor& attributor_;
+  AttributionSource& attributor_;
 };
 
 // --all's rule: keep a device when some holder needs action (a private copy,

@@ -150,6 +150,8 @@ struct LiveText {
   // scan's records have their own table (holders_table.h).
   std::string operator()(const HoldersFound&) const { return ""; }
   std::string operator()(const ScanSummary&) const { return ""; }
+  // What the collector read, for replay: the log's alone.
+  std::string operator()(const NodeFact&) const { return ""; }
   std::string operator()(const KernelEvent& e) const {
     std::vector<std::pair<const char*, std::string>> detail;
     std::visit(RawDetail{detail}, e.payload);

@@ -6,6 +6,10 @@
 
 namespace mountleak {
 
-void LogSink::write(const Record& record) { log_.append(json_line(record_json(record)), !record.raw()); }
+// Findings reach the disk at once; raw events and recorded facts within
+// the log's flush interval (or with the next finding, which they precede).
+void LogSink::write(const Record& record) {
+  log_.append(json_line(record_json(record)), !record.raw() && !record.fact());
+}
 
 }  // namespace mountleak

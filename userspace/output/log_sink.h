@@ -14,6 +14,7 @@ class LogSink : public RecordSink {
   explicit LogSink(EventLog& log) : log_(log) {}
   void write(const Record& record) override;
   bool wants_raw() const override { return true; }
+  bool wants_facts() const override { return true; }
 
  private:
   EventLog& log_;

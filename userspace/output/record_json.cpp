@@ -4,6 +4,7 @@
 #include "output/holders_json.h"
 #include "output/host_layout_json.h"
 #include "output/raw_event_json.h"
+#include "output/recorded_facts_json.h"
 #include "output/tier_report.h"
 
 namespace mountleak {
@@ -162,6 +163,7 @@ struct EventJson {
             {"host_view", s.layout ? host_view_json(*s.layout) : nlohmann::json(nullptr)}};
   }
   nlohmann::json operator()(const KernelEvent& e) const { return raw_event_json(e); }
+  nlohmann::json operator()(const NodeFact& f) const { return recorded_fact_json(f); }
 };
 
 }  // namespace

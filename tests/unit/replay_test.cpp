@@ -1,0 +1,216 @@
+// SPDX-License-Identifier: Apache-2.0
+// `mountleak replay`: a sequence recorded as `trace --log` records it (raw
+// events and what the collector read from a scripted node), replayed
+// through a collector of its own with no node at all, gives the findings
+// the live collector made; and hostile lines are counted, never fatal.
+
+#include "postmortem/replay.h"
+
+#include <sys/mount.h>
+
+#include <gtest/gtest.h>
+
+#include "output/json_line.h"
+#include "output/record_json.h"
+#include "postmortem/recorded_facts_parse.h"
+#include "postmortem/recorded_writer.h"
+#include "postmortem/replay_raw_event.h"
+#include "scripted_node.h"
+
+namespace mountleak {
+namespace {
+
+using namespace std::chrono_literals;
+using namespace testing::scripted;
+using testing::mount_entry;
+
+// Every record as the log writes it: raw events and recorded facts too.
+class LogLines : public RecordSink {
+ public:
+  std::vector<std::string> lines;
+  bool wants_raw() const override { return true; }
+  bool wants_facts() const override { return true; }
+  void write(const Record& record) override { lines.push_back(json_line(record_json(record))); }
+};
+
+// Findings only, without what differs between two runs by design (when the
+// line was written, how long a busy event waited).
+std::vector<nlohmann::json> findings(const RecordedOutput& out) {
+  std::vector<nlohmann::json> f;
+  for (auto e : out.events) {
+    e.erase("time");
+    e.erase("latency_us");
+    f.push_back(e);
+  }
+  return f;
+}
+
+class ReplayTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    paths_.host_root = std::string(MOUNTLEAK_TEST_DATA) + "/collector";
+    paths_.device_globs = {"loop*"};
+    node_.set(kHostNs, kHostPid, host_with_volume());
+    CollectorOptions o;
+    o.now = [this] { return Clock::time_point(std::chrono::duration_cast<Clock::duration>(wall_.time_since_epoch())); };
+    o.wall_now = [this] { return wall_; };
+    RecordedSettings settings;
+    settings.max_namespaces = o.max_namespaces;
+    settings.max_mounts = o.max_mounts;
+    settings.max_mountinfo_bytes = o.max_mountinfo_bytes;
+    auto clock = [this] { return wall_; };
+    live_lookups_ = std::make_unique<LiveNodeLookups>(paths_, CmdlinePolicy::kRedacted);
+    recording_lookups_ = std::make_unique<RecordingNodeLookups>(*live_lookups_, log_, clock);
+    recording_source_ = std::make_unique<RecordingNamespaceSource>(node_, log_, settings, clock);
+    o.lookups = recording_lookups_.get();
+    live_out_ = std::make_unique<SinkSet>(std::vector<RecordSink*>{&live_, &log_});
+    collector_ = std::make_unique<Collector>(paths_, o, *recording_source_, *live_out_);
+    ASSERT_TRUE(collector_->start().ok());
+  }
+  void step(std::chrono::milliseconds d) { wall_ += d; }
+  void tick() { collector_->tick(Clock::time_point(std::chrono::duration_cast<Clock::duration>(wall_.time_since_epoch()))); }
+  static std::vector<MountEntry> container() {
+    return {mount_entry(50, 49, DevId{0, 99}, "/", "/"),
+            mount_entry(51, 50, kRoot, "/var/lib/kubelet", "/var/lib/kubelet"),
+            mount_entry(52, 51, kRbd, "/", "/var/lib/kubelet/plugins/rbd/mounts/pool-image-a")};
+  }
+  // A log collector with a private bind of the kubelet root, then the
+  // host's unmount: risk, copy and leak.
+  void seed_scenario() {
+    step(10ms);
+    collector_->on_event(event(EventKind::kMntns, kContainerPid, kContainerNs, kHostNs));
+    node_.set(kContainerNs, kContainerPid, container());
+    step(5ms);
+    KernelEvent bind = event(EventKind::kMount, kContainerPid, kContainerNs);
+    bind.payload = MountCall{"/var/lib/kubelet", "/var/lib/kubelet", "", MS_BIND | MS_REC};
+    collector_->on_event(bind);
+    for (int i = 0; i < 5; ++i) {
+      step(20ms);
+      tick();
+    }
+    node_.set(kHostNs, kHostPid, host_root());
+    step(3ms);
+    KernelEvent umount = event(EventKind::kUmount, kHostPid, kHostNs);
+    umount.payload = UmountCall{"/var/lib/kubelet/plugins/rbd/mounts/pool-image-a", 0};
+    collector_->on_event(umount);
+    for (int i = 0; i < 5; ++i) {
+      step(20ms);
+      tick();
+    }
+  }
+  ReplayCounters replay(const std::vector<std::string>& lines, RecordedOutput& out) {
+    Replayer replayer(out);
+    for (size_t i = 0; i < lines.size(); ++i) replayer.feed_line(lines[i], "log:" + std::to_string(i + 1));
+    replayer.finish();
+    return replayer.counters();
+  }
+
+  std::chrono::system_clock::time_point wall_ = std::chrono::sys_days{std::chrono::year{2026} / 12 / 2} + 10h;
+  HostPaths paths_;
+  ScriptedNode node_;
+  RecordedOutput live_;
+  LogLines log_;
+  std::unique_ptr<LiveNodeLookups> live_lookups_;
+  std::unique_ptr<RecordingNodeLookups> recording_lookups_;
+  std::unique_ptr<RecordingNamespaceSource> recording_source_;
+  std::unique_ptr<SinkSet> live_out_;
+  std::unique_ptr<Collector> collector_;
+};
+
+TEST_F(ReplayTest, RecordedSeedScenarioReplaysToTheSameFindings) {
+  seed_scenario();
+  ASSERT_EQ(live_.of("hostpath_risk").size(), 1u);
+  ASSERT_EQ(live_.of("mntns_copy").size(), 1u);
+  ASSERT_EQ(live_.of("leak").size(), 1u);
+
+  // Nothing of the node is left: the replay answers from the log alone.
+  node_.namespaces.clear();
+  node_.pid_ns.clear();
+  RecordedOutput replayed;
+  ReplayCounters c = replay(log_.lines, replayed);
+  EXPECT_EQ(c.bad_lines, 0u) << (c.bad_examples.empty() ? "" : c.bad_examples[0]);
+  EXPECT_EQ(c.runs, 1u);
+  EXPECT_EQ(c.events, 3u);
+  EXPECT_EQ(c.unanswered, 0u);
+  EXPECT_EQ(findings(replayed), findings(live_));
+  auto leaks = replayed.of("leak");
+  ASSERT_EQ(leaks.size(), 1u);
+  EXPECT_EQ(leaks[0]["holders"][0]["mntns"], kContainerNs);
+  EXPECT_EQ(leaks[0]["device"]["name"], "loop0");
+  // Findings keep the times the live run made them at.
+  EXPECT_EQ(replayed.events.back()["time"], live_.events.back()["time"]);
+}
+
+TEST_F(ReplayTest, HostileAndBrokenLinesAreCountedNotFatal) {
+  seed_scenario();
+  std::vector<std::string> lines = log_.lines;
+  // A line cut short, one that is not JSON, a raw event with a pid out of
+  // range, a recorded table that is not mountinfo, and a fact naming an
+  // impossible device: each skipped and counted, the rest replayed.
+  lines.insert(lines.begin() + 1, lines[1].substr(0, lines[1].size() / 2));
+  lines.insert(lines.begin() + 2, "\x1b]0;pwned\x07 not json");
+  lines.insert(lines.begin() + 3,
+               R"({"event":"mount","time":"2026-12-02T10:00:00.000001Z","ts_ns":1,"pid":99999999,"tid":1,)"
+               R"("ppid":0,"comm":"x","mntns":1,"cgroup_id":0,"ret":0,"tier":"tracepoint","source":"",)"
+               R"("target":"/","fstype":"","flags":""})");
+  lines.insert(lines.begin() + 4,
+               R"({"event":"recorded_read","time":"2026-12-02T10:00:00.000001Z","pid":5,"inode":1,"mountinfo":"garbage\n"})");
+  lines.insert(lines.begin() + 5,
+               R"({"event":"recorded_device","time":"2026-12-02T99:00:00.000001Z","dev":"1:2","tracked":true})");
+  RecordedOutput replayed;
+  ReplayCounters c = replay(lines, replayed);
+  EXPECT_EQ(c.bad_lines, 5u);
+  ASSERT_EQ(c.bad_examples.size(), 5u);
+  EXPECT_NE(c.bad_examples[2].find("pid"), std::string::npos) << c.bad_examples[2];
+  EXPECT_NE(c.bad_examples[3].find("mountinfo"), std::string::npos) << c.bad_examples[3];
+  EXPECT_NE(c.bad_examples[4].find("time"), std::string::npos) << c.bad_examples[4];
+  EXPECT_EQ(replayed.of("leak").size(), 1u);
+}
+
+TEST_F(ReplayTest, EventsBeforeAnySnapshotAreCountedUnreplayable) {
+  seed_scenario();
+  std::vector<std::string> lines;
+  for (const auto& l : log_.lines)
+    if (l.find("\"recorded_") == std::string::npos) lines.push_back(l);
+  RecordedOutput replayed;
+  ReplayCounters c = replay(lines, replayed);
+  EXPECT_EQ(c.runs, 0u);
+  EXPECT_EQ(c.unreplayable, 3u);
+  EXPECT_TRUE(replayed.events.empty());
+}
+
+TEST_F(ReplayTest, RawEventsParseBackToWhatWasLogged) {
+  seed_scenario();
+  size_t raw = 0;
+  for (const auto& l : log_.lines) {
+    auto j = nlohmann::json::parse(l);
+    if (!raw_event_kind(j["event"].get<std::string>())) continue;
+    auto e = parse_raw_event(j);
+    ASSERT_TRUE(e) << e.error().message << " in " << l;
+    auto again = record_json(Record{std::chrono::system_clock::time_point{}, *e});
+    j.erase("time");
+    again.erase("time");
+    EXPECT_EQ(again, j);
+    ++raw;
+  }
+  EXPECT_EQ(raw, 3u);
+  EXPECT_EQ(parse_mount_flags("MS_BIND|MS_REC|0x40000000"), MS_BIND | MS_REC | 0x40000000ull);
+  EXPECT_FALSE(parse_mount_flags("MS_BIND|MS_NOPE"));
+  EXPECT_TRUE(parse_log_time("2026-12-02T10:00:00.000001Z"));
+  // Past what the collector's nanosecond clock holds (found by the fuzzer).
+  EXPECT_FALSE(parse_log_time("9999-12-31T23:59:59.999999Z"));
+  EXPECT_FALSE(parse_log_time("2026-02-30T10:00:00.000001Z"));
+  EXPECT_FALSE(parse_log_time("2026-12-02T10:00:00.00001Z"));
+}
+
+TEST_F(ReplayTest, MembersAreRecordedAsChangesOnly) {
+  auto before = std::map<uint64_t, std::vector<int>>{{1, {10, 11}}, {2, {20}}};
+  auto after = std::map<uint64_t, std::vector<int>>{{1, {10, 11}}, {3, {30}}};
+  RecordedMembers change = members_change(before, after);
+  EXPECT_EQ(change.set, (std::map<uint64_t, std::vector<int>>{{3, {30}}}));
+  EXPECT_EQ(change.gone, std::vector<uint64_t>{2});
+  EXPECT_TRUE(members_change(after, after).set.empty());
+}
+
+}  // namespace
+}  // namespace mountleak
