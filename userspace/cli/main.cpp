@@ -13,6 +13,7 @@
 #include <system_error>
 
 #include "cli/probe_command.h"
+#include "cli/report_command.h"
 #include "cli/scan_command.h"
 #include "cli/trace_command.h"
 
@@ -42,13 +43,15 @@ int main(int argc, char** argv) {
       "  mountleak probe              what this kernel supports\n"
       "  mountleak scan --all         find leaks now, without eBPF\n"
       "  mountleak scan --device /dev/rbd4\n"
-      "  mountleak trace              watch live and attribute leaks as they happen\n"};
+      "  mountleak trace              watch live and attribute leaks as they happen\n"
+      "  mountleak report --log FILE  after the fact: timeline, holders at a time, lineage\n"};
   app.require_subcommand(1);
   app.set_version_flag("--version", "mountleak 0.1.0");
   mountleak::CommandAction action;
   mountleak::register_probe_command(app, action);
   mountleak::register_scan_command(app, action);
   mountleak::register_trace_command(app, action);
+  mountleak::register_report_command(app, action);
   try {
     app.parse(argc, argv);
     return finish_stdout(action ? action() : 0);
