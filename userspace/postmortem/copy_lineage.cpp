@@ -58,6 +58,12 @@ CopyLineage lineage_of(const DeviceHistory& history, const HeldCopy& copy, LogMi
     if (s.kind == StepKind::kCopied && s.mntns == chain.front() && out.reaches_host) continue;
     out.steps.push_back(s);
   }
+  // Namespaces on the way that no finding named: how each was made.
+  for (uint64_t ns : chain)
+    if (auto it = history.created.find(ns); it != history.created.end() && it->second.time <= at)
+      out.steps.push_back(it->second);
+  std::stable_sort(out.steps.begin(), out.steps.end(),
+                   [](const HistoryStep& a, const HistoryStep& b) { return a.time < b.time; });
   return out;
 }
 

@@ -36,6 +36,8 @@ constexpr uint64_t kMntDetach = 2;          // umount2(2)'s MNT_DETACH
 // More mount points than this per namespace are not followed: a storm of
 // binds must not make report's memory grow without end.
 constexpr size_t kMaxMountpointsPerNamespace = 4096;
+// Likewise the namespaces remembered only for lineages passing through them.
+constexpr size_t kMaxIntermediateNamespaces = 65536;
 
 uint64_t number(std::string_view text) {
   uint64_t v = 0;
@@ -85,6 +87,11 @@ class HistoryBuilder {
     s.mntns = mntns;
     s.host = mntns != 0 && mntns == history_.host_mntns;
     return s;
+  }
+
+  // Steps in a namespace nobody found holding the device are left out.
+  bool in_story(uint64_t mntns) const {
+    return history_.host_mntns == 0 || mntns == history_.host_mntns || history_.holding.count(mntns);
   }
 
   std::optional<LoggedCulprit> raw_who(const LoggedKernelEvent& e, uint64_t mntns) {
@@ -163,17 +170,18 @@ class HistoryBuilder {
       for (const auto& m : mine) inside = inside || (at_or_under(e.source, m) && e.source != m);
       if (copies.empty() && !inside) return;
       if (inside) copies.push_back(e.target);
+      for (const auto& c : copies) add_mountpoint(e.mntns, c);
+      if (!in_story(e.mntns)) return;
       HistoryStep s = step(StepKind::kBound, time, e.mntns);
       s.who = raw_who(e, e.mntns);
       s.source = e.source;
       s.target = e.target;
       s.detail = e.flags;
-      for (const auto& c : copies) add_mountpoint(e.mntns, c);
       history_.steps.push_back(std::move(s));
       return;
     }
     const std::string propagation = propagation_from_flags(e.flags);
-    if (propagation.empty()) return;
+    if (propagation.empty() || !in_story(e.mntns)) return;
     // A propagation change matters when it reaches one of the device's
     // mounts: on it, or above it with MS_REC.
     bool reaches = false;
@@ -189,7 +197,7 @@ class HistoryBuilder {
 
   void on_mount_setattr(LogMicros time, const LoggedKernelEvent& e) {
     std::string name = propagation_from_flags(e.propagation);
-    if (name.empty()) return;
+    if (name.empty() || !in_story(e.mntns)) return;
     const bool recursive = number(e.flags) & kAtRecursive;
     if (recursive) name = "r" + name;
     bool reaches = false;
@@ -213,6 +221,7 @@ class HistoryBuilder {
       if (m == e.target || (detach && at_or_under(m, e.target))) gone.push_back(m);
     if (gone.empty()) return;
     for (const auto& m : gone) it->second.erase(m);
+    if (!in_story(e.mntns)) return;
     HistoryStep s = step(StepKind::kUnmounted, time, e.mntns);
     s.who = raw_who(e, e.mntns);
     s.target = e.target;
@@ -230,14 +239,16 @@ class HistoryBuilder {
       const std::set<std::string> copied = parent->second;  // the map may grow below
       for (const auto& m : copied) add_mountpoint(e.mntns, m);
     }
-    // Every namespace inherits; only one that ends up holding the device
-    // is part of its story.
-    if (!history_.holding.count(e.mntns)) return;
     HistoryStep s = step(StepKind::kCopied, time, e.mntns);
     s.from_mntns = e.old_mntns;
     s.who = raw_who(e, e.mntns);
     s.detail = e.flags;
-    history_.steps.push_back(std::move(s));
+    // Every namespace inherits; only one that ends up holding the device
+    // is part of its story, the others may be on the way to one.
+    if (history_.holding.count(e.mntns))
+      history_.steps.push_back(std::move(s));
+    else if (history_.created.size() < kMaxIntermediateNamespaces)
+      history_.created.emplace(e.mntns, std::move(s));
   }
 
   void on_setns(LogMicros time, const LoggedKernelEvent& e) {

@@ -66,8 +66,13 @@ struct DeviceHistory {
   // Each namespace's parent, for every namespace a step names (from raw
   // mntns events and mntns_copy findings).
   std::map<uint64_t, uint64_t> parent_of;
-  // The namespaces some finding names as holding the device.
+  // The namespaces some finding names as holding the device. Steps are
+  // kept for these and the host's only: every namespace made on the node
+  // inherits the host's mounts, and most of them are no part of the story.
   std::set<uint64_t> holding;
+  // How each other namespace that inherited the device's mounts was made,
+  // for a lineage that passes through it (a pod sandbox, say).
+  std::map<uint64_t, HistoryStep> created;
 };
 
 DeviceHistory build_device_history(const LogRecords& log, const LoggedDevice& device, uint64_t host_mntns);
