@@ -119,7 +119,12 @@ class HistoryBuilder {
       s.source = f.busy_path;
       s.detail = f.busy_source;
     }
-    if (f.kind == FindingKind::kLeak && f.found_by_resync) s.detail = "found by resync";
+    if (f.kind == FindingKind::kLeak) {
+      // The host's unmount made it: it happened in the host's namespace.
+      s.mntns = history_.host_mntns;
+      s.host = s.mntns != 0;
+      if (f.found_by_resync) s.detail = "found by resync";
+    }
     if (f.kind == FindingKind::kMntnsCopy && f.mntns && f.from_mntns)
       history_.parent_of.try_emplace(f.mntns, f.from_mntns);
     // Holders' own mount points, so that their later unmounts are seen.
