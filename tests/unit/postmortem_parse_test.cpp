@@ -5,7 +5,10 @@
 // times.
 
 #include <gtest/gtest.h>
+#include <unistd.h>
+#include <zlib.h>
 
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 
@@ -210,6 +213,34 @@ TEST(LogRecords, LinesThatDoNotParseAreCountedAndTheFirstFewNamed) {
   EXPECT_EQ(log.warnings[0], "trace.log: line 1: not JSON; skipped");
   EXPECT_EQ(log.entries.size(), 1u);  // the lost notice
   EXPECT_EQ(host_mntns_of(log), 0u);
+}
+
+// The recorded log split as a rotation leaves it: its first half in
+// FILE.1.gz (logrotate compressed it), the rest, torn line included, in FILE.
+TEST(LogRecords, AcrossRotationsWithACompressedOne) {
+  char tmpl[] = "/tmp/mountleak-report-XXXXXX";
+  ASSERT_NE(mkdtemp(tmpl), nullptr);
+  const std::string dir = tmpl, log = dir + "/trace.log";
+  std::ifstream in(kSeedLog, std::ios::binary);
+  const std::string all((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  size_t cut = 0;
+  for (int i = 0; i < 9; ++i) cut = all.find('\n', cut) + 1;
+  gzFile gz = gzopen((log + ".1.gz").c_str(), "wb");
+  ASSERT_NE(gz, nullptr);
+  ASSERT_EQ(gzwrite(gz, all.data(), static_cast<unsigned>(cut)), static_cast<int>(cut));
+  gzclose(gz);
+  std::ofstream(log, std::ios::binary) << all.substr(cut);
+
+  auto files = log_files(log);
+  ASSERT_TRUE(files.ok());
+  EXPECT_EQ(*files, (std::vector<std::string>{log + ".1.gz", log}));
+  auto records = load_log_records(*files);
+  ASSERT_TRUE(records.ok());
+  EXPECT_EQ(records->lines, 18u);
+  EXPECT_EQ(records->unparsed, 0u);
+  ASSERT_EQ(records->warnings.size(), 1u);
+  EXPECT_NE(records->warnings[0].find(log + ": line 10: no newline"), std::string::npos) << records->warnings[0];
+  std::filesystem::remove_all(dir);
 }
 
 }  // namespace
