@@ -36,7 +36,10 @@ constexpr uint64_t kMntDetach = 2;          // umount2(2)'s MNT_DETACH
 // More mount points than this per namespace are not followed: a storm of
 // binds must not make report's memory grow without end.
 constexpr size_t kMaxMountpointsPerNamespace = 4096;
-// Likewise the namespaces remembered only for lineages passing through them.
+// Likewise the namespaces whose inherited mounts are followed, and those
+// remembered only for lineages passing through them: a fork storm in the
+// log must not become one in report's memory.
+constexpr size_t kMaxFollowedNamespaces = 65536;
 constexpr size_t kMaxIntermediateNamespaces = 65536;
 
 uint64_t number(std::string_view text) {
@@ -149,7 +152,9 @@ class HistoryBuilder {
   }
 
   void on_mount(LogMicros time, const LoggedKernelEvent& e) {
-    auto& mine = mounts_[e.mntns];
+    static const std::set<std::string> kNone;
+    const auto found = mounts_.find(e.mntns);
+    const std::set<std::string>& mine = found == mounts_.end() ? kNone : found->second;
     const bool bind = has_flag(e.flags, "MS_BIND");
     const bool recursive = has_flag(e.flags, "MS_REC");
     if (!bind && !has_flag(e.flags, "MS_REMOUNT") && !has_flag(e.flags, "MS_MOVE") &&
@@ -239,6 +244,10 @@ class HistoryBuilder {
     auto parent = mounts_.find(e.old_mntns);
     const bool inherits = parent != mounts_.end() && !parent->second.empty();
     if (!inherits && !history_.holding.count(e.mntns)) return;
+    if (mounts_.size() >= kMaxFollowedNamespaces && !history_.holding.count(e.mntns)) {
+      ++history_.namespaces_not_followed;
+      return;
+    }
     history_.parent_of[e.mntns] = e.old_mntns;
     if (inherits) {
       const std::set<std::string> copied = parent->second;  // the map may grow below

@@ -73,6 +73,9 @@ struct DeviceHistory {
   // How each other namespace that inherited the device's mounts was made,
   // for a lineage that passes through it (a pod sandbox, say).
   std::map<uint64_t, HistoryStep> created;
+  // New namespaces past report's bound whose inherited mounts were not
+  // followed (said as a warning: a lineage through one is cut short).
+  uint64_t namespaces_not_followed = 0;
 };
 
 DeviceHistory build_device_history(const LogRecords& log, const LoggedDevice& device, uint64_t host_mntns);

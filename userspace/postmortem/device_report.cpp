@@ -47,6 +47,9 @@ PostmortemReport build_postmortem_report(const LogRecords& log, const ReportQuer
   const LogMicros at = query.at ? *query.at : query.until ? *query.until : report.last.value_or(0);
   for (const LoggedDevice& device : select_devices(log, query)) {
     DeviceHistory history = build_device_history(log, device, report.host_mntns);
+    if (history.namespaces_not_followed)
+      report.warnings.push_back(std::to_string(history.namespaces_not_followed) + " new namespaces of the log were " +
+                                "not followed for " + device.path + " (too many): a lineage may stop short");
     if (!query.pods.empty()) {
       bool named = false;
       for (const auto& s : history.steps)
