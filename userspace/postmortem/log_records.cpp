@@ -16,6 +16,22 @@ constexpr uint64_t kUnparsedNamed = 10;
 // Calls that failed changed nothing; a busy is kept (it is the failure).
 bool failed_call(const LoggedKernelEvent& e) { return e.ret < 0 && e.kind != "busy_raw"; }
 
+// Whether a kernel event can be a step of some device's history
+// (device_history.h). Most raw events in a log are a container runtime's
+// own mounts of proc, tmpfs and overlay: a mount that binds nothing,
+// changes no propagation and mounts no path (a device node is a path) is
+// no device's story, and keeping it would only cost memory.
+bool may_matter(const LoggedKernelEvent& e) {
+  if (e.kind == "mntns" || e.kind == "setns" || e.kind == "umount" || e.kind == "mount_setattr" ||
+      e.kind == "propagate_mount")
+    return true;
+  if (e.kind != "mount") return false;  // busy_raw (its finding tells), the new mount API, ...
+  if (!e.source.empty() && e.source[0] == '/') return true;
+  for (const char* flag : {"MS_BIND", "MS_PRIVATE", "MS_SLAVE", "MS_SHARED", "MS_UNBINDABLE"})
+    if (e.flags.find(flag) != std::string::npos) return true;
+  return false;
+}
+
 }  // namespace
 
 void add_log_line(LogRecords& log, std::string_view line, const std::string& where) {
@@ -30,9 +46,15 @@ void add_log_line(LogRecords& log, std::string_view line, const std::string& whe
     if (notice->kind == "log_torn_tail") ++log.torn_tails;
     if (notice->kind == "lost") log.lost_events += notice->count;
   }
-  if (const auto* e = std::get_if<LoggedKernelEvent>(&entry->record); e && failed_call(*e)) {
-    ++log.failed_calls;
-    return;
+  if (const auto* e = std::get_if<LoggedKernelEvent>(&entry->record)) {
+    if (failed_call(*e)) {
+      ++log.failed_calls;
+      return;
+    }
+    if (!may_matter(*e)) {
+      ++log.raw_not_needed;
+      return;
+    }
   }
   if (!entry->time) return;  // log_torn_tail: counted, no place in a history
   if (const auto* r = std::get_if<LoggedReady>(&entry->record)) log.readies.push_back(*r);

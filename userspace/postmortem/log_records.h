@@ -24,6 +24,7 @@ struct LogRecords {
   uint64_t torn_tails = 0;      // log_torn_tail lines: a crash's torn line, kept by the next start
   uint64_t lost_events = 0;     // the kernel dropped these (sum of "lost")
   uint64_t failed_calls = 0;    // raw events of calls that failed: not part of any history
+  uint64_t raw_not_needed = 0;  // raw events that cannot be a step of any device's history
   std::vector<std::string> warnings;  // from the reader, and the first unparsed lines
 };
 
