@@ -16,6 +16,7 @@
 #include <gtest/gtest.h>
 
 #include <chrono>
+#include <cstdlib>
 #include <fstream>
 #include <thread>
 
@@ -27,6 +28,23 @@ namespace {
 
 using namespace std::chrono_literals;
 using fixture::ContainerKind;
+
+// "tracepoint" here, "kernel" in the vm lane's Debian guest (as in
+// trace_test.cpp). The kernel tier's mount events name a mount point by its
+// last component only, so there report cannot follow binds and
+// propagation changes by path (README, Limitations); the rest must hold on
+// both tiers.
+bool kernel_tier() {
+  const char* tier = getenv("MOUNTLEAK_TEST_EXPECT_TIER");
+  return tier && std::string(tier) == "kernel";
+}
+
+// A path as the tier names it.
+bool same_path(const nlohmann::json& reported, const std::string& full) {
+  const std::string r = reported.is_string() ? reported.get<std::string>() : "";
+  if (!kernel_tier()) return r == full;
+  return !r.empty() && full.size() >= r.size() && full.compare(full.size() - r.size(), r.size(), r) == 0;
+}
 
 uint64_t mntns_of(pid_t pid) {
   struct stat st {};
@@ -143,7 +161,7 @@ TEST_F(ReportSeed, TimelineHoldersAndLineageFromALogLeftBySigkill) {
   ASSERT_FALSE(mounted.empty()) << timeline.dump(2);
   EXPECT_TRUE(mounted[0]["host"].get<bool>());
   EXPECT_EQ(mounted[0]["source"], node_->device_path());
-  EXPECT_EQ(mounted[0]["target"], node_->global_mount_path());
+  EXPECT_TRUE(same_path(mounted[0]["target"], node_->global_mount_path())) << mounted[0].dump();
 
   bool copy_found = false, copy_raw = false;
   for (const auto& s : steps_of(timeline, "copied")) {
@@ -162,11 +180,11 @@ TEST_F(ReportSeed, TimelineHoldersAndLineageFromALogLeftBySigkill) {
   ASSERT_FALSE(risks.empty()) << timeline.dump(2);
   EXPECT_EQ(risks[0]["bind"]["propagation"], "private");
   EXPECT_EQ(risks[0]["bind"]["source"], node_->kubelet_root());
-  EXPECT_FALSE(steps_of(timeline, "propagation").empty()) << timeline.dump(2);
+  if (!kernel_tier()) EXPECT_FALSE(steps_of(timeline, "propagation").empty()) << timeline.dump(2);
 
   bool host_unmount = false;
   for (const auto& s : steps_of(timeline, "unmounted"))
-    host_unmount = host_unmount || (s["host"].get<bool>() && s["target"] == node_->global_mount_path());
+    host_unmount = host_unmount || (s["host"].get<bool>() && same_path(s["target"], node_->global_mount_path()));
   EXPECT_TRUE(host_unmount) << timeline.dump(2);
   ASSERT_EQ(steps_of(timeline, "leak").size(), 1u) << timeline.dump(2);
   auto busy = steps_of(timeline, "busy");
@@ -201,7 +219,7 @@ TEST_F(ReportSeed, TimelineHoldersAndLineageFromALogLeftBySigkill) {
   const nlohmann::json& chain = lineage["steps"];
   EXPECT_FALSE(steps_of(chain, "mounted").empty()) << chain.dump(2);
   EXPECT_FALSE(steps_of(chain, "copied").empty()) << chain.dump(2);
-  EXPECT_FALSE(steps_of(chain, "bound").empty()) << chain.dump(2);
+  if (!kernel_tier()) EXPECT_FALSE(steps_of(chain, "bound").empty()) << chain.dump(2);
   EXPECT_FALSE(steps_of(chain, "hostpath_risk").empty()) << chain.dump(2);
   EXPECT_TRUE(steps_of(chain, "unmounted").empty()) << "an unmount is no part of how the copy got there";
 
@@ -224,12 +242,38 @@ TEST_F(ReportSeed, TimelineHoldersAndLineageFromALogLeftBySigkill) {
   EXPECT_NE(table.out.find("TIMELINE"), std::string::npos) << table.out;
   EXPECT_NE(table.out.find("LINEAGE of mntns " + std::to_string(collector_mntns)), std::string::npos) << table.out;
   EXPECT_NE(table.out.find("=> held by container " + collector.name), std::string::npos) << table.out;
-  EXPECT_NE(table.out.find("rprivate"), std::string::npos) << table.out;
+  if (!kernel_tier()) EXPECT_NE(table.out.find("rprivate"), std::string::npos) << table.out;
 
   // --- a pod that took no part names no device ---
   RunResult other = report({"--pod", "nobody/nothing", "-o", "json"});
   ASSERT_EQ(other.exit_code, 0) << other.err;
   ASSERT_EQ(other.json_lines().size(), 1u) << other.out;
+}
+
+// Arguments that mean nothing are errors (exit 2) that say what is wrong.
+TEST(ReportCommandLine, MeaninglessArgumentsExitTwo) {
+  char dir[] = "/tmp/mountleak-report-cli-XXXXXX";
+  ASSERT_NE(mkdtemp(dir), nullptr);
+  const std::string log = std::string(dir) + "/trace.log";
+  { std::ofstream(log) << R"({"event":"ready","time":"2026-12-02T13:00:00Z","host_mntns":1,"pid":2})" << "\n"; }
+  const std::pair<std::vector<std::string>, std::string> cases[] = {
+      {{"report"}, "--log is required"},
+      {{"report", "--log", "/nonexistent/trace.log"}, "No such file or directory"},
+      {{"report", "--log", log, "--at", "yesterday"}, "is not a time"},
+      {{"report", "--log", log, "--since", "2026-12-02T13:00:00"}, "is not a time"},  // no zone
+      {{"report", "--log", log, "--since", "-1h", "--until", "-2h"}, "--since is after --until"},
+      {{"report", "--log", log, "-o", "yaml"}, "yaml"},
+  };
+  for (const auto& [args, said] : cases) {
+    RunResult r = run_mountleak(args);
+    EXPECT_EQ(r.exit_code, 2) << args.back() << "\n" << r.err;
+    EXPECT_NE(r.err.find(said), std::string::npos) << r.err;
+  }
+  RunResult ok = run_mountleak({"report", "--log", log, "--at", "-1d"});
+  EXPECT_EQ(ok.exit_code, 0) << ok.err;
+  EXPECT_NE(ok.out.find("No finding in the log names a device"), std::string::npos) << ok.out;
+  unlink(log.c_str());
+  rmdir(dir);
 }
 
 }  // namespace
