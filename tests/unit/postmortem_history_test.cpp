@@ -188,6 +188,23 @@ TEST(CopyLineage, AStartTheLogNoLongerHasIsSaid) {
   EXPECT_EQ(l.namespaces.back(), 300u);
 }
 
+// The kernel tier names the device of a propagated copy: a step where the
+// namespace holds it, nothing where no finding says it does.
+TEST(DeviceHistory, PropagatedCopiesOnTheKernelTier) {
+  LogRecords log = nested_log();
+  add_log_line(log, R"({"event":"propagate_mount","time":"2026-12-02T10:00:09Z","pid":10,"comm":"kubelet","mntns":300,)"
+                    R"("ret":0,"tier":"kernel","mountpoint_name":"img2","dev":"252:0"})", "a");
+  add_log_line(log, R"({"event":"propagate_mount","time":"2026-12-02T10:00:09Z","pid":10,"comm":"kubelet","mntns":555,)"
+                    R"("ret":0,"tier":"kernel","mountpoint_name":"img2","dev":"252:0"})", "b");
+  add_log_line(log, R"({"event":"propagate_mount","time":"2026-12-02T10:00:09Z","pid":10,"comm":"kubelet","mntns":300,)"
+                    R"("ret":0,"tier":"kernel","mountpoint_name":"other","dev":"252:1"})", "c");
+  DeviceHistory h = build_device_history(log, loop0(log), host_mntns_of(log));
+  ASSERT_EQ(h.steps.back().kind, StepKind::kPropagated);
+  EXPECT_EQ(h.steps.back().mntns, 300u);
+  EXPECT_EQ(h.steps.back().target, "img2");
+  EXPECT_EQ(h.steps[h.steps.size() - 2].kind, StepKind::kUnmounted);
+}
+
 TEST(DeviceReport, FiltersByDeviceImagePodAndTime) {
   LogRecords log = nested_log();
   auto report = [&](ReportQuery q) { return build_postmortem_report(log, q, {"trace.log"}); };

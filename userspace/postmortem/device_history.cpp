@@ -275,10 +275,10 @@ class HistoryBuilder {
 
   void on_propagated(LogMicros time, const LoggedKernelEvent& e) {
     const std::string dev = std::to_string(key_.major) + ":" + std::to_string(key_.minor);
-    if (e.dev != dev) return;
+    if (e.dev != dev || !in_story(e.mntns)) return;
     HistoryStep s = step(StepKind::kPropagated, time, e.mntns);
     s.who = raw_who(e, e.mntns);
-    s.target = e.path.empty() ? e.target : e.path;
+    s.target = e.target;
     history_.steps.push_back(std::move(s));
   }
 

@@ -111,7 +111,7 @@ struct LoggedKernelEvent {
   uint64_t old_mntns = 0;  // mntns, setns: before it
   int64_t ret = 0;
   std::string source;  // mount
-  std::string target;  // mount, umount
+  std::string target;  // mount, umount; propagate_*: the mount point's last component
   std::string fstype;  // mount
   std::string flags;   // mount: "MS_BIND|MS_REC"; others: the number as text
   std::string path;    // open_tree, mount_setattr, busy_raw

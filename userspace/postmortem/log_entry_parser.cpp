@@ -199,6 +199,7 @@ LoggedKernelEvent kernel_event_of(const std::string& kind, const Json& j) {
   e.ret = signed_number(j, "ret");
   e.source = text(j, "source");
   e.target = text(j, "target");
+  if (e.target.empty()) e.target = text(j, "mountpoint_name");  // propagate_*: the last component
   e.fstype = text(j, "fstype");
   e.flags = number_or_text(j, "flags");
   e.path = text(j, "path");
