@@ -51,7 +51,7 @@ CopyLineage lineage_of(const DeviceHistory& history, const HeldCopy& copy, LogMi
 
   const std::set<uint64_t> in_chain(chain.begin(), chain.end());
   for (const HistoryStep& s : history.steps) {
-    if (s.time > at) break;
+    if (s.time > at) continue;  // not break: a clock stepped back leaves later lines earlier
     if (!in_chain.count(s.mntns) || !on_the_way(s, s.mntns == copy.mntns)) continue;
     // A namespace's creation belongs to it, not to a sibling's chain; the
     // host's own steps are only how the device got there.

@@ -37,7 +37,7 @@ std::vector<HeldCopy> holders_at(const DeviceHistory& history, LogMicros at) {
     return it->second;
   };
   for (const HistoryStep& s : history.steps) {
-    if (s.time > at) break;
+    if (s.time > at) continue;  // not break: a clock stepped back leaves later lines earlier
     switch (s.kind) {
       case StepKind::kMounted:
       case StepKind::kBound: {
