@@ -108,6 +108,22 @@ Json lineage_json(const CopyLineage& l) {
 
 }  // namespace
 
+std::string_view step_kind_name(StepKind kind) {
+  switch (kind) {
+    case StepKind::kMounted: return "mounted";
+    case StepKind::kBound: return "bound";
+    case StepKind::kCopied: return "copied";
+    case StepKind::kPropagated: return "propagated";
+    case StepKind::kEntered: return "entered";
+    case StepKind::kPropagation: return "propagation";
+    case StepKind::kHostpathRisk: return "hostpath_risk";
+    case StepKind::kUnmounted: return "unmounted";
+    case StepKind::kLeak: return "leak";
+    case StepKind::kBusy: return "busy";
+  }
+  return "unknown";
+}
+
 nlohmann::json device_report_json(const DeviceReport& d) {
   Json timeline = Json::array();
   for (const auto& s : d.timeline) timeline.push_back(step_json(s));

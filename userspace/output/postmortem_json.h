@@ -8,9 +8,14 @@
 
 #include <nlohmann/json.hpp>
 
+#include <string_view>
+
 #include "postmortem/device_report.h"
 
 namespace mountleak {
+
+// "mounted", "copied", ...: the step's name in both renderings.
+std::string_view step_kind_name(StepKind kind);
 
 nlohmann::json device_report_json(const DeviceReport& d);
 nlohmann::json report_summary_json(const PostmortemReport& r);

@@ -4,6 +4,7 @@
 #include <fmt/core.h>
 
 #include "output/holders_json.h"
+#include "output/postmortem_json.h"
 #include "output/printable.h"
 
 namespace mountleak {

@@ -291,22 +291,6 @@ class HistoryBuilder {
 
 }  // namespace
 
-std::string_view step_kind_name(StepKind kind) {
-  switch (kind) {
-    case StepKind::kMounted: return "mounted";
-    case StepKind::kBound: return "bound";
-    case StepKind::kCopied: return "copied";
-    case StepKind::kPropagated: return "propagated";
-    case StepKind::kEntered: return "entered";
-    case StepKind::kPropagation: return "propagation";
-    case StepKind::kHostpathRisk: return "hostpath_risk";
-    case StepKind::kUnmounted: return "unmounted";
-    case StepKind::kLeak: return "leak";
-    case StepKind::kBusy: return "busy";
-  }
-  return "unknown";
-}
-
 std::string propagation_from_flags(std::string_view flags) {
   std::string name;
   if (has_flag(flags, "MS_PRIVATE")) name = "private";

@@ -80,8 +80,6 @@ struct DeviceHistory {
 
 DeviceHistory build_device_history(const LogRecords& log, const LoggedDevice& device, uint64_t host_mntns);
 
-std::string_view step_kind_name(StepKind kind);
-
 // "rprivate" etc. from mount(2)'s flags text ("MS_REC|MS_PRIVATE"); "" when
 // they change no propagation.
 std::string propagation_from_flags(std::string_view flags);
