@@ -16,6 +16,7 @@
 #include "cli/lint_command.h"
 #include "cli/probe_command.h"
 #include "cli/replay_command.h"
+#include "cli/report_command.h"
 #include "cli/scan_command.h"
 #include "cli/trace_command.h"
 
@@ -48,6 +49,7 @@ int main(int argc, char** argv) {
       "  mountleak trace              watch live and attribute leaks as they happen\n"
       "  mountleak demo               make the leak in a sandbox and watch it found\n"
       "  mountleak lint manifests/    flag leak-prone hostPath mounts before they run\n"
+      "  mountleak report --log FILE  after the fact: timeline, holders at a time, lineage\n"
       "  mountleak replay --log FILE  the findings of a trace log, again, offline\n"};
   app.require_subcommand(1);
   app.set_version_flag("--version", "mountleak 0.1.0");
@@ -58,6 +60,7 @@ int main(int argc, char** argv) {
   mountleak::register_demo_command(app, action);
   mountleak::register_lint_command(app, action);
   mountleak::register_replay_command(app, action);
+  mountleak::register_report_command(app, action);
   try {
     app.parse(argc, argv);
     return finish_stdout(action ? action() : 0);
