@@ -23,6 +23,45 @@ std::string base64(std::string_view bytes) {
   return out;
 }
 
+namespace {
+
+int base64_value(char c) {
+  if (c >= 'A' && c <= 'Z') return c - 'A';
+  if (c >= 'a' && c <= 'z') return c - 'a' + 26;
+  if (c >= '0' && c <= '9') return c - '0' + 52;
+  if (c == '+') return 62;
+  if (c == '/') return 63;
+  return -1;
+}
+
+}  // namespace
+
+std::optional<std::string> decode_base64(std::string_view text) {
+  if (text.size() % 4 != 0) return std::nullopt;
+  std::string out;
+  out.reserve(text.size() / 4 * 3);
+  for (size_t i = 0; i < text.size(); i += 4) {
+    uint32_t v[4];
+    int pad = 0;
+    for (int k = 0; k < 4; ++k) {
+      const char c = text[i + k];
+      if (c == '=' && i + 4 == text.size() && k >= 2) {
+        v[k] = 0;
+        ++pad;
+        continue;
+      }
+      const int value = base64_value(c);
+      if (pad > 0 || value < 0) return std::nullopt;  // data after padding, or not base64
+      v[k] = static_cast<uint32_t>(value);
+    }
+    const uint32_t chunk = (v[0] << 18) | (v[1] << 12) | (v[2] << 6) | v[3];
+    out += static_cast<char>(chunk >> 16);
+    if (pad < 2) out += static_cast<char>((chunk >> 8) & 0xff);
+    if (pad < 1) out += static_cast<char>(chunk & 0xff);
+  }
+  return out;
+}
+
 std::string with_replacement_characters(std::string_view bytes) {
   std::string out;
   out.reserve(bytes.size());

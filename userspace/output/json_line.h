@@ -11,6 +11,7 @@
 // same length, null where the element was valid). Valid strings are
 // untouched, so consumers that never meet such bytes see nothing new.
 
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -27,6 +28,9 @@ std::string json_line(const nlohmann::json& event);
 
 // RFC 4648 base64 with padding.
 std::string base64(std::string_view bytes);
+// The inverse, for reading "<key>_b64" back (report, replay): the bytes, or
+// nothing when `text` is not padded base64.
+std::optional<std::string> decode_base64(std::string_view text);
 
 // Every invalid byte replaced by U+FFFD.
 std::string with_replacement_characters(std::string_view bytes);

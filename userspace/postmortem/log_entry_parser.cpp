@@ -5,20 +5,13 @@
 
 #include <limits>
 
+#include "output/json_line.h"
+
 namespace mountleak {
 
 namespace {
 
 using Json = nlohmann::json;
-
-int base64_value(char c) {
-  if (c >= 'A' && c <= 'Z') return c - 'A';
-  if (c >= 'a' && c <= 'z') return c - 'a' + 26;
-  if (c >= '0' && c <= '9') return c - '0' + 52;
-  if (c == '+') return 62;
-  if (c == '/') return 63;
-  return -1;
-}
 
 const Json* member(const Json& obj, const char* key) {
   if (!obj.is_object()) return nullptr;
@@ -220,30 +213,6 @@ bool is_kernel_event(const std::string& kind) {
 }
 
 }  // namespace
-
-std::optional<std::string> decode_base64(std::string_view text) {
-  if (text.size() % 4 != 0) return std::nullopt;
-  std::string out;
-  out.reserve(text.size() / 4 * 3);
-  for (size_t i = 0; i < text.size(); i += 4) {
-    int v[4];
-    int pad = 0;
-    for (int k = 0; k < 4; ++k) {
-      const char c = text[i + k];
-      if (c == '=' && i + 4 == text.size() && k >= 2) {
-        v[k] = 0;
-        ++pad;
-      } else if (pad > 0 || (v[k] = base64_value(c)) < 0) {
-        return std::nullopt;  // a character after padding, or not base64
-      }
-    }
-    const uint32_t chunk = (v[0] << 18) | (v[1] << 12) | (v[2] << 6) | v[3];
-    out += static_cast<char>(chunk >> 16);
-    if (pad < 2) out += static_cast<char>((chunk >> 8) & 0xff);
-    if (pad < 1) out += static_cast<char>(chunk & 0xff);
-  }
-  return out;
-}
 
 Result<LogEntry> parse_log_entry(std::string_view line) {
   // No exceptions: a damaged line is a value, not an unwinding.

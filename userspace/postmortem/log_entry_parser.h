@@ -18,7 +18,4 @@ namespace mountleak {
 
 Result<LogEntry> parse_log_entry(std::string_view line);
 
-// RFC 4648 base64 (with padding) back to bytes; nullopt when malformed.
-std::optional<std::string> decode_base64(std::string_view text);
-
 }  // namespace mountleak

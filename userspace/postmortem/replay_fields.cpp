@@ -3,20 +3,13 @@
 
 #include <limits>
 
+#include "output/json_line.h"
+
 namespace mountleak::replay_fields {
 
 namespace {
 
 Error bad(const char* key, const std::string& why) { return Error{std::string("field ") + key + ": " + why}; }
-
-int base64_value(char c) {
-  if (c >= 'A' && c <= 'Z') return c - 'A';
-  if (c >= 'a' && c <= 'z') return c - 'a' + 26;
-  if (c >= '0' && c <= '9') return c - '0' + 52;
-  if (c == '+') return 62;
-  if (c == '/') return 63;
-  return -1;
-}
 
 // One string element, preferring the exact bytes from `b64` when given.
 Result<std::string> string_value(const nlohmann::json& v, const nlohmann::json* b64, const char* key, size_t max) {
@@ -34,30 +27,10 @@ Result<std::string> string_value(const nlohmann::json& v, const nlohmann::json* 
 }  // namespace
 
 std::optional<std::string> from_base64(std::string_view text, size_t max) {
-  if (text.size() % 4 != 0 || text.size() / 4 * 3 > max + 2) return std::nullopt;
-  std::string out;
-  out.reserve(text.size() / 4 * 3);
-  for (size_t i = 0; i < text.size(); i += 4) {
-    int v[4];
-    int pad = 0;
-    for (int k = 0; k < 4; ++k) {
-      const char c = text[i + k];
-      if (c == '=' && i + 4 == text.size() && k >= 2) {
-        v[k] = 0;
-        ++pad;
-        continue;
-      }
-      if (pad) return std::nullopt;  // data after padding
-      v[k] = base64_value(c);
-      if (v[k] < 0) return std::nullopt;
-    }
-    const uint32_t n = (uint32_t(v[0]) << 18) | (uint32_t(v[1]) << 12) | (uint32_t(v[2]) << 6) | uint32_t(v[3]);
-    out += static_cast<char>(n >> 16);
-    if (pad < 2) out += static_cast<char>((n >> 8) & 0xff);
-    if (pad < 1) out += static_cast<char>(n & 0xff);
-  }
-  if (out.size() > max) return std::nullopt;
-  return out;
+  if (text.size() / 4 * 3 > max + 2) return std::nullopt;  // refused before it is decoded
+  auto bytes = decode_base64(text);
+  if (!bytes || bytes->size() > max) return std::nullopt;
+  return bytes;
 }
 
 Result<uint64_t> unsigned_field(const nlohmann::json& j, const char* key, uint64_t max) {
