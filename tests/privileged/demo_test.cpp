@@ -84,8 +84,11 @@ TEST(Demo, ShowsEveryFindingAndLeavesNothingBehind) {
   ASSERT_NE(risk, std::string::npos) << r.out;
   ASSERT_NE(leak, std::string::npos) << r.out;
   ASSERT_NE(busy, std::string::npos) << r.out;
+  const size_t over = r.out.find(" leak over ");
+  EXPECT_NE(over, std::string::npos) << r.out;
   EXPECT_LT(risk, leak);
   EXPECT_LT(leak, busy);
+  EXPECT_LT(busy, over);
   // The leak names the private collector, not the HostToContainer one.
   const std::string leak_text = r.out.substr(leak, busy - leak);
   EXPECT_NE(leak_text.find("fluentd"), std::string::npos) << leak_text;
@@ -108,6 +111,13 @@ TEST(Demo, KeepsTheLogWhenAskedAndItHoldsTheLeak) {
   ASSERT_TRUE(text.ok()) << text.error().message;
   EXPECT_NE(text->find("\"event\":\"leak\""), std::string::npos);
   EXPECT_NE(r.out.find(log), std::string::npos) << "the demo should say where the log is";
+  // The log answers afterwards, as the demo says it will.
+  RunResult report = run_mountleak({"report", "--log", log});
+  EXPECT_EQ(report.exit_code, 0) << report.out << report.err;
+  EXPECT_NE(report.out.find("fluentd"), std::string::npos) << report.out;
+  RunResult replay = run_mountleak({"replay", "--log", log, "-o", "json"});
+  EXPECT_EQ(replay.exit_code, 0) << replay.out << replay.err;
+  EXPECT_NE(replay.out.find("\"event\":\"leak\""), std::string::npos) << replay.out;
   fs::remove_all(tmpl);
 }
 

@@ -213,11 +213,6 @@ int Demo::run() {
       expect("busy", "the failed exclusive open");
     }
   }
-  if (tracer_) {
-    step("trace stops (SIGINT) and prints what it counted");
-    if (auto s = tracer_->stop(); !s) fail(s.error().message);
-    tracer_.reset();
-  }
   if (!stopped()) {
     const int found = run_scan("Without eBPF, `mountleak scan` reads every mount namespace and finds the same holder");
     if (found != kExitFindings) fail(fmt::format("scan should exit 1 (a holder found), not {}", found));
@@ -226,8 +221,14 @@ int Demo::run() {
     step("The fix: set mountPropagation: HostToContainer on the collector's volume and restart it",
          "Here: the collector is stopped, and its copy goes with its mount namespace.");
     if (auto s = node_->stop_container(*collector); !s) fail(s.error().message);
+    expect("leak_resolved", "the last copy went with the collector");
     const int found = run_scan("scan again: the device is free, `rbd unmap` would succeed");
     if (found != kExitOk) fail(fmt::format("scan should exit 0 (nothing holds the device), not {}", found));
+  }
+  if (tracer_) {
+    step("trace stops (SIGINT) and prints what it counted");
+    if (auto s = tracer_->stop(); !s) fail(s.error().message);
+    tracer_.reset();
   }
   return finish();
 }
@@ -242,7 +243,10 @@ int Demo::finish() {
     std::error_code ec;
     std::filesystem::remove_all(temp_dir_, ec);
   } else {
-    fmt::print("   trace's post-mortem log is kept: {}\n", log_path_);
+    fmt::print("   trace's post-mortem log is kept: {}\n"
+               "   Ask it: mountleak report --log {}   (timeline, holders, lineage)\n"
+               "           mountleak replay --log {}   (the findings again, offline)\n",
+               log_path_, log_path_, log_path_);
   }
   if (stopped()) {
     fmt::print("\nInterrupted; everything the demo made is removed.\n");
@@ -283,7 +287,8 @@ void register_demo_command(CLI::App& app, CommandAction& action) {
       "  another binds it with HostToContainer               -> nothing\n"
       "  the kubelet unmounts the volume                     -> leak, naming the collector\n"
       "  the device is opened exclusively, as rbd unmap does -> busy\n"
-      "then `mountleak scan` finds the same holder without eBPF, the collector is restarted,\n"
+      "  `mountleak scan` finds the same holder without eBPF\n"
+      "  the collector is restarted                          -> leak over\n"
       "and everything is removed. Nothing outside its own mount namespace is touched.\n"
       "Needs root. Exit status: 0 every step went as shown, 2 otherwise (said above it).\n\n"
       "Examples:\n"
