@@ -48,13 +48,7 @@ using Clock = std::chrono::steady_clock;
 constexpr const char* kDirPrefix = "mountleak-ceph-test-";
 
 fs::path scripts_dir() {
-#ifdef MOUNTLEAK_CEPH_SCRIPTS
-  return MOUNTLEAK_CEPH_SCRIPTS;
-#else
-  // tests/privileged/ceph_test.cpp -> scripts/ceph (CMake compiles with
-  // absolute source paths).
-  return fs::path(__FILE__).parent_path().parent_path().parent_path() / "scripts" / "ceph";
-#endif
+  return MOUNTLEAK_CEPH_SCRIPTS;  // tests/CMakeLists.txt
 }
 
 std::map<std::string, std::string> read_env_file(const fs::path& path) {
