@@ -15,17 +15,19 @@ std::set<ProgramKind> CommonOptions::disabled_features() const {
   return *parsed;
 }
 
-void add_common_options(CLI::App& app, CommonOptions& options) {
-  add_host_path_options(app, options.paths);
+void add_output_option(CLI::App& app, OutputFormat& format, const char* json_means) {
   app.add_option_function<std::string>(
          "-o,--output",
-         [&options](const std::string& format) {
-           options.output = format == "json" ? OutputFormat::kJson : OutputFormat::kTable;
-         },
-         "Output format: table (for people) or json (one object per line)")
+         [&format](const std::string& v) { format = v == "json" ? OutputFormat::kJson : OutputFormat::kTable; },
+         std::string("Output format: table (for people) or json (") + json_means + ")")
       ->check(CLI::IsMember({"table", "json"}).description(""))
       ->type_name("table|json")
       ->default_str("table");
+}
+
+void add_common_options(CLI::App& app, CommonOptions& options) {
+  add_host_path_options(app, options.paths);
+  add_output_option(app, options.output);
   app.add_flag("-v,--verbose", options.verbose, "Print libbpf's own messages");
 }
 

@@ -29,6 +29,10 @@ struct CommonOptions {
   std::set<ProgramKind> disabled_features() const;
 };
 
+// -o,--output table|json into `format`; `json_means` says what one JSON
+// object a line is, for --help.
+void add_output_option(CLI::App& app, OutputFormat& format,
+                       const char* json_means = "one object per line");
 // Host paths, output format and verbosity: every command.
 void add_common_options(CLI::App& app, CommonOptions& options);
 // --cmdline redacted|full, into `policy`: the commands that name holders.

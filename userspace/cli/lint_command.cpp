@@ -5,6 +5,7 @@
 
 #include <memory>
 
+#include "cli/common_options.h"
 #include "cli/option_checks.h"
 #include "lint/manifest_inputs.h"
 #include "output/lint_report.h"
@@ -16,7 +17,7 @@ namespace {
 struct LintCommandOptions {
   std::vector<std::string> inputs;
   std::vector<std::string> kubelet_roots;
-  bool json = false;
+  OutputFormat output = OutputFormat::kTable;
 };
 
 int run_lint(const LintCommandOptions& options) {
@@ -28,7 +29,7 @@ int run_lint(const LintCommandOptions& options) {
   }
   LintResult result;
   lint_inputs(options.inputs, lint, result);
-  if (options.json) {
+  if (options.output == OutputFormat::kJson) {
     for (const std::string& line : lint_json_lines(result)) fmt::print("{}\n", line);
   } else {
     for (const LintFinding& f : result.findings) fmt::print("{}\n", lint_finding_text(f));
@@ -63,12 +64,7 @@ void register_lint_command(CLI::App& app, CommandAction& action) {
   cmd->add_option("--kubelet-root", options->kubelet_roots,
                   "The kubelet root on your nodes (repeatable) [default: /var/lib/kubelet]")
       ->check(absolute_path());
-  cmd->add_option_function<std::string>(
-         "-o,--output", [options](const std::string& format) { options->json = format == "json"; },
-         "Output format: table (for people) or json (one object per line)")
-      ->check(CLI::IsMember({"table", "json"}).description(""))
-      ->type_name("table|json")
-      ->default_str("table");
+  add_output_option(*cmd, options->output, "one object per line, then a summary");
   cmd->callback([options, &action] { action = [options] { return run_lint(*options); }; });
 }
 

@@ -7,6 +7,7 @@
 #include <memory>
 #include <string>
 
+#include "cli/common_options.h"
 #include "output/printable.h"
 #include "output/stream_sink.h"
 #include "postmortem/replay.h"
@@ -17,13 +18,13 @@ namespace {
 
 struct ReplayOptions {
   std::string log_path;
-  bool json = false;
+  OutputFormat output = OutputFormat::kTable;
   bool quiet = false;
 };
 
 int run_replay(const ReplayOptions& options) {
   std::unique_ptr<StreamSink> sink;
-  if (options.json)
+  if (options.output == OutputFormat::kJson)
     sink = std::make_unique<JsonLinesSink>(stdout, false);
   else
     sink = std::make_unique<LiveViewSink>(stdout, false);
@@ -86,12 +87,7 @@ void register_replay_command(CLI::App& app, CommandAction& action) {
   cmd->add_option("--log", options->log_path, "The log `trace --log` wrote (its rotations are read too)")
       ->required()
       ->check([](const std::string& p) { return p.empty() ? std::string("empty path") : std::string(); });
-  cmd->add_option_function<std::string>(
-         "-o,--output", [options](const std::string& format) { options->json = format == "json"; },
-         "Output format: table (trace's live view, for people) or json (one object per line, as trace -o json)")
-      ->check(CLI::IsMember({"table", "json"}).description(""))
-      ->type_name("table|json")
-      ->default_str("table");
+  add_output_option(*cmd, options->output, "one object per line, as trace -o json");
   cmd->add_flag("-q,--quiet", options->quiet, "No summary on stderr unless something was skipped");
   cmd->callback([options, &action] { action = [options] { return run_replay(*options); }; });
 }

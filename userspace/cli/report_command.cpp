@@ -119,15 +119,7 @@ void register_report_command(CLI::App& app, CommandAction& action) {
   cmd->add_option("--until", options->until, "Timeline up to this time")->type_name("TIME");
   cmd->add_option("--at", options->at, "Holders and lineage at this time [default: --until, else the log's end]")
       ->type_name("TIME");
-  cmd->add_option_function<std::string>(
-         "-o,--output",
-         [options](const std::string& format) {
-           options->output = format == "json" ? OutputFormat::kJson : OutputFormat::kTable;
-         },
-         "Output format: table (for people) or json (one object per device, then a summary)")
-      ->check(CLI::IsMember({"table", "json"}).description(""))
-      ->type_name("table|json")
-      ->default_str("table");
+  add_output_option(*cmd, options->output, "one object per device, then a summary");
   cmd->callback([options, &action] { action = [options] { return run_report_command(*options); }; });
 }
 
