@@ -13,6 +13,7 @@
 #include <filesystem>
 #include <fstream>
 
+#include "findings/attribution.h"
 #include "sources/fd_holders.h"
 #include "sources/namespace_enumerator.h"
 
@@ -381,6 +382,16 @@ TEST(ReadFile, ALongerFileThanTheCapIsAnErrorNotATruncation) {
   EXPECT_EQ(st.error().errno_value, EFBIG);
   EXPECT_TRUE(read_file_into(path, buf, 10000));
   EXPECT_EQ(buf.size(), 10000u);
+}
+
+TEST_F(SyntheticProc, KernelThreadsAreLeftOutOfWhoANamespaceIs) {
+  make_process(2, "A", "", "2 (kthreadd) S 0 0 0 0 -1 2129984 0", "");
+  make_process(77, "A", "", "77 (kworker/0:1) I 2 0 0 0 -1 69238880 0", "");
+  Attributor attributor(paths_);
+  const Attribution who = attributor.attribute({1, 2, 40, 77});
+  EXPECT_EQ(who.pids, (std::vector<int>{1, 40}));
+  ASSERT_EQ(who.processes.size(), 2u);
+  EXPECT_EQ(who.processes[0].comm, "init");
 }
 
 TEST_F(SyntheticProc, HostNamespaceOption) {

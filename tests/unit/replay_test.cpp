@@ -12,7 +12,9 @@
 
 #include "output/json_line.h"
 #include "output/record_json.h"
+#include "output/recorded_facts_json.h"
 #include "postmortem/recorded_facts_parse.h"
+#include "postmortem/recorded_node.h"
 #include "postmortem/recorded_writer.h"
 #include "postmortem/replay_raw_event.h"
 #include "scripted_node.h"
@@ -201,6 +203,35 @@ TEST_F(ReplayTest, RawEventsParseBackToWhatWasLogged) {
   EXPECT_FALSE(parse_log_time("9999-12-31T23:59:59.999999Z"));
   EXPECT_FALSE(parse_log_time("2026-02-30T10:00:00.000001Z"));
   EXPECT_FALSE(parse_log_time("2026-12-02T10:00:00.00001Z"));
+}
+
+// A busy event's walk over /proc, and an answer that left kernel threads
+// out, parse back to what was written, and the replayed node gives them to
+// the same questions.
+TEST_F(ReplayTest, OpenHoldersAndAttributionsWithoutKernelThreadsParseBack) {
+  FdHolder map{42, -1, "/mnt/vol/lib.so (deleted)", DevId{7, 3}, "map", false, 4026532001};
+  FdHolder fd{43, 5, "/dev/loop3", DevId{7, 3}, "fd", true, 4026531840};
+  NodeFact open = RecordedOpenHolders{DevId{7, 3}, {map, fd}};
+  Attribution who;
+  who.pids = {1, 40};
+  who.processes = {ProcessRef{1, "init", {"/sbin/init"}}, ProcessRef{40, "app", {"app"}}};
+  NodeFact attribution = RecordedAttribution{who, false, {1, 2, 40}};
+
+  RecordedNode node;
+  for (const NodeFact& fact : {open, attribution}) {
+    auto line = nlohmann::json::parse(json_line(recorded_fact_json(fact)));
+    auto parsed = parse_recorded_fact(line);
+    ASSERT_TRUE(parsed) << parsed.error().message << " in " << line.dump();
+    EXPECT_EQ(recorded_fact_json(*parsed), recorded_fact_json(fact));
+    node.load(*parsed);
+  }
+  auto found = node.open_holders(DevId{7, 3}, {});
+  ASSERT_EQ(found.size(), 2u);
+  EXPECT_EQ(found[0].kind, "map");
+  EXPECT_EQ(found[0].mntns, 4026532001u);
+  EXPECT_TRUE(found[1].device_node);
+  EXPECT_EQ(node.attribute({1, 2, 40}).pids, (std::vector<int>{1, 40}));
+  EXPECT_EQ(node.unanswered(), 0u);
 }
 
 TEST_F(ReplayTest, MembersAreRecordedAsChangesOnly) {

@@ -57,7 +57,9 @@ void BusyDetector::judge(const KernelEvent& e, const BusyFailure& b) {
     return;
   }
   reconciler_.drop_dead_holders(busy->dev);
-  DeviceHolders d = node_.holders_of(busy->dev);
+  // A mount is rarely what makes an unmount fail: a process with a file
+  // open, a working directory or a map on the mount does.
+  DeviceHolders d = node_.holders_of(busy->dev, node_.lookups.open_holders(busy->dev, node_.model.namespaces()));
   auto finding = node_.finding<Busy>(d, d.holders);
   finding.source = b.source;
   finding.path = b.path;

@@ -7,7 +7,9 @@
 // LiveNodeLookups asks the node itself; `replay` answers from a log, and
 // `trace --log` records each answer for it (postmortem/recorded_*).
 
+#include <chrono>
 #include <functional>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -17,6 +19,7 @@
 #include "findings/host_layout.h"
 #include "model/device.h"
 #include "model/kernel_event.h"
+#include "model/mount_namespace.h"
 
 namespace mountleak {
 
@@ -43,6 +46,11 @@ class NodeLookups : public AttributionSource {
   // inside the failing process's root, rbd's sysfs).
   virtual std::optional<BusyDevice> busy_device(const KernelEvent& e,
                                                 const std::function<std::optional<BusyDevice>()>& resolve) = 0;
+  // The processes that keep the device busy without a mount: descriptors,
+  // cwd, root, executable or memory maps on it, in any namespace.
+  // `namespaces` names the mounts a descriptor is not followed into
+  // (fd_holders.h).
+  virtual std::vector<FdHolder> open_holders(DevId dev, const std::map<uint64_t, MountNamespace>& namespaces) = 0;
 };
 
 class LiveNodeLookups : public NodeLookups {
@@ -61,10 +69,21 @@ class LiveNodeLookups : public NodeLookups {
                                         const std::function<std::optional<BusyDevice>()>& resolve) override {
     return resolve();
   }
+  // A walk over every process of the node: at most one per device per
+  // kOpenHoldersReuse, so a container making a device fail EBUSY in a loop
+  // cannot keep us walking /proc; a busy event within it is given the
+  // answer of the walk before.
+  std::vector<FdHolder> open_holders(DevId dev, const std::map<uint64_t, MountNamespace>& namespaces) override;
+  static constexpr auto kOpenHoldersReuse = std::chrono::seconds(1);
 
  private:
+  struct OpenHoldersWalk {
+    std::chrono::steady_clock::time_point at;
+    std::vector<FdHolder> found;
+  };
   const HostPaths& paths_;
   Attributor attributor_;
+  std::map<DevId, OpenHoldersWalk> open_holders_;
 };
 
 }  // namespace mountleak

@@ -64,10 +64,10 @@ const HostLayout& NodeState::host_layout() {
 
 // The device is described afresh for every finding: after an rbd unmap and
 // map, or a loop detach and attach, the same number names another image.
-DeviceHolders NodeState::holders_of(DevId dev) {
+DeviceHolders NodeState::holders_of(DevId dev, std::vector<FdHolder> open) {
   std::vector<uint64_t> mounting = model.namespaces_holding(dev);
-  return finder_.find(lookups.describe_device(dev),
-                      HolderInputs{model.namespaces(), model.host_mntns(), {}, {}, &mounting, &host_layout()});
+  return finder_.find(lookups.describe_device(dev), HolderInputs{model.namespaces(), model.host_mntns(),
+                                                                 std::move(open), {}, &mounting, &host_layout()});
 }
 
 Culprit NodeState::culprit(int pid, const std::string& comm) { return Culprit{pid, comm, lookups.attribute({pid})}; }

@@ -56,8 +56,9 @@ class NodeState {
   const HostLayout& host_layout();
   void host_table_changed() { host_layout_.reset(); }
 
-  // Everyone holding the device now, the device named afresh.
-  DeviceHolders holders_of(DevId dev);
+  // Everyone holding the device now, the device named afresh; `open` adds
+  // the processes that hold it without a mount (open_holders()).
+  DeviceHolders holders_of(DevId dev, std::vector<FdHolder> open = {});
   // A finding about the device found, naming these of its holders and the
   // bounds reached now.
   template <class Finding>

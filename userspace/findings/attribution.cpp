@@ -62,9 +62,11 @@ void Attributor::attribute_container(int pid, Attribution& out) {
 
 Attribution Attributor::attribute(const std::vector<int>& pids) {
   Attribution out;
-  out.pids = pids;
   for (int pid : pids) {
     const ProcessInfo* info = process(pid);
+    // Kernel threads share the host's namespace but hold nothing of it.
+    if (info && info->kernel_thread) continue;
+    out.pids.push_back(pid);
     if (!info) continue;
     if (out.processes.size() < kMaxProcesses)
       out.processes.push_back(ProcessRef{

@@ -64,7 +64,7 @@ class Attributor : public AttributionSource {
 
   // The processes of one mount namespace: the first that belongs to a
   // container names it (a namespace is a container's; other pids in it are
-  // its children).
+  // its children). Kernel threads are left out of the answer's pids.
   Attribution attribute(const std::vector<int>& pids) override;
 
   // Lazily read, and cached for as long as the pid's process is the same

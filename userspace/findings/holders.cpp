@@ -261,8 +261,10 @@ DeviceHolders HolderFinder::find(const DeviceRef& device, const HolderInputs& in
   }
   for (const auto& fd : in.fds) {
     Attribution who = attributor_.attribute({fd.pid});
-    const ProcessInfo* process = attributor_.process(fd.pid);
-    out.holders.push_back(fd_holder(device, fd, std::move(who), process ? process->mntns : 0));
+    uint64_t mntns = fd.mntns;
+    if (mntns == 0)
+      if (const ProcessInfo* process = attributor_.process(fd.pid)) mntns = process->mntns;
+    out.holders.push_back(fd_holder(device, fd, std::move(who), mntns));
   }
   out.holders = merge_fd_holders(std::move(out.holders));
   for (const auto& stacked : in.stacked_devices) out.holders.push_back(stacked_holder(stacked));

@@ -76,6 +76,10 @@ struct RecordedNamespaceOf {
 struct RecordedAttribution {
   Attribution who;    // only who.pids with `same`
   bool same = false;  // the same answer as last recorded for these pids
+  // The pids asked about, when not who.pids (kernel threads are left out
+  // of an answer); the question the answer is for.
+  std::vector<int> asked;
+  const std::vector<int>& question() const { return asked.empty() ? who.pids : asked; }
 };
 
 // Whether a device is tracked (a question asked of sysfs), or what it is.
@@ -99,7 +103,15 @@ struct RecordedBusyDevice {
   std::string from;
 };
 
+// The processes found keeping a device busy without a mount (a busy event
+// asks; NodeLookups::open_holders).
+struct RecordedOpenHolders {
+  DevId dev;
+  std::vector<FdHolder> found;
+};
+
 using NodeFact = std::variant<RecordedSnapshot, RecordedRead, RecordedMembers, RecordedNamespaceOf,
-                              RecordedAttribution, RecordedDevice, RecordedHostLayout, RecordedBusyDevice>;
+                              RecordedAttribution, RecordedDevice, RecordedHostLayout, RecordedBusyDevice,
+                              RecordedOpenHolders>;
 
 }  // namespace mountleak

@@ -34,10 +34,11 @@ struct DeviceRef {
 struct FdHolder {
   int pid = 0;
   int fd = -1;               // -1 when the hold is not a descriptor (see kind)
-  std::string target;        // readlink of the /proc/PID/fd/N (or cwd/root/exe) link
+  std::string target;        // readlink of the /proc/PID/fd/N (or cwd/root/exe) link; a map's path
   DevId dev;                 // which of the devices asked for
-  std::string kind;          // "fd", "cwd", "root" or "exe"
+  std::string kind;          // "fd", "cwd", "root", "exe" or "map" (a memory mapping)
   bool device_node = false;  // true: the block device node itself is open
+  uint64_t mntns = 0;        // the process's mount namespace; 0 when not known
 };
 
 // What the Ceph cluster says about an rbd image (resolve/ceph_client.h asks).

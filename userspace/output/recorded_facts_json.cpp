@@ -74,6 +74,7 @@ struct FactJson {
     if (f.same) return {{"event", "recorded_attribution"}, {"pids", f.who.pids}, {"same", true}};
     nlohmann::json j = attribution_json(f.who);
     j["event"] = "recorded_attribution";
+    if (!f.asked.empty()) j["asked"] = f.asked;
     if (!f.who.how.empty()) j["how"] = f.who.how;
     if (!f.who.container_mounts.empty()) {
       nlohmann::json mounts = nlohmann::json::array();
@@ -112,6 +113,18 @@ struct FactJson {
             {"ts_ns", f.ts_ns},
             {"dev", f.dev ? nlohmann::json(f.dev->str()) : nlohmann::json(nullptr)},
             {"from", f.from}};
+  }
+  nlohmann::json operator()(const RecordedOpenHolders& f) const {
+    nlohmann::json found = nlohmann::json::array();
+    for (const auto& h : f.found)
+      found.push_back({{"pid", h.pid},
+                       {"fd", h.fd},
+                       {"target", h.target},
+                       {"dev", h.dev.str()},
+                       {"kind", h.kind},
+                       {"device_node", h.device_node},
+                       {"mntns", h.mntns}});
+    return {{"event", "recorded_open_holders"}, {"dev", f.dev.str()}, {"found", found}};
   }
 };
 

@@ -163,18 +163,18 @@ Result<NodeFact> namespace_of_fact(const nlohmann::json& j) {
   return NodeFact{f};
 }
 
-Result<std::optional<std::string>> optional_string(const nlohmann::json& j, const char* key) {
-  TRY(s, string_field(j, key, kMaxString, true));
-  return std::optional<std::string>(std::move(*s));
-}
-
 Result<NodeFact> attribution_fact(const nlohmann::json& j) {
   Attribution who;
   TRY(pids, pid_array(j, "pids"));
   who.pids = std::move(*pids);
   if (auto same = j.find("same"); same != j.end()) {
     if (!same->is_boolean() || !same->get<bool>()) return Error{"field same: not true"};
-    return NodeFact{RecordedAttribution{std::move(who), true}};
+    return NodeFact{RecordedAttribution{std::move(who), true, {}}};
+  }
+  std::vector<int> asked;
+  if (j.contains("asked")) {
+    TRY(pids_asked, pid_array(j, "asked"));
+    asked = std::move(*pids_asked);
   }
   auto processes = j.find("processes");
   if (processes == j.end() || !processes->is_array() || processes->size() > Attributor::kMaxProcesses)
@@ -220,7 +220,7 @@ Result<NodeFact> attribution_fact(const nlohmann::json& j) {
       who.container_mounts.push_back(std::move(o));
     }
   }
-  return NodeFact{RecordedAttribution{std::move(who)}};
+  return NodeFact{RecordedAttribution{std::move(who), false, std::move(asked)}};
 }
 
 Result<DeviceRef> device_value(const nlohmann::json& j) {
@@ -307,6 +307,43 @@ Result<NodeFact> busy_device_fact(const nlohmann::json& j) {
   return NodeFact{std::move(f)};
 }
 
+Result<FdHolder> open_holder_value(const nlohmann::json& j) {
+  if (!j.is_object()) return Error{"open holder: not an object"};
+  FdHolder h;
+  TRY(pid, unsigned_field(j, "pid", kMaxPid));
+  TRY(fd, signed_field(j, "fd", -1, std::numeric_limits<int>::max()));
+  TRY(target, string_field(j, "target"));
+  TRY(dev, dev_field(j, "dev"));
+  TRY(kind, string_field(j, "kind", 16));
+  TRY(device_node, bool_field(j, "device_node"));
+  TRY(mntns, unsigned_field(j, "mntns", kU64));
+  h.pid = static_cast<int>(*pid);
+  h.fd = static_cast<int>(*fd);
+  h.target = std::move(*target);
+  h.dev = *dev;
+  h.kind = std::move(*kind);
+  h.device_node = *device_node;
+  h.mntns = *mntns;
+  return h;
+}
+
+// As many as one walk over a node's processes could find.
+constexpr size_t kMaxOpenHolders = size_t{1} << 20;
+
+Result<NodeFact> open_holders_fact(const nlohmann::json& j) {
+  RecordedOpenHolders f;
+  TRY(dev, dev_field(j, "dev"));
+  f.dev = *dev;
+  auto found = j.find("found");
+  if (found == j.end() || !found->is_array()) return Error{"field found: not an array"};
+  if (found->size() > kMaxOpenHolders) return Error{"field found: too many entries"};
+  for (const auto& h : *found) {
+    TRY(holder, open_holder_value(h));
+    f.found.push_back(std::move(*holder));
+  }
+  return NodeFact{std::move(f)};
+}
+
 #undef TRY
 
 }  // namespace
@@ -326,6 +363,7 @@ Result<NodeFact> parse_recorded_fact(const nlohmann::json& j) {
   else if (*name == "recorded_device") fact = device_fact(j);
   else if (*name == "recorded_host_layout") fact = host_layout_fact(j);
   else if (*name == "recorded_busy_device") fact = busy_device_fact(j);
+  else if (*name == "recorded_open_holders") fact = open_holders_fact(j);
   if (!fact) return Error{*name + ": " + fact.error().message};
   return fact;
 }

@@ -73,7 +73,7 @@ void RecordedNode::load(const NodeFact& fact) {
   } else if (const auto* n = std::get_if<RecordedNamespaceOf>(&fact)) {
     keep(namespace_of_[n->pid], n->inode);
   } else if (const auto* a = std::get_if<RecordedAttribution>(&fact)) {
-    auto& answers = attributions_[a->who.pids];
+    auto& answers = attributions_[a->question()];
     if (!a->same) {
       keep(answers, a->who);
     } else if (const Attribution* before = !answers.queued.empty() ? &answers.queued.back()
@@ -90,6 +90,8 @@ void RecordedNode::load(const NodeFact& fact) {
     keep(layouts_, *h);
   } else if (const auto* b = std::get_if<RecordedBusyDevice>(&fact)) {
     busy_[{b->pid, b->ts_ns}] = *b;
+  } else if (const auto* o = std::get_if<RecordedOpenHolders>(&fact)) {
+    keep(open_holders_[o->dev], o->found);
   }
 }
 
@@ -177,6 +179,12 @@ std::optional<BusyDevice> RecordedNode::busy_device(const KernelEvent& e,
   if (it->second.dev) out = BusyDevice{*it->second.dev, it->second.from};
   busy_.erase(it);
   return out;
+}
+
+std::vector<FdHolder> RecordedNode::open_holders(DevId dev, const std::map<uint64_t, MountNamespace>&) {
+  const auto* found =
+      take(open_holders_[dev], [&] { return "the processes holding device " + dev.str() + " open"; });
+  return found ? *found : std::vector<FdHolder>();
 }
 
 }  // namespace mountleak

@@ -54,6 +54,7 @@ class RecordedNode : public NamespaceSource, public NodeLookups {
   HostLayout host_layout(const std::vector<MountEntry>& host_mounts) override;
   std::optional<BusyDevice> busy_device(const KernelEvent& e,
                                         const std::function<std::optional<BusyDevice>()>& resolve) override;
+  std::vector<FdHolder> open_holders(DevId dev, const std::map<uint64_t, MountNamespace>& namespaces) override;
 
  private:
   // The answers to one question, oldest first, and the last one taken.
@@ -76,6 +77,7 @@ class RecordedNode : public NamespaceSource, public NodeLookups {
   std::map<DevId, Answers<DeviceRef>> devices_;
   Answers<RecordedHostLayout> layouts_;
   std::map<std::pair<uint32_t, uint64_t>, RecordedBusyDevice> busy_;
+  std::map<DevId, Answers<std::vector<FdHolder>>> open_holders_;
   // members() as the recorded changes make it, the host's namespace left out.
   std::map<uint64_t, std::vector<int>> members_;
   uint64_t unanswered_ = 0;

@@ -90,18 +90,19 @@ void RecordingNodeLookups::write(NodeFact fact) {
 
 Attribution RecordingNodeLookups::attribute(const std::vector<int>& pids) {
   Attribution who = inner_.attribute(pids);
+  RecordedAttribution fact{who, false, who.pids == pids ? std::vector<int>() : pids};
   // As the log writes it: exact for any bytes, and never throws for them.
-  std::string text = json_line(recorded_fact_json(NodeFact{RecordedAttribution{who, false}}));
+  std::string text = json_line(recorded_fact_json(NodeFact{fact}));
   auto it = last_attribution_.find(pids);
   if (it != last_attribution_.end() && it->second == text) {
     Attribution only_pids;
     only_pids.pids = pids;
-    write(RecordedAttribution{std::move(only_pids), true});
+    write(RecordedAttribution{std::move(only_pids), true, {}});
     return who;
   }
   if (last_attribution_.size() >= 4096) last_attribution_.clear();
   last_attribution_[pids] = std::move(text);
-  write(RecordedAttribution{who, false});
+  write(std::move(fact));
   return who;
 }
 
@@ -135,6 +136,13 @@ std::optional<BusyDevice> RecordingNodeLookups::busy_device(
   }
   write(std::move(fact));
   return busy;
+}
+
+std::vector<FdHolder> RecordingNodeLookups::open_holders(DevId dev,
+                                                         const std::map<uint64_t, MountNamespace>& namespaces) {
+  auto found = inner_.open_holders(dev, namespaces);
+  write(RecordedOpenHolders{dev, found});
+  return found;
 }
 
 }  // namespace mountleak

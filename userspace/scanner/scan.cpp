@@ -124,7 +124,7 @@ Result<ScanReport> run_scan(const HostPaths& paths, const ScanRequest& request) 
   for (const auto& c : candidates.list()) devs.push_back(c.device.dev);
   std::vector<FdHolder> fds;
   if (request.scan_fds && !devs.empty())
-    fds = find_fd_holders(paths, devs, {}, snap->counters, index_mounts(snap->namespaces));
+    fds = find_fd_holders(paths, devs, {}, snap->counters, index_remote_mounts(snap->namespaces));
 
   Attributor attributor(paths, request.cmdline);
   attributor.set_host_mntns(snap->host_mntns);

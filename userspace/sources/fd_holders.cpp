@@ -12,6 +12,7 @@
 #include <optional>
 #include <string_view>
 
+#include "sources/memory_maps.h"
 #include "sources/procfs.h"
 
 namespace mountleak {
@@ -89,9 +90,29 @@ std::optional<uint64_t> fd_mount_id(int fdinfo_dir, const char* name) {
   return id;
 }
 
-// Returns false when the process is gone.
-bool scan_process(int pid_dir, int pid, const std::vector<DevId>& devs, const MountIndex& mounts,
-                  std::vector<FdHolder>& out, ScanCounters& counters) {
+// Files on one of devs that the process has mapped, but not its executable
+// again (it is mapped too, and already named as "exe").
+void scan_mapped_files(int pid_dir, int pid, const std::vector<DevId>& devs, std::vector<FdHolder>& out) {
+  const bool exe = !out.empty() && out.back().pid == pid && out.back().kind == "exe";
+  const std::string exe_target = exe ? out.back().target : std::string();
+  for_each_mapped_file(pid_dir, [&](const MappedFile& m) {
+    if (std::find(devs.begin(), devs.end(), m.dev) == devs.end() || (exe && m.path == exe_target)) return;
+    out.push_back({pid, -1, m.path, m.dev, "map", false});
+  });
+}
+
+// "mnt:[4026531840]": the kernel answers it without any file system.
+uint64_t mount_namespace_of(int pid_dir) {
+  const std::string link = read_link_at(pid_dir, "ns/mnt");
+  uint64_t inode = 0;
+  if (link.size() < 7 || link.compare(0, 5, "mnt:[") != 0 || link.back() != ']') return 0;
+  auto [end, err] = std::from_chars(link.data() + 5, link.data() + link.size() - 1, inode);
+  return err == std::errc() && end == link.data() + link.size() - 1 ? inode : 0;
+}
+
+// What one process holds. Returns false when the process is gone.
+bool scan_process_holds(int pid_dir, int pid, const std::vector<DevId>& devs, const MountIndex& mounts,
+                        std::vector<FdHolder>& out, ScanCounters& counters) {
   FileFacts facts;
   for (const char* kind : {"cwd", "root", "exe"}) {
     if (!statx_cached(pid_dir, kind, facts)) continue;  // kernel threads have none
@@ -99,6 +120,7 @@ bool scan_process(int pid_dir, int pid, const std::vector<DevId>& devs, const Mo
     if (const DevId* d = match(facts, devs, node))
       out.push_back({pid, -1, read_link_at(pid_dir, kind), *d, kind, node});
   }
+  scan_mapped_files(pid_dir, pid, devs, out);
 
   const int fd_dir = ::openat(pid_dir, "fd", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (fd_dir < 0) {
@@ -122,10 +144,10 @@ bool scan_process(int pid_dir, int pid, const std::vector<DevId>& devs, const Mo
     ++counters.fds_scanned;
     const auto mnt_id = fdinfo_dir >= 0 ? fd_mount_id(fdinfo_dir, name) : std::nullopt;
     const auto mount = mnt_id ? mounts.find(*mnt_id) : mounts.end();
-    if (mount != mounts.end() && mount->second.served_remotely) {
+    if (mount != mounts.end()) {
       ++counters.fds_from_mount_table;
       for (const auto& d : devs)
-        if (d == mount->second.dev) out.push_back({pid, fd, read_link_at(fd_dir, name), d, "fd", false});
+        if (d == mount->second) out.push_back({pid, fd, read_link_at(fd_dir, name), d, "fd", false});
       continue;
     }
     // statx follows the magic link to the open file itself, wherever (and
@@ -143,12 +165,25 @@ bool scan_process(int pid_dir, int pid, const std::vector<DevId>& devs, const Mo
   return true;
 }
 
+// Returns false when the process is gone.
+bool scan_process(int pid_dir, int pid, const std::vector<DevId>& devs, const MountIndex& mounts,
+                  std::vector<FdHolder>& out, ScanCounters& counters) {
+  const size_t first = out.size();
+  const bool alive = scan_process_holds(pid_dir, pid, devs, mounts, out, counters);
+  if (out.size() > first) {
+    const uint64_t mntns = mount_namespace_of(pid_dir);
+    for (size_t i = first; i < out.size(); ++i) out[i].mntns = mntns;
+  }
+  return alive;
+}
+
 }  // namespace
 
-MountIndex index_mounts(const std::map<uint64_t, MountNamespace>& namespaces) {
+MountIndex index_remote_mounts(const std::map<uint64_t, MountNamespace>& namespaces) {
   MountIndex index;
   for (const auto& [inode, ns] : namespaces)
-    for (const auto& m : ns.mounts) index.emplace(m.mount_id, MountFacts{m.dev, served_remotely(m.fs_type)});
+    for (const auto& m : ns.mounts)
+      if (served_remotely(m.fs_type)) index.emplace(m.mount_id, m.dev);
   return index;
 }
 

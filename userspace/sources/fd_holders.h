@@ -3,7 +3,7 @@
 
 // Processes that keep a block device busy without a mount of it in their
 // namespace: an open descriptor on the device node or on a file on it, or a
-// working directory, root or executable on it. Also the kernel's own holders
+// working directory, root, executable or memory-mapped file on it. Also the kernel's own holders
 // (device-mapper, md) from sysfs.
 
 #include <map>
@@ -18,21 +18,17 @@
 
 namespace mountleak {
 
-// Every mount of the namespaces read, by mount id: which device it is and
-// whether its file system is served by another process or machine (FUSE,
-// NFS, CIFS, ...).
-struct MountFacts {
-  DevId dev;
-  bool served_remotely = false;
-};
-using MountIndex = std::unordered_map<uint64_t, MountFacts>;
-MountIndex index_mounts(const std::map<uint64_t, MountNamespace>& namespaces);
+// The mounts of the namespaces read whose file system is served by another
+// process or machine (FUSE, NFS, CIFS, ...), by mount id: their device.
+// Only those: every other descriptor is followed to its file.
+using MountIndex = std::unordered_map<uint64_t, DevId>;
+MountIndex index_remote_mounts(const std::map<uint64_t, MountNamespace>& namespaces);
 
 // Scans pids (empty = every process under HostPaths::proc()). Never waits
 // for a file system: attributes come from the kernel's cache
-// (AT_STATX_DONT_SYNC), and a descriptor on a mount in `mounts` that is
-// served remotely is matched by that mount's device alone (fdinfo's
-// mnt_id), without following it. Counts descriptors looked at, processes
+// (AT_STATX_DONT_SYNC), and a descriptor on a mount in `mounts` (served
+// remotely) is matched by that mount's device alone (fdinfo's mnt_id),
+// without following it. Counts descriptors looked at, processes
 // gone mid-scan and unreadable fd directories in counters.
 std::vector<FdHolder> find_fd_holders(const HostPaths& paths, DevId dev, const std::vector<int>& pids,
                                       ScanCounters& counters, const MountIndex& mounts = {});
