@@ -225,7 +225,7 @@ TEST_F(ReplayTest, OpenHoldersAndAttributionsWithoutKernelThreadsParseBack) {
     EXPECT_EQ(recorded_fact_json(*parsed), recorded_fact_json(fact));
     node.load(*parsed);
   }
-  auto found = node.open_holders(DevId{7, 3}, {});
+  auto found = node.open_holders(DevId{7, 3}, {}, {});
   ASSERT_EQ(found.size(), 2u);
   EXPECT_EQ(found[0].kind, "map");
   EXPECT_EQ(found[0].mntns, 4026532001u);

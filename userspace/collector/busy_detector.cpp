@@ -59,7 +59,11 @@ void BusyDetector::judge(const KernelEvent& e, const BusyFailure& b) {
   reconciler_.drop_dead_holders(busy->dev);
   // A mount is rarely what makes an unmount fail: a process with a file
   // open, a working directory or a map on the mount does.
-  DeviceHolders d = node_.holders_of(busy->dev, node_.lookups.open_holders(busy->dev, node_.model.namespaces()));
+  std::vector<DevId> along;
+  for (DevId held : node_.model.held_devices())
+    if (held != busy->dev && node_.tracked(held)) along.push_back(held);
+  DeviceHolders d =
+      node_.holders_of(busy->dev, node_.lookups.open_holders(busy->dev, along, node_.model.namespaces()));
   auto finding = node_.finding<Busy>(d, d.holders);
   finding.source = b.source;
   finding.path = b.path;

@@ -161,6 +161,13 @@ std::vector<uint64_t> LiveModel::namespaces_in_groups(const std::set<uint32_t>& 
   return out;
 }
 
+std::vector<DevId> LiveModel::held_devices() const {
+  std::vector<DevId> out;
+  out.reserve(holding_.size());
+  for (const auto& [dev, holders] : holding_) out.push_back(dev);
+  return out;
+}
+
 std::vector<uint64_t> LiveModel::namespaces_holding(DevId dev) const {
   auto it = holding_.find(dev);
   if (it == holding_.end()) return {};

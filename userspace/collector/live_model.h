@@ -62,6 +62,7 @@ class LiveModel {
   // event does not walk every mount of the node.
   std::vector<uint64_t> namespaces_holding(DevId dev) const;
   bool held(DevId dev) const { return holding_.count(dev) > 0; }
+  std::vector<DevId> held_devices() const;
   // Devices no namespace mounts any more since the last call: their number
   // may now be given to another device (an rbd unmap, then a map).
   std::vector<DevId> take_released();

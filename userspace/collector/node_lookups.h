@@ -47,10 +47,12 @@ class NodeLookups : public AttributionSource {
   virtual std::optional<BusyDevice> busy_device(const KernelEvent& e,
                                                 const std::function<std::optional<BusyDevice>()>& resolve) = 0;
   // The processes that keep the device busy without a mount: descriptors,
-  // cwd, root, executable or memory maps on it, in any namespace.
-  // `namespaces` names the mounts a descriptor is not followed into
+  // cwd, root, executable or memory maps on it, in any namespace. `along`:
+  // other devices worth looking for in the same walk (the other tracked
+  // ones); `namespaces` names the mounts a descriptor is not followed into
   // (fd_holders.h).
-  virtual std::vector<FdHolder> open_holders(DevId dev, const std::map<uint64_t, MountNamespace>& namespaces) = 0;
+  virtual std::vector<FdHolder> open_holders(DevId dev, const std::vector<DevId>& along,
+                                             const std::map<uint64_t, MountNamespace>& namespaces) = 0;
 };
 
 class LiveNodeLookups : public NodeLookups {
@@ -69,21 +71,25 @@ class LiveNodeLookups : public NodeLookups {
                                         const std::function<std::optional<BusyDevice>()>& resolve) override {
     return resolve();
   }
-  // A walk over every process of the node: at most one per device per
-  // kOpenHoldersReuse, so a container making a device fail EBUSY in a loop
-  // cannot keep us walking /proc; a busy event within it is given the
-  // answer of the walk before.
-  std::vector<FdHolder> open_holders(DevId dev, const std::map<uint64_t, MountNamespace>& namespaces) override;
-  static constexpr auto kOpenHoldersReuse = std::chrono::seconds(1);
+  // A walk over every process of the node looks for every device asked
+  // about at once, and its answer is reused for kWalkReuse, or for 20 times
+  // as long as the walk took if that is longer: a container making devices
+  // fail EBUSY in a loop cannot keep us walking /proc more than a twentieth
+  // of the time.
+  std::vector<FdHolder> open_holders(DevId dev, const std::vector<DevId>& along,
+                                     const std::map<uint64_t, MountNamespace>& namespaces) override;
+  static constexpr auto kWalkReuse = std::chrono::seconds(1);
+  static constexpr int kWalkCostFactor = 20;
 
  private:
   struct OpenHoldersWalk {
-    std::chrono::steady_clock::time_point at;
+    std::chrono::steady_clock::time_point until;
+    std::vector<DevId> devs;  // sorted
     std::vector<FdHolder> found;
   };
   const HostPaths& paths_;
   Attributor attributor_;
-  std::map<DevId, OpenHoldersWalk> open_holders_;
+  std::optional<OpenHoldersWalk> last_walk_;
 };
 
 }  // namespace mountleak

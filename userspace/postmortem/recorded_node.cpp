@@ -181,7 +181,8 @@ std::optional<BusyDevice> RecordedNode::busy_device(const KernelEvent& e,
   return out;
 }
 
-std::vector<FdHolder> RecordedNode::open_holders(DevId dev, const std::map<uint64_t, MountNamespace>&) {
+std::vector<FdHolder> RecordedNode::open_holders(DevId dev, const std::vector<DevId>&,
+                                                 const std::map<uint64_t, MountNamespace>&) {
   const auto* found =
       take(open_holders_[dev], [&] { return "the processes holding device " + dev.str() + " open"; });
   return found ? *found : std::vector<FdHolder>();

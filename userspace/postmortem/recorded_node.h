@@ -54,7 +54,8 @@ class RecordedNode : public NamespaceSource, public NodeLookups {
   HostLayout host_layout(const std::vector<MountEntry>& host_mounts) override;
   std::optional<BusyDevice> busy_device(const KernelEvent& e,
                                         const std::function<std::optional<BusyDevice>()>& resolve) override;
-  std::vector<FdHolder> open_holders(DevId dev, const std::map<uint64_t, MountNamespace>& namespaces) override;
+  std::vector<FdHolder> open_holders(DevId dev, const std::vector<DevId>& along,
+                                     const std::map<uint64_t, MountNamespace>& namespaces) override;
 
  private:
   // The answers to one question, oldest first, and the last one taken.

@@ -138,9 +138,9 @@ std::optional<BusyDevice> RecordingNodeLookups::busy_device(
   return busy;
 }
 
-std::vector<FdHolder> RecordingNodeLookups::open_holders(DevId dev,
+std::vector<FdHolder> RecordingNodeLookups::open_holders(DevId dev, const std::vector<DevId>& along,
                                                          const std::map<uint64_t, MountNamespace>& namespaces) {
-  auto found = inner_.open_holders(dev, namespaces);
+  auto found = inner_.open_holders(dev, along, namespaces);
   write(RecordedOpenHolders{dev, found});
   return found;
 }

@@ -69,7 +69,8 @@ class RecordingNodeLookups : public NodeLookups {
   HostLayout host_layout(const std::vector<MountEntry>& host_mounts) override;
   std::optional<BusyDevice> busy_device(const KernelEvent& e,
                                         const std::function<std::optional<BusyDevice>()>& resolve) override;
-  std::vector<FdHolder> open_holders(DevId dev, const std::map<uint64_t, MountNamespace>& namespaces) override;
+  std::vector<FdHolder> open_holders(DevId dev, const std::vector<DevId>& along,
+                                     const std::map<uint64_t, MountNamespace>& namespaces) override;
 
  private:
   void write(NodeFact fact);

@@ -134,7 +134,8 @@ bool scan_process_holds(int pid_dir, int pid, const std::vector<DevId>& devs, co
     ++counters.fds_unreadable;
     return true;
   }
-  const int fdinfo_dir = ::openat(pid_dir, "fdinfo", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  // Which mount a descriptor is on matters only for mounts not to follow.
+  const int fdinfo_dir = mounts.empty() ? -1 : ::openat(pid_dir, "fdinfo", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   while (const dirent* de = ::readdir(dir)) {
     const char* name = de->d_name;
     const size_t len = std::strlen(name);
