@@ -54,7 +54,6 @@ int run_release_command(ReleaseOptionsCli& options) {
 
   const bool json = options.common.output == OutputFormat::kJson;
   const bool dry_run = !req.yes;
-  if (!json && dry_run) fmt::print("Dry run: the plan; nothing is changed without --yes.\n");
   std::optional<DevId> shown;
   auto on_step = [&](const ReleaseStep& step) {
     const auto now = std::chrono::system_clock::now();
@@ -63,6 +62,7 @@ int run_release_command(ReleaseOptionsCli& options) {
     if (json) {
       fmt::print("{}\n", line);
     } else {
+      if (!shown && dry_run) fmt::print("Dry run: the plan; nothing is changed without --yes.\n");
       if (!shown || *shown != step.device.dev) fmt::print("{}\n", release_device_heading(step.device));
       shown = step.device.dev;
       fmt::print("{}", terminal_safe(release_step_text(step)));
