@@ -85,11 +85,22 @@ TEST_P(Release, FreesTheDeviceAPrivateCopyHoldsWithoutRestartingItsHolder) {
   // The field report: the host has unmounted, and still the device is busy.
   ASSERT_EQ(exclusive_open_error(node_->device_path()), EBUSY);
 
-  RunResult r = release({"--yes", "-o", "json"});
+  const std::string log = node_->tmp_dir() + "/release.jsonl";
+  RunResult r = release({"--yes", "-o", "json", "--log", log});
   EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
   auto leak = steps(r, "leak", collector->id);
   ASSERT_EQ(leak.size(), 1u) << r.out << r.err;
   EXPECT_EQ(leak[0]["action"], "done") << leak[0].dump(2);
+  // The same action in the log, as a line of its own.
+  std::ifstream logged(log);
+  std::string line;
+  bool in_log = false;
+  while (std::getline(logged, line)) {
+    auto j = nlohmann::json::parse(line, nullptr, false);
+    in_log = in_log || (j.is_object() && j.value("event", "") == "release" && j.value("action", "") == "done" &&
+                        j.value("mntns", uint64_t{0}) == leak[0]["mntns"].get<uint64_t>());
+  }
+  EXPECT_TRUE(in_log) << "no release line in " << log;
   EXPECT_FALSE(leak[0]["unmounted"].empty()) << leak[0].dump(2);
   expect_names(leak[0], *collector, GetParam().expected_runtime);
 
