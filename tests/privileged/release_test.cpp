@@ -12,10 +12,14 @@
 
 #include <gtest/gtest.h>
 
+#include <chrono>
+#include <filesystem>
 #include <fstream>
+#include <thread>
 #include <memory>
 #include <sstream>
 
+#include "containerd_runtime.h"
 #include "mountleak_process.h"
 #include "seed_test_support.h"
 
@@ -240,6 +244,62 @@ TEST_P(Release, ANamespaceKeptOnlyByAnNsfsPinIsReleased) {
   RunResult after = run_mountleak(with({"scan", "-o", "json", "--device", node_->device_path()}, node_->cli_args()));
   EXPECT_EQ(after.exit_code, 0) << after.out << after.err;
   EXPECT_EQ(after.out.find("pinned_at"), std::string::npos) << after.out;
+}
+
+// The same leak made by a real runtime: Debian's containerd and runc, started
+// by the test (containerd_runtime.h), run a container with the kubelet root
+// bind-mounted rprivate, as a hostPath without HostToContainer is.
+TEST(ReleaseUnderRunc, FreesTheDeviceARuncContainersPrivateBindHolds) {
+  auto node = make_seed_node();
+  ASSERT_NE(node, nullptr);
+  const std::string rootfs = node->tmp_dir() + "/runc-rootfs";
+  auto built = build_rootfs(rootfs, MOUNTLEAK_BINARY, "/mountleak");
+  ASSERT_TRUE(built) << built.error().message;
+  std::filesystem::create_directories(rootfs + "/var/lib/kubelet");
+  auto runtime = ContainerdRuntime::start(node->tmp_dir() + "/containerd", node->unique_name() + "-runc");
+  ASSERT_TRUE(runtime) << runtime.error().message;
+  std::unique_ptr<ContainerdRuntime> rt = std::move(*runtime);
+  auto ctr = rt->start_run("log-collector", rootfs,
+                           {"--mount=type=bind,src=" + node->kubelet_root() +
+                            ",dst=/var/lib/kubelet,options=rbind:rprivate"},
+                           {"/bin/busybox", "sleep", "600"}, node->tmp_dir() + "/ctr.out", node->tmp_dir() + "/ctr.err");
+  ASSERT_TRUE(ctr) << ctr.error().message;
+
+  // Until runc has made the container, nothing but the host holds the device.
+  auto scan = [&] {
+    return run_mountleak(with({"scan", "-o", "json", "--device", node->device_path()}, node->cli_args()));
+  };
+  bool leaking = false;
+  for (int i = 0; i < 100 && !leaking; ++i) {
+    for (const auto& line : scan().json_lines())
+      for (const auto& h : line.value("holders", nlohmann::json::array())) leaking = leaking || h["role"] == "leak";
+    if (!leaking) std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  }
+  ASSERT_TRUE(leaking) << "runc's container never held a copy";
+  ASSERT_TRUE(node->kubelet_unmount_pod_volume().ok());
+  ASSERT_TRUE(node->kubelet_unmount_global().ok());
+  EXPECT_EQ(exclusive_open_error(node->device_path()), EBUSY);
+
+  RunResult r = run_mountleak(
+      with({"release", "--device", node->device_path(), "--yes", "-o", "json"}, node->cli_args()));
+  EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
+  size_t done = 0;
+  for (const auto& line : r.json_lines())
+    if (line.value("event", "") == "release" && line.value("role", "") == "leak") {
+      EXPECT_EQ(line["action"], "done") << line.dump(2);
+      done += line["action"] == "done";
+    }
+  EXPECT_EQ(done, 1u) << r.out;
+  EXPECT_EQ(exclusive_open_error(node->device_path()), 0) << "the device is still busy";
+  // The container was not restarted: its task still runs.
+  CtrResult tasks = rt->ctr({"tasks", "ls"});
+  EXPECT_NE(tasks.out.find("RUNNING"), std::string::npos) << tasks.out << tasks.err;
+
+  rt->stop();  // kills the task; ctr, its client, ends with it
+  EXPECT_TRUE(rt->stop_errors().empty()) << ::testing::PrintToString(rt->stop_errors());
+  rt->wait_for(*ctr, std::chrono::seconds(10));
+  node->teardown();
+  EXPECT_TRUE(node->teardown_errors().empty()) << ::testing::PrintToString(node->teardown_errors());
 }
 
 INSTANTIATE_TEST_SUITE_P(Runtimes, Release, ::testing::Values(runtime_variants()[0]), variant_name);
