@@ -15,6 +15,7 @@
 #include "cli/demo_command.h"
 #include "cli/lint_command.h"
 #include "cli/probe_command.h"
+#include "cli/release_command.h"
 #include "cli/replay_command.h"
 #include "cli/report_command.h"
 #include "cli/scan_command.h"
@@ -46,6 +47,7 @@ int main(int argc, char** argv) {
       "  mountleak probe              what this kernel supports\n"
       "  mountleak scan --all         find leaks now, without eBPF\n"
       "  mountleak scan --device /dev/rbd4\n"
+      "  mountleak release --device /dev/rbd4   unmount its leaked copies (dry run without --yes)\n"
       "  mountleak trace              watch live and attribute leaks as they happen\n"
       "  mountleak demo               make the leak in a sandbox and watch it found\n"
       "  mountleak lint manifests/    flag leak-prone hostPath mounts before they run\n"
@@ -56,6 +58,7 @@ int main(int argc, char** argv) {
   mountleak::CommandAction action;
   mountleak::register_probe_command(app, action);
   mountleak::register_scan_command(app, action);
+  mountleak::register_release_command(app, action);
   mountleak::register_trace_command(app, action);
   mountleak::register_demo_command(app, action);
   mountleak::register_lint_command(app, action);

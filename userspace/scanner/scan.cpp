@@ -147,6 +147,10 @@ Result<ScanReport> run_scan(const HostPaths& paths, const ScanRequest& request) 
     report.devices.push_back(std::move(holders));
   }
   report.counters = snap->counters;
+  for (const auto& [inode, ns] : snap->namespaces) {
+    if (!ns.pids.empty()) report.namespace_members.emplace(inode, ns.pids);
+    if (ns.pinned_only) report.pinned_from.emplace(inode, ns.pinned_from);
+  }
   report.layout = std::move(layout);
   return report;
 }

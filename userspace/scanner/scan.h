@@ -4,6 +4,7 @@
 // `mountleak scan` without the printing: resolve what the operator asked
 // about, read every mount namespace once, and name the holders.
 
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -40,6 +41,12 @@ struct ScanReport {
   std::vector<std::string> warnings;
   // How the host names paths (kubelet root, --host-root), from its mount table.
   std::optional<HostLayout> layout;
+  // The processes of every namespace read, by inode: how `release` enters
+  // a namespace an nsfs pin keeps (through a process of the pin's own).
+  std::map<uint64_t, std::vector<int>> namespace_members;
+  // For each namespace only an nsfs pin keeps: the namespace the pin is in
+  // (Holder::pinned_at is a path there).
+  std::map<uint64_t, uint64_t> pinned_from;
   bool needs_action() const;
 };
 

@@ -45,6 +45,14 @@ constexpr CapabilityNeed kScan[] = {
     {CAP_SYS_CHROOT, kWhyChroot},
 };
 
+constexpr CapabilityNeed kRelease[] = {
+    {CAP_SYS_PTRACE, kWhyPtrace},
+    {CAP_DAC_READ_SEARCH, kWhyDacSearch},
+    {CAP_SYS_ADMIN, "setns(2) into a leaking container's mount namespace, and umount2(2) there"},
+    {CAP_SYS_CHROOT, "setns(2) into a mount namespace, and chroot(2) into the holder's root there, so its "
+                     "mount points mean what its mount table says"},
+};
+
 constexpr CapabilityNeed kTrace[] = {
     {CAP_BPF, kWhyBpf},
     {CAP_PERFMON, kWhyPerfmon},
@@ -86,6 +94,7 @@ size_t thread_count() {
 
 std::span<const CapabilityNeed> probe_needs() { return kProbe; }
 std::span<const CapabilityNeed> scan_needs() { return kScan; }
+std::span<const CapabilityNeed> release_needs() { return kRelease; }
 std::span<const CapabilityNeed> trace_needs() { return kTrace; }
 std::span<const CapabilityNeed> trace_keeps() { return kTraceKeeps; }
 

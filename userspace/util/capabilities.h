@@ -21,6 +21,10 @@ struct CapabilityNeed {
 
 std::span<const CapabilityNeed> probe_needs();
 std::span<const CapabilityNeed> scan_needs();
+// scan's set: release reads the node as scan does, then enters a holder's
+// mount namespace (setns: CAP_SYS_ADMIN, CAP_SYS_CHROOT) and unmounts there
+// (CAP_SYS_ADMIN).
+std::span<const CapabilityNeed> release_needs();
 std::span<const CapabilityNeed> trace_needs();
 // What a running `trace` keeps once attached: reading the node as scan does,
 // without entering namespaces.
