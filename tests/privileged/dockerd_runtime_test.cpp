@@ -119,7 +119,8 @@ void expect_orphan(const nlohmann::json& holder, const DockerContainer& c, pid_t
   EXPECT_EQ(hint.find("restart container"), std::string::npos) << hint;
 }
 
-class DockerdRuntimeTest : public ::testing::Test {
+// The suite is named for the helper it puts to work.
+class DockerdRuntime : public ::testing::Test {
  protected:
   void SetUp() override {
     node_ = make_seed_node();
@@ -142,7 +143,7 @@ class DockerdRuntimeTest : public ::testing::Test {
   }
 
   void start_dockerd(const DockerdOptions& options = {}) {
-    auto rt = DockerdRuntime::start(node_->tmp_dir() + "/dockerd", node_->unique_name() + "-dockerd", options);
+    auto rt = ::mountleak::testing::DockerdRuntime::start(node_->tmp_dir() + "/dockerd", node_->unique_name() + "-dockerd", options);
     ASSERT_TRUE(rt) << rt.error().message;
     runtime_ = std::move(*rt);
     for (const auto& what : runtime_->swept_stale()) std::printf("swept from a run killed earlier: %s\n", what.c_str());
@@ -213,11 +214,11 @@ class DockerdRuntimeTest : public ::testing::Test {
   }
 
   std::unique_ptr<fixture::SeedNode> node_;
-  std::unique_ptr<DockerdRuntime> runtime_;
+  std::unique_ptr<::mountleak::testing::DockerdRuntime> runtime_;
   std::unique_ptr<TraceProcess> trace_;
 };
 
-TEST_F(DockerdRuntimeTest, ScanNamesThePrivateCollectorAndNotTheHostToContainerOne) {
+TEST_F(DockerdRuntime, ScanNamesThePrivateCollectorAndNotTheHostToContainerOne) {
   start_dockerd();
   auto leaky = run_collector("fluentd", "");
   ASSERT_TRUE(leaky);
@@ -242,7 +243,7 @@ TEST_F(DockerdRuntimeTest, ScanNamesThePrivateCollectorAndNotTheHostToContainerO
   EXPECT_TRUE(holders_of_container(*found, slave->id).empty()) << found->dump(2);
 }
 
-TEST_F(DockerdRuntimeTest, TraceNamesRiskBusyAndLeakForThePrivateCollectorOnly) {
+TEST_F(DockerdRuntime, TraceNamesRiskBusyAndLeakForThePrivateCollectorOnly) {
   start_dockerd();
   start_trace();
   auto slave = run_collector("fluent-bit", "rslave");
@@ -301,7 +302,7 @@ TEST_F(DockerdRuntimeTest, TraceNamesRiskBusyAndLeakForThePrivateCollectorOnly) 
   }
 }
 
-TEST_F(DockerdRuntimeTest, LiveRestoreOrphanIsNamedByItsShimAndCgroup) {
+TEST_F(DockerdRuntime, LiveRestoreOrphanIsNamedByItsShimAndCgroup) {
   start_dockerd({.live_restore = true});
   auto orphan = run_collector("fluentd", "");
   ASSERT_TRUE(orphan);
