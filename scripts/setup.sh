@@ -22,6 +22,9 @@ packages=(
   # deploy/: the DaemonSet parsed with yaml-cpp, the unit checked by
   # systemd-analyze, and the DaemonSet's container run under containerd
   libyaml-cpp-dev systemd containerd runc
+  # the privileged tier's real dockerd (20.10; tests start their own, see
+  # tests/privileged/dockerd_runtime.h)
+  docker.io
 )
 
 missing=()
@@ -38,4 +41,19 @@ if ((${#missing[@]})); then
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq
   apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  # The tests run a dockerd of their own, with its own data root and socket.
+  # The package's units would start the system's (/var/lib/docker,
+  # /run/docker.sock) on a machine that had none: stop it and leave it off.
+  # A docker.io that was already installed is the operator's and left alone.
+  if [[ " ${missing[*]} " == *" docker.io "* ]]; then
+    if [[ -d /run/systemd/system ]]; then
+      systemctl disable --now docker.service docker.socket >/dev/null 2>&1 || true
+    else
+      systemctl disable docker.service docker.socket >/dev/null 2>&1 || true
+      if [[ -x /etc/init.d/docker ]]; then
+        /etc/init.d/docker stop >/dev/null 2>&1 || true
+        update-rc.d docker disable >/dev/null 2>&1 || true
+      fi
+    fi
+  fi
 fi

@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "containerd_runtime.h"
 
+#include "runtime_support.h"
+
 #include "fixture/seed_node.h"
 #include "fixture/stale_sweep.h"
 
@@ -34,83 +36,13 @@ constexpr const char* kContainerd = "/usr/bin/containerd";
 constexpr const char* kCtr = "/usr/bin/ctr";
 constexpr const char* kNamespace = "mountleak-test";
 
-std::string read_text(const std::string& path) {
-  std::ifstream in(path);
-  std::ostringstream text;
-  text << in.rdbuf();
-  return text.str();
-}
-
-// Runs argv with stdout and stderr sent to the given files; the child
-// dies with the test.
+std::string read_text(const std::string& path) { return read_whole_file(path); }
 pid_t spawn(const std::vector<std::string>& argv, const std::string& out_path, const std::string& err_path) {
-  pid_t pid = fork();
-  if (pid != 0) return pid;
-  prctl(PR_SET_PDEATHSIG, SIGKILL);
-  int out = open(out_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-  int err = open(err_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-  int in = open("/dev/null", O_RDONLY | O_CLOEXEC);
-  if (out < 0 || err < 0 || in < 0) _exit(126);
-  dup2(in, 0);
-  dup2(out, 1);
-  dup2(err, 2);
-  std::vector<char*> args;
-  for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
-  args.push_back(nullptr);
-  execv(args[0], args.data());
-  _exit(127);
+  return spawn_to_files(argv, out_path, err_path);
 }
+int reap(pid_t pid, std::chrono::steady_clock::duration timeout) { return reap_within(pid, timeout); }
 
-// Reaps `pid`; kills it at the deadline. Its exit status, or -1.
-int reap(pid_t pid, std::chrono::steady_clock::duration timeout) {
-  const auto deadline = std::chrono::steady_clock::now() + timeout;
-  int status = 0;
-  while (true) {
-    pid_t done = waitpid(pid, &status, WNOHANG);
-    if (done == pid) return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-    if (done < 0) return -1;
-    if (std::chrono::steady_clock::now() >= deadline) {
-      kill(pid, SIGKILL);
-      waitpid(pid, &status, 0);
-      return -1;
-    }
-    std::this_thread::sleep_for(20ms);
-  }
-}
-
-std::vector<std::string> lines_of(const std::string& text) {
-  std::vector<std::string> out;
-  std::istringstream in(text);
-  for (std::string line; std::getline(in, line);)
-    if (!line.empty()) out.push_back(line);
-  return out;
-}
-
-// The cgroup directories named `parent` at the top of each hierarchy
-// (cgroup v1 controllers, the named systemd one, v2's unified tree).
-std::vector<std::string> cgroup_parents(const std::string& parent) {
-  std::vector<std::string> out;
-  if (parent.empty()) return out;
-  std::error_code ec;
-  if (fs::is_directory("/sys/fs/cgroup/" + parent, ec)) out.push_back("/sys/fs/cgroup/" + parent);
-  for (const auto& h : fs::directory_iterator("/sys/fs/cgroup", ec)) {
-    const std::string candidate = h.path().string() + "/" + parent;
-    if (fs::is_directory(candidate, ec)) out.push_back(candidate);
-  }
-  return out;
-}
-
-// Whether the seed node that owned `seed_dir` is gone: no directory, or an
-// owner lock nobody holds (fixture/stale_sweep.h).
-bool seed_node_gone(const std::string& seed_dir) {
-  struct stat st {};
-  if (stat(seed_dir.c_str(), &st) != 0) return true;
-  int fd = open((seed_dir + "/" + fixture::kOwnerLockName).c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return false;  // between mkdtemp and its lock: not ours to judge
-  const bool free = flock(fd, LOCK_EX | LOCK_NB) == 0;
-  close(fd);
-  return free;
-}
+std::vector<std::string> cgroup_parents(const std::string& parent) { return cgroup_dirs_named(parent); }
 
 // What a run killed outright (SIGKILL, a crash) left: containerd dies with
 // it, but its shims and their containers outlive it. Each is found by what

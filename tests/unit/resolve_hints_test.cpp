@@ -199,6 +199,46 @@ TEST(ResolveHints, HostNamespaceHolderAndPinnedNamespace) {
             "no container or process found for this holder of the device; it may have exited since the scan");
 }
 
+// The field report's other cause: a container dockerd no longer knows
+// (restarted around --live-restore, its record gone), still run by its shim.
+// Its pod is known only by the uid in its cgroup; restarting that pod would
+// not stop it, so the hint names the shim's container and how to stop it.
+TEST(ResolveHints, ContainerItsRuntimeNoLongerKnowsIsStoppedNotRestarted) {
+  PodRef pod{"", "", "8f0e7c9a-1b2d-4c3e-9f4a-5b6c7d8e9f01"};
+  HolderFacts f;
+  f.device = "/dev/rbd4";
+  f.runtime = "docker";
+  f.container_id = "fd93380abd5c53031658054284343107d5fc4ba9e57b8443345721eb4b61eb05";
+  f.pod = &pod;
+  f.pid = 4721;
+  f.unknown_to_runtime = true;
+  f.shim_pid = 4658;
+  f.init_pid = 4683;
+  const std::string expected =
+      "stop container fd93380abd5c, which docker has no record of but its shim (pid 4658) still runs, left behind "
+      "by a daemon restart (e.g. around --live-restore): kill -KILL 4683, its first process, to release /dev/rbd4, "
+      "then kill 4658, the shim, which has no daemon to stop it; restarting a pod will not stop it";
+  EXPECT_EQ(make_hint(f), expected);
+  f.kind = HolderKind::kOpenFile;  // the same for a process with a file open in it
+  EXPECT_EQ(make_hint(f), expected);
+
+  // Without the first process, every process of it, starting from the holder's.
+  f.init_pid = 0;
+  f.runtime = "";
+  f.comm = "td-agent";
+  EXPECT_EQ(make_hint(f),
+            "stop container fd93380abd5c, which its runtime has no record of but its shim (pid 4658) still runs, "
+            "left behind by a daemon restart (e.g. around --live-restore): kill its processes (process 4721 "
+            "(td-agent) and the rest) to release /dev/rbd4, then kill 4658, the shim, which has no daemon to stop it; "
+            "restarting a pod will not stop it");
+
+  // No shim found: only what is known, as before.
+  f.shim_pid = 0;
+  f.kind = HolderKind::kMount;
+  EXPECT_EQ(make_hint(f),
+            "restart container fd93380abd5c (pod with uid 8f0e7c9a-1b2d-4c3e-9f4a-5b6c7d8e9f01) to release /dev/rbd4");
+}
+
 TEST(ResolveHints, PodKnownOnlyByUid) {
   PodRef pod{"", "", "8f0e7c9a-1b2d-4c3e-9f4a-5b6c7d8e9f01"};
   HolderFacts f;

@@ -57,6 +57,18 @@ TEST(ResolveShimAncestry, ContainerdShimV2UnderDockerIsPerContainer) {
   EXPECT_FALSE(c->id_may_be_sandbox);
 }
 
+// The shim's child on the walk is the container's first process, whoever
+// the walk started from: the one whose death ends the container.
+TEST(ResolveShimAncestry, InitPidIsTheShimsChildOnTheWalk) {
+  auto t = tree_with_shim({"/usr/bin/containerd-shim-runc-v2", "-namespace", "moby", "-id", kId});
+  auto from_grandchild = container_from_ancestry(4700, t);
+  ASSERT_TRUE(from_grandchild.has_value());
+  EXPECT_EQ(from_grandchild->init_pid, 4683);
+  auto from_init = container_from_ancestry(4683, t);
+  ASSERT_TRUE(from_init.has_value());
+  EXPECT_EQ(from_init->init_pid, 4683);
+}
+
 TEST(ResolveShimAncestry, ContainerdShimV1Workdir) {
   auto t = tree_with_shim({"containerd-shim", "-namespace", "k8s.io", "-workdir",
                            std::string("/var/lib/containerd/io.containerd.runtime.v1.linux/k8s.io/") + kId + "/",

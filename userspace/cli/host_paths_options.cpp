@@ -23,7 +23,7 @@ void add_host_path_options(CLI::App& app, HostPaths& paths) {
                  "[default: <host-root>/run/containers/storage/overlay-containers]")
       ->check(absolute_path());
   app.add_option("--docker-root", paths.docker_root,
-                 "Docker root, holding containers/<id>/config.v2.json "
+                 "Docker root (dockerd's --data-root), holding containers/<id>/config.v2.json "
                  "[default: <host-root>/var/lib/docker]")
       ->check(absolute_path());
   app.add_option("--pod-log-dir", paths.pod_log_dir,

@@ -4,6 +4,8 @@
 #include "resolve/cgroup_path.h"
 #include "resolve/shim_ancestry.h"
 
+#include <cerrno>
+
 namespace mountleak {
 
 Attributor::Attributor(const HostPaths& paths, CmdlinePolicy cmdline)
@@ -16,24 +18,45 @@ void Attributor::clear() {
 
 const ProcessInfo* Attributor::process(int pid) { return processes_.process(pid); }
 
+// No runtime's files know the container: when a shim on the host runs
+// exactly it (its own id, not a pod's sandbox), that shim is what keeps it
+// alive, and what the operator has to stop.
+void Attributor::mark_if_orphaned(int pid, std::optional<ShimContainer>& shim, Attribution& out) {
+  if (!shim) shim = shim_of(pid);
+  if (!shim || shim->id != out.container->id || shim->id_may_be_sandbox) return;
+  ContainerRef& c = *out.container;
+  if (c.runtime.empty()) c.runtime = shim->runtime;
+  c.unknown_to_runtime = true;
+  c.shim_pid = shim->shim_pid;
+  c.init_pid = shim->init_pid;
+  if (out.how == "cgroup") out.how = "cgroup and shim ancestry";
+  out.note = c.runtime + " has no record of this container, yet its shim (pid " + std::to_string(c.shim_pid) +
+             ") runs it: " + out.note;
+}
+
+std::optional<ShimContainer> Attributor::shim_of(int pid) {
+  AncestorLookup lookup = [this](int p) -> std::optional<AncestorView> {
+    const ProcessInfo* ancestor = process(p);
+    if (!ancestor) return std::nullopt;
+    auto mntns = host_mntns_ == 0 ? Result<uint64_t>(0) : processes_.mntns(p);
+    bool on_host = host_mntns_ == 0 || (mntns && *mntns == host_mntns_);
+    return AncestorView{ancestor->ppid, ancestor->cmdline, on_host};
+  };
+  return container_from_ancestry(pid, lookup);
+}
+
 void Attributor::attribute_container(int pid, Attribution& out) {
   const ProcessInfo* info = process(pid);
   if (!info) return;
   std::string runtime, id, pod_uid;
+  std::optional<ShimContainer> from_shim;
   if (auto from_cgroup = container_from_cgroup(info->cgroup)) {
     runtime = from_cgroup->runtime;
     id = from_cgroup->id;
     pod_uid = from_cgroup->pod_uid;
     out.how = "cgroup";
   } else {
-    AncestorLookup lookup = [this](int p) -> std::optional<AncestorView> {
-      const ProcessInfo* ancestor = process(p);
-      if (!ancestor) return std::nullopt;
-      auto mntns = host_mntns_ == 0 ? Result<uint64_t>(0) : processes_.mntns(p);
-      bool on_host = host_mntns_ == 0 || (mntns && *mntns == host_mntns_);
-      return AncestorView{ancestor->ppid, ancestor->cmdline, on_host};
-    };
-    auto from_shim = container_from_ancestry(pid, lookup);
+    from_shim = shim_of(pid);
     if (!from_shim) return;
     runtime = from_shim->runtime;
     id = from_shim->id;
@@ -49,6 +72,7 @@ void Attributor::attribute_container(int pid, Attribution& out) {
     out.container_mounts = meta->mounts;
   } else {
     out.note = meta.error().message;
+    if (meta.error().errno_value == ENOENT) mark_if_orphaned(pid, from_shim, out);
   }
   // Without metadata, the pod's log directory still names the pod.
   if (!out.pod && !pod_uid.empty()) {

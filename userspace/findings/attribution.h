@@ -14,6 +14,7 @@
 #include "findings/cmdline_redaction.h"
 #include "model/process.h"
 #include "resolve/runtime_metadata.h"
+#include "resolve/shim_ancestry.h"
 #include "sources/process_cache.h"
 
 namespace mountleak {
@@ -28,6 +29,14 @@ struct ContainerRef {
   std::string runtime;  // "containerd", "cri-o", "docker"; "" when only the ID is known
   std::string id;
   std::string name;
+  // No runtime's files have a record of the container, yet a shim on the
+  // host still runs it: left behind by a daemon that restarted without
+  // restoring it (the field report's dockerd and --live-restore). Restarting
+  // a pod does not stop it; stopping the shim's container does. shim_pid and
+  // init_pid (the container's first process) are set only then.
+  bool unknown_to_runtime = false;
+  int shim_pid = 0;
+  int init_pid = 0;
 };
 
 struct Attribution {
@@ -78,6 +87,8 @@ class Attributor : public AttributionSource {
 
  private:
   void attribute_container(int pid, Attribution& out);
+  std::optional<ShimContainer> shim_of(int pid);
+  void mark_if_orphaned(int pid, std::optional<ShimContainer>& shim, Attribution& out);
 
   HostPaths paths_;
   CmdlinePolicy cmdline_;

@@ -65,6 +65,9 @@ std::string holder_hint(const Holder& h, const std::string& device, const OciMou
     facts.runtime = h.who.container->runtime;
     facts.container_name = h.who.container->name;
     facts.container_id = h.who.container->id;
+    facts.unknown_to_runtime = h.who.container->unknown_to_runtime;
+    facts.shim_pid = h.who.container->shim_pid;
+    facts.init_pid = h.who.container->init_pid;
   }
   facts.pod = h.who.pod ? &*h.who.pod : nullptr;
   facts.owner_pod = h.role == HolderRole::kOwner;

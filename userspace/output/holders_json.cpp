@@ -49,11 +49,16 @@ nlohmann::json attribution_json(const Attribution& who) {
   j["processes"] = nlohmann::json::array();
   for (const auto& p : who.processes)
     j["processes"].push_back({{"pid", p.pid}, {"comm", p.comm}, {"cmdline", p.cmdline}});
-  if (who.container)
-    j["container"] = {{"runtime", or_null(who.container->runtime)},
-                      {"id", who.container->id},
-                      {"name", or_null(who.container->name)}};
-  else
+  if (who.container) {
+    const ContainerRef& c = *who.container;
+    j["container"] = {{"runtime", or_null(c.runtime)}, {"id", c.id}, {"name", or_null(c.name)}};
+    // Only for a container its runtime no longer knows, kept by its shim.
+    if (c.unknown_to_runtime) {
+      j["container"]["unknown_to_runtime"] = true;
+      j["container"]["shim_pid"] = c.shim_pid;
+      j["container"]["init_pid"] = c.init_pid ? nlohmann::json(c.init_pid) : nlohmann::json(nullptr);
+    }
+  } else
     j["container"] = nullptr;
   if (who.pod)
     j["pod"] = {{"namespace", or_null(who.pod->namespace_)},

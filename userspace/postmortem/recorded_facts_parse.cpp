@@ -191,6 +191,16 @@ Result<NodeFact> attribution_fact(const nlohmann::json& j) {
     TRY(id, string_field(*c, "id", 256));
     TRY(name, string_field(*c, "name", kMaxString, true));
     who.container = ContainerRef{std::move(*runtime), std::move(*id), std::move(*name)};
+    if (auto orphan = c->find("unknown_to_runtime"); orphan != c->end()) {
+      if (!orphan->is_boolean()) return Error{"field container.unknown_to_runtime: not a boolean"};
+      TRY(shim, unsigned_field(*c, "shim_pid", kMaxPid));
+      who.container->unknown_to_runtime = orphan->get<bool>();
+      who.container->shim_pid = static_cast<int>(*shim);
+      if (auto init = c->find("init_pid"); init != c->end() && !init->is_null()) {
+        TRY(init_pid, unsigned_field(*c, "init_pid", kMaxPid));
+        who.container->init_pid = static_cast<int>(*init_pid);
+      }
+    }
   }
   if (auto p = j.find("pod"); p != j.end() && p->is_object()) {
     TRY(ns, string_field(*p, "namespace", 256, true));

@@ -134,6 +134,24 @@ std::string make_hint(const HolderFacts& f) {
     return out + "; it is released when the pod stops";
   }
 
+  if (f.unknown_to_runtime && f.shim_pid > 0 && !f.container_id.empty()) {
+    // Neither the runtime nor the kubelet will ever stop it: killing its
+    // first process ends the container (it is its pid namespace's init).
+    std::string out = "stop container " + std::string(f.container_id.substr(0, 12)) + ", which " +
+                      (f.runtime.empty() ? std::string("its runtime") : std::string(f.runtime)) +
+                      " has no record of but its shim (pid " + std::to_string(f.shim_pid) +
+                      ") still runs, left behind by a daemon restart (e.g. around --live-restore): ";
+    if (f.init_pid > 0)
+      out += "kill -KILL " + std::to_string(f.init_pid) + ", its first process, to release " + device;
+    else
+      out += "kill its processes" + (f.pid > 0 ? " (" + process_ref(f) + " and the rest)" : std::string()) +
+             " to release " + device;
+    // Measured with containerd 1.6's runc v2 shim: it waits for its daemon
+    // to tell it to go, so without one it stays after its container.
+    out += ", then kill " + std::to_string(f.shim_pid) + ", the shim, which has no daemon to stop it";
+    return out + "; restarting a pod will not stop it";
+  }
+
   if (!f.container_id.empty() || !f.container_name.empty()) {
     std::string out = "restart " + container_ref(f) + " to release " + device;
     if (f.kind == HolderKind::kOpenFile) {

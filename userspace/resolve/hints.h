@@ -65,9 +65,17 @@ struct HolderFacts {
   std::string_view mount_point;
   // A bind-mounted nsfs file keeping a namespace with no process alive.
   std::string_view nsfs_pin;
+  // The container's runtime has no record of it, yet a shim on the host
+  // still runs it (a daemon restarted without restoring it): its shim and
+  // its first process, whose death ends it.
+  bool unknown_to_runtime = false;
+  int shim_pid = 0;
+  int init_pid = 0;
 };
 
-// One line an operator can act on, e.g. "restart container fluentd (pod
+// One line an operator can act on. A container its runtime no longer knows
+// is not restarted with its pod: the hint says to stop the shim's
+// container instead. Otherwise e.g. "restart container fluentd (pod
 // kube-system/fluentd-x7k2p) to release /dev/rbd4; set mountPropagation:
 // HostToContainer on its hostPath volume /var/lib/kubelet so it cannot
 // happen again".

@@ -89,6 +89,7 @@ std::optional<ShimContainer> container_from_shim_cmdline(std::span<const std::st
 std::optional<ShimContainer> container_from_ancestry(int pid, const AncestorLookup& lookup) {
   auto self = lookup(pid);
   if (!self) return std::nullopt;
+  int child = pid;
   int current = self->ppid;
   for (int depth = 0; depth < kMaxDepth && current > 0; ++depth) {
     auto view = lookup(current);
@@ -96,9 +97,11 @@ std::optional<ShimContainer> container_from_ancestry(int pid, const AncestorLook
     auto found = view->on_host ? container_from_shim_cmdline(view->cmdline) : std::nullopt;
     if (found) {
       found->shim_pid = current;
+      found->init_pid = child;
       return found;
     }
     if (current == 1 || view->ppid == current) return std::nullopt;
+    child = current;
     current = view->ppid;
   }
   return std::nullopt;

@@ -34,6 +34,9 @@ struct ShimContainer {
   std::string runtime;  // "containerd", "docker", "cri-o" or "podman"
   std::string id;
   int shim_pid = 0;
+  // The shim's child on the walk up: the container's first process (its
+  // init, whose death ends the container), or the holder itself.
+  int init_pid = 0;
   // containerd's v2 shim under the CRI serves a whole pod and is named after
   // the pod sandbox, so `id` may be the sandbox's, not this container's.
   bool id_may_be_sandbox = false;
