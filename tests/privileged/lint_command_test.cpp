@@ -88,7 +88,7 @@ TEST_F(LintCommand, BadYamlExitsTwoNamingFileAndLine) {
                                  "      volumes: [{name: k, hostPath: {path: /var/lib/kubelet}}]\n");
   RunResult r = run_mountleak({"lint", path});
   EXPECT_EQ(r.exit_code, 2) << r.out << r.err;
-  EXPECT_NE(r.err.find(path + ":11:"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find(path + ":11 (document 1): not YAML"), std::string::npos) << r.err;
   // -o json says it on stdout, as a lint_problem line.
   RunResult j = run_mountleak({"lint", "-o", "json", path});
   EXPECT_EQ(j.exit_code, 2) << j.out << j.err;
