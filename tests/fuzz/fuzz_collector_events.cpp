@@ -109,9 +109,14 @@ class CheckedOutput : public mountleak::RecordSink {
       return;
     }
     ++findings;
-    static const std::set<std::string> kKinds = {"mntns_copy", "hostpath_risk", "leak", "busy", "lost", "resync"};
+    static const std::set<std::string> kKinds = {"mntns_copy", "hostpath_risk", "leak", "leak_resolved",
+                                                 "busy",       "lost",          "resync"};
     check(kKinds.count(kind) == 1);
     check(back.contains("time") && back["time"].is_string());
+    if (kind == "leak_resolved") {  // the device as the leak named it, and why it is over; no holders
+      check(back["device"].is_object() && back["reason"].is_string());
+      return;
+    }
     if (kind != "lost" && kind != "resync") {
       check(back["device"].is_object() && back["holders"].is_array());
       if (kind != "busy") check(!back["holders"].empty());

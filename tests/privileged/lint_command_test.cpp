@@ -70,6 +70,34 @@ TEST_F(LintCommand, AnUnreadableInputExitsTwoAndTheRestIsStillLinted) {
   EXPECT_NE(r.err.find("b.yaml:"), std::string::npos) << r.err;
 }
 
+// A manifest edited by hand, one line mis-indented: exit 2, and stderr
+// names the file and the line to look at.
+TEST_F(LintCommand, BadYamlExitsTwoNamingFileAndLine) {
+  const std::string path = write("broken.yaml",
+                                 "apiVersion: apps/v1\n"
+                                 "kind: DaemonSet\n"
+                                 "metadata:\n"
+                                 "  name: broken\n"
+                                 "spec:\n"
+                                 "  template:\n"
+                                 "    spec:\n"
+                                 "      containers:\n"
+                                 "        - name: a\n"
+                                 "          image: busybox\n"
+                                 "         volumeMounts: [{name: k, mountPath: /k}]\n"
+                                 "      volumes: [{name: k, hostPath: {path: /var/lib/kubelet}}]\n");
+  RunResult r = run_mountleak({"lint", path});
+  EXPECT_EQ(r.exit_code, 2) << r.out << r.err;
+  EXPECT_NE(r.err.find(path + ":11 (document 1): not YAML"), std::string::npos) << r.err;
+  // -o json says it on stdout, as a lint_problem line.
+  RunResult j = run_mountleak({"lint", "-o", "json", path});
+  EXPECT_EQ(j.exit_code, 2) << j.out << j.err;
+  bool named = false;
+  for (const auto& line : j.json_lines())
+    named |= line.value("event", "") == "lint_problem" && line.value("file", "") == path && line.value("line", 0) == 11;
+  EXPECT_TRUE(named) << j.out;
+}
+
 TEST_F(LintCommand, JsonIsOneObjectPerLineEndingWithTheSummary) {
   RunResult r = run_mountleak({"lint", "-o", "json", write("leaky.yaml", kLeaky)});
   EXPECT_EQ(r.exit_code, 1) << r.err;

@@ -5,9 +5,11 @@
 #include <gtest/gtest.h>
 
 #include <chrono>
+#include <fstream>
+#include <iterator>
 #include <string>
 
-#include "lint/host_path_cover.h"
+#include "findings/kubelet_cover.h"
 #include "lint/manifest_inputs.h"
 #include "lint/manifest_lint.h"
 #include "output/lint_report.h"
@@ -47,6 +49,20 @@ TEST(HostPathCover, AncestorsTheRootAndBelowCoverNeighboursDoNot) {
     EXPECT_EQ(covers_kubelet_root(p, roots, root), Cover::kBelow) << p;
   for (const char* p : {"/var/log", "/var/lib/kubelet-other", "/var/li", "/etc"})
     EXPECT_EQ(covers_kubelet_root(p, roots, root), Cover::kNone) << p;
+}
+
+TEST(HostPathCover, BelowTheRootOnlyWhereTheKubeletMountsVolumes) {
+  const std::vector<std::string> roots{"/var/lib/kubelet"};
+  std::string root;
+  for (const char* p : {"/var/lib/kubelet/pods", "/var/lib/kubelet/plugins", "/var/lib/kubelet/plugins/kubernetes.io",
+                        "/var/lib/kubelet/plugins/kubernetes.io/csi/pv", "/var/lib/kubelet/plugins/kubernetes.io/rbd/mounts"})
+    EXPECT_EQ(covers_kubelet_root(p, roots, root), Cover::kBelow) << p;
+  // Sockets and state, and one pod's own directory.
+  for (const char* p : {"/var/lib/kubelet/plugins_registry", "/var/lib/kubelet/plugins/rbd.csi.ceph.com",
+                        "/var/lib/kubelet/plugins/kubernetes.io-x", "/var/lib/kubelet/device-plugins",
+                        "/var/lib/kubelet/pod-resources", "/var/lib/kubelet/pods/0b5c/volumes", "/var/lib/kubelet/podsx"})
+    EXPECT_EQ(covers_kubelet_root(p, roots, root), Cover::kNone) << p;
+  EXPECT_EQ(covers_kubelet_root("/pods", {"/"}, root), Cover::kBelow);  // a kubelet root at "/" (--root-dir /)
 }
 
 TEST(Lint, TheFieldReportsCollectorIsFlaggedWithWhereAndTheFix) {
@@ -180,6 +196,91 @@ TEST(Lint, HostileNamesArePrintedSafely) {
   const std::string text = lint_finding_text(r.findings[0]);
   EXPECT_EQ(text.find('\x1b'), std::string::npos);
   EXPECT_EQ(text.find("\nforged"), std::string::npos);
+}
+
+// Manifests shaped like the DaemonSets of common log collectors and node
+// agents (tests/data/manifests/), each with exactly the findings expected.
+struct ExpectedFinding {
+  std::string container, volume, host_path, mount_path;
+  Cover cover;
+  size_t line;
+};
+
+void expect_exactly(const std::string& file, const std::vector<ExpectedFinding>& expected) {
+  SCOPED_TRACE(file);
+  LintResult r = lint({std::string(MOUNTLEAK_TEST_DATA) + "/manifests/" + file});
+  EXPECT_TRUE(r.problems.empty()) << r.problems.front().message;
+  EXPECT_GE(r.pod_specs, 1u);
+  ASSERT_EQ(r.findings.size(), expected.size()) << (r.findings.empty() ? "" : lint_finding_text(r.findings[0]));
+  for (size_t i = 0; i < expected.size(); ++i) {
+    const LintFinding& f = r.findings[i];
+    EXPECT_EQ(f.object_kind, "DaemonSet");
+    EXPECT_EQ(f.container, expected[i].container);
+    EXPECT_EQ(f.volume, expected[i].volume);
+    EXPECT_EQ(f.host_path, expected[i].host_path);
+    EXPECT_EQ(f.mount_path, expected[i].mount_path);
+    EXPECT_EQ(f.cover, expected[i].cover);
+    EXPECT_EQ(f.line, expected[i].line);
+    EXPECT_EQ(f.propagation, "");
+    EXPECT_NE(lint_fix(f).find("add `mountPropagation: HostToContainer` to the volumeMount of " + expected[i].volume),
+              std::string::npos);
+  }
+}
+
+TEST(LintManifests, FluentdWithTheKubeletRootReadOnlyIsTheFieldReportsLeak) {
+  // /var/log and docker's containers directory are fine; readOnly does not
+  // help the kubelet root.
+  expect_exactly("fluentd.yaml",
+                 {{"fluentd", "varlibkubelet", "/var/lib/kubelet", "/var/lib/kubelet", Cover::kAncestor, 45}});
+}
+
+TEST(LintManifests, FilebeatsHostfsIsTheWholeNodeWithPrivatePropagation) {
+  // Its registry under /var/lib/filebeat-data is a neighbour of the kubelet root.
+  expect_exactly("filebeat.yaml", {{"filebeat", "hostfs", "/", "/hostfs", Cover::kAncestor, 39}});
+}
+
+TEST(LintManifests, FluentBitAndPromtailReadLogsOnly) {
+  expect_exactly("fluent-bit.yaml", {});
+  expect_exactly("promtail.yaml", {});
+}
+
+TEST(LintManifests, NodeExportersRootWithHostToContainerIsFine) {
+  expect_exactly("node-exporter.yaml", {});
+  // The same DaemonSet without the propagation is a finding.
+  std::ifstream in(std::string(MOUNTLEAK_TEST_DATA) + "/manifests/node-exporter.yaml");
+  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  const std::string line = "              mountPropagation: HostToContainer\n";
+  ASSERT_NE(text.find(line), std::string::npos);
+  text.erase(text.find(line), line.size());
+  LintResult r = lint_string(text);
+  ASSERT_EQ(r.findings.size(), 1u);
+  EXPECT_EQ(r.findings[0].volume, "root");
+  EXPECT_EQ(r.findings[0].mount_path, "/host/root");
+}
+
+TEST(LintManifests, CsiNodePluginsBidirectionalDirsAndSocketDirsAreFine) {
+  // Bidirectional on plugins and pods; the driver's socket directory under
+  // plugins/ and plugins_registry hold no mounts.
+  expect_exactly("csi-node-plugin.yaml", {});
+  // A plugin that forgot Bidirectional on the pods directory is a finding.
+  std::ifstream in(std::string(MOUNTLEAK_TEST_DATA) + "/manifests/csi-node-plugin.yaml");
+  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  const std::string line = "              mountPropagation: Bidirectional\n";
+  ASSERT_NE(text.find(line), std::string::npos);
+  text.erase(text.find(line), line.size());
+  LintResult r = lint_string(text);
+  ASSERT_EQ(r.findings.size(), 1u);
+  EXPECT_EQ(r.findings[0].volume, "mountpoint-dir");
+  EXPECT_EQ(r.findings[0].cover, Cover::kBelow);
+}
+
+TEST(LintManifests, TheWholeDirectoryInNameOrder) {
+  LintResult r = lint({std::string(MOUNTLEAK_TEST_DATA) + "/manifests"});
+  EXPECT_EQ(r.files, 6u);
+  EXPECT_TRUE(r.problems.empty());
+  ASSERT_EQ(r.findings.size(), 2u);
+  EXPECT_NE(r.findings[0].file.find("filebeat.yaml"), std::string::npos);
+  EXPECT_NE(r.findings[1].file.find("fluentd.yaml"), std::string::npos);
 }
 
 TEST(Lint, JsonLinesEndWithASummary) {

@@ -49,7 +49,7 @@ void register_lint_command(CLI::App& app, CommandAction& action) {
       "Reads Kubernetes manifests (YAML or JSON, many documents per file; Pod, Deployment,\n"
       "DaemonSet, StatefulSet, ReplicaSet, ReplicationController, Job, CronJob, PodTemplate and\n"
       "their Lists) and flags every container that mounts a hostPath volume covering the kubelet\n"
-      "root (/, /var, /var/lib, the root itself, or a directory below it) without\n"
+      "root (/, /var, /var/lib, the root itself, or pods/ or plugins/ below it) without\n"
       "mountPropagation: HostToContainer (or Bidirectional). Such a container keeps private\n"
       "copies of the node's volume mounts, and `rbd unmap` fails while it runs: the leak\n"
       "`mountleak trace` and `scan` find after the fact. A readOnly mount leaks the same way.\n\n"

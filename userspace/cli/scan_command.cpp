@@ -29,6 +29,7 @@ ScanSummary summary_of(const ScanReport& report) {
   s.host_mntns = report.host_mntns;
   s.host_mntns_source = report.host_mntns_source;
   s.devices = report.devices.size();
+  if (report.risks_asked) s.risks = report.risks.size();
   s.needs_action = report.needs_action();
   s.counters = report.counters;
   s.issues = report.issues;
@@ -41,9 +42,37 @@ void print_json_line(const Event& event) {
   fmt::print("{}\n", json_line(record_json(Record{std::chrono::system_clock::now(), event})));
 }
 
+void print_warnings(const ScanReport& report) {
+  for (const auto& w : report.warnings) fmt::print(stderr, "warning: {}\n", printable(w));
+  for (const auto& i : report.issues)
+    fmt::print(stderr, "warning: {}:{}: {} (line skipped)\n", printable(i.origin), i.line, printable(i.reason));
+}
+
+void print_risks(const ScanReport& report, OutputFormat output) {
+  if (output == OutputFormat::kJson) {
+    for (const auto& r : report.risks) print_json_line(r);
+    print_json_line(summary_of(report));
+    return;
+  }
+  print_warnings(report);
+  if (report.risks.empty()) {
+    fmt::print("No hostPath risk: no mount namespace binds the kubelet root, a directory above it or one it "
+               "mounts volumes under with private propagation ({} mount namespaces read via {}).\n",
+               report.counters.namespaces, report.method);
+    return;
+  }
+  if (report.layout && report.layout->host_root != "/")
+    fmt::print("Paths are {}.\n", printable(report.layout->paths_note()));
+  // Short: node-problem-detector's condition message is the first 400 bytes.
+  fmt::print("{} hostPath risk(s): private binds that keep volumes busy after the kubelet unmounts them\n",
+             report.risks.size());
+  fmt::print("{}", risks_heading());
+  for (const auto& r : report.risks) fmt::print("{}", terminal_safe(risk_block(r)));
+}
+
 int run_scan_command(ScanOptions& options) {
   ScanRequest& req = options.request;
-  if (req.devices.empty() && req.images.empty() && req.paths.empty()) req.all = true;
+  if (!req.risks && req.devices.empty() && req.images.empty() && req.paths.empty()) req.all = true;
   // Without these a scan would read less than the whole node and could say
   // "no leaks" where it was not allowed to look.
   if (auto caps = check_capabilities("mountleak scan", scan_needs()); !caps) {
@@ -54,18 +83,20 @@ int run_scan_command(ScanOptions& options) {
     fmt::print(stderr, "mountleak scan: {}\n", root.error().message);
     return kExitError;
   }
-  auto report = run_scan(options.common.paths, req);
+  auto report = req.risks ? run_risk_scan(options.common.paths, req) : run_scan(options.common.paths, req);
   if (!report) {
     fmt::print(stderr, "mountleak scan: {}\n", report.error().message);
     return kExitError;
+  }
+  if (req.risks) {
+    print_risks(*report, options.common.output);
+    return report->needs_action() ? kExitFindings : kExitOk;
   }
   if (options.common.output == OutputFormat::kJson) {
     for (const auto& d : report->devices) print_json_line(HoldersFound{d});
     print_json_line(summary_of(*report));
   } else {
-    for (const auto& w : report->warnings) fmt::print(stderr, "warning: {}\n", printable(w));
-    for (const auto& i : report->issues)
-      fmt::print(stderr, "warning: {}:{}: {} (line skipped)\n", printable(i.origin), i.line, printable(i.reason));
+    print_warnings(*report);
     if (report->devices.empty())
       fmt::print("No {} found ({} mount namespaces read via {}).\n",
                  req.all ? "leaked or shared tracked devices" : "holders",
@@ -85,12 +116,19 @@ void register_scan_command(CLI::App& app, CommandAction& action) {
   cmd->footer("Find every holder of a block device and name its container and pod, without eBPF.\n"
       "Reads each mount namespace's mountinfo once, plus open file descriptors.\n"
       "With no selector, --all is assumed.\n\n"
+      "--risks asks another question: which containers WILL leak. It lists every mount\n"
+      "namespace that binds the kubelet root, a directory above it (/, /var, /var/lib) or one\n"
+      "the kubelet mounts volumes under (pods, plugins) with private propagation, whether or\n"
+      "not a volume is mounted there now, with its container, pod and the manifest fix\n"
+      "(mountPropagation: HostToContainer). The node-problem-detector check for \"this node\n"
+      "will leak\"; `mountleak lint` asks the same of manifests.\n\n"
       "Exit status: 0 nothing to do, 1 something holds a device that should be free\n"
-      "(a leaked copy or an open descriptor), 2 error.\n\n"
+      "(a leaked copy or an open descriptor), or with --risks a risk was found, 2 error.\n\n"
       "Examples:\n"
       "  mountleak scan --device /dev/rbd4\n"
       "  mountleak scan --image replicapool/csi-vol-0001\n"
       "  mountleak scan --path /var/lib/kubelet/pods -o json\n"
+      "  mountleak scan --risks                       (containers that will leak)\n"
       "  mountleak scan --host-root /host --all          (from a DaemonSet)");
   add_common_options(*cmd, options->common);
   ScanRequest& req = options->request;
@@ -99,9 +137,16 @@ void register_scan_command(CLI::App& app, CommandAction& action) {
   cmd->add_option("--image", req.images, "RBD image POOL/IMAGE, found through /sys/bus/rbd (repeatable)");
   cmd->add_option("--path", req.paths, "Every tracked device mounted under this directory (repeatable)")
       ->check(absolute_path());
-  cmd->add_flag("--all", req.all,
-                "Every tracked device held by a private copy or an open descriptor, or shared "
-                "by more than one namespace");
+  CLI::Option* all = cmd->add_flag("--all", req.all,
+                                   "Every tracked device held by a private copy or an open descriptor, or "
+                                   "shared by more than one namespace");
+  cmd->add_flag("--risks", req.risks,
+                "Instead of devices: every container binding the kubelet root (or a directory above "
+                "it, or one it mounts volumes under) with private propagation, device or not")
+      ->excludes(all)
+      ->excludes("--device")
+      ->excludes("--image")
+      ->excludes("--path");
   cmd->add_option("--host-mntns", req.host_mntns,
                   "The host's mount namespace: a PID or an ns file [default: PID 1's, else our own]")
       ->check(pid_or_absolute_path());

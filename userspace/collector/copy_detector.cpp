@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "collector/copy_detector.h"
 
+#include "findings/hostpath_risk.h"
+
 namespace mountleak {
 
 void CopyDetector::judge(uint64_t inode, Clock::time_point now) {
@@ -36,18 +38,8 @@ void CopyDetector::judge(uint64_t inode, Clock::time_point now) {
 }
 
 std::optional<BoundDirectory> CopyDetector::bind_behind(const MountNamespace& ns, DevId dev) {
-  static const std::vector<MountEntry> kNoMounts;
-  const MountNamespace* host = node_.model.find(node_.model.host_mntns());
-  const std::set<uint32_t> groups = host ? host_peer_groups(*host, dev) : std::set<uint32_t>{};
-  for (const auto& m : ns.mounts) {
-    if (m.dev != dev || follows_host(m, groups)) continue;
-    auto origin = bind_origin(ns.mounts, node_.host_layout(), host ? host->mounts : kNoMounts, m,
-                              [this](DevId d) { return node_.tracked(d); });
-    if (origin)
-      return BoundDirectory{origin->source, origin->kubelet_root, origin->bind->mount_point,
-                            origin->bind->propagation()};
-  }
-  return std::nullopt;
+  return bind_behind_copy(ns, node_.model.find(node_.model.host_mntns()), node_.host_layout(), dev,
+                          [this](DevId d) { return node_.tracked(d); });
 }
 
 void CopyDetector::forget(uint64_t inode) {

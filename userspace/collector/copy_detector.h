@@ -30,7 +30,8 @@ class CopyDetector {
   size_t risks_now() const;
 
  private:
-  // The first private copy of `dev` that a bind brought in explains it.
+  // The first private copy of `dev` that a bind brought in explains it
+  // (the judgement is findings/hostpath_risk.h's, shared with scan --risks).
   std::optional<BoundDirectory> bind_behind(const MountNamespace& ns, DevId dev);
 
   NodeState& node_;

@@ -15,6 +15,7 @@
 
 #include "findings/attribution.h"
 #include "findings/holders.h"
+#include "findings/kubelet_cover.h"
 #include "model/host_view.h"
 #include "model/kernel_event.h"
 #include "model/mountinfo.h"
@@ -48,15 +49,25 @@ struct MntnsCopy : DeviceFinding {
 struct BoundDirectory {
   HostPathAnswer source;  // the host directory it shows
   bool kubelet_root = false;
+  // The kubelet root or above it, a directory below it that volumes are
+  // mounted under (kubelet_cover.h), or neither.
+  Cover cover = Cover::kNone;
   std::string mountpoint;  // where the namespace sees it
   Propagation propagation = Propagation::kPrivate;
 };
 
-// A directory holding tracked mounts was bound in with private propagation.
+// A directory holding tracked mounts was bound in with private propagation
+// (trace), or a directory that exposes the kubelet's volume mounts is
+// (scan --risks: no device need be there yet, so `device` is empty and
+// `holders` too; the namespace's container and pod are in `who`).
 struct HostpathRisk : DeviceFinding {
   BoundDirectory bind;
   uint64_t mntns = 0;
   std::optional<Culprit> process;  // the latest mounter there, when known
+  std::optional<Attribution> who;  // scan --risks: who is in the namespace
+  std::string pinned_at;           // scan --risks: an nsfs bind keeping it alive, when no process is
+  std::string via;                 // scan --risks: the runtime's mount behind the bind, when it says
+  std::string hint;                // scan --risks: the fix
 };
 
 // The host unmounted its last mount of a device while copies remain.

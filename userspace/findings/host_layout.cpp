@@ -40,6 +40,12 @@ bool same_mount(const MountEntry* a, const MountEntry* b) {
 
 }  // namespace
 
+bool is_host_tree_copy(const std::vector<MountEntry>& ns_mounts, const std::vector<MountEntry>& host_mounts,
+                       const MountEntry& mount) {
+  bool own_root = !same_mount(mount_at_point(ns_mounts, "/"), mount_at_point(host_mounts, "/"));
+  return !own_root && same_mount(&mount, mount_at_point(host_mounts, mount.mount_point));
+}
+
 std::optional<BindOrigin> bind_origin(const std::vector<MountEntry>& ns_mounts, const HostLayout& host,
                                       const std::vector<MountEntry>& host_mounts, const MountEntry& mount,
                                       const std::function<bool(DevId)>& tracked) {
@@ -48,10 +54,7 @@ std::optional<BindOrigin> bind_origin(const std::vector<MountEntry>& ns_mounts, 
   size_t steps = 0;
   while (a && tracked(a->dev) && ++steps < ns_mounts.size()) a = parent_of(ns_mounts, *a);
   const MountEntry* bind = a ? a : &mount;
-  if (a) {
-    bool own_root = !same_mount(mount_at_point(ns_mounts, "/"), mount_at_point(host_mounts, "/"));
-    if (!own_root && same_mount(a, mount_at_point(host_mounts, a->mount_point))) return std::nullopt;
-  }
+  if (a && is_host_tree_copy(ns_mounts, host_mounts, *a)) return std::nullopt;
   BindOrigin origin;
   origin.bind = bind;
   FsPlace place{bind->dev, bind->root};

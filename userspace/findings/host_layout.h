@@ -39,6 +39,12 @@ struct BindOrigin {
   bool kubelet_root = false;         // that directory is the kubelet root
 };
 
+// True when `mount` is simply the host's own mount at the same place, seen
+// through a copy of the host's tree (as after a plain `unshare -m`), not a
+// bind into a root of the namespace's own.
+bool is_host_tree_copy(const std::vector<MountEntry>& ns_mounts, const std::vector<MountEntry>& host_mounts,
+                       const MountEntry& mount);
+
 // The bind that brought `mount` into a namespace: its closest ancestor that
 // is not itself a tracked mount, when that ancestor is not simply the host's
 // own mount seen through a copy of the host's tree (as after a plain

@@ -79,6 +79,7 @@ struct ScanSummary {
   uint64_t host_mntns = 0;
   std::string host_mntns_source;
   size_t devices = 0;
+  std::optional<size_t> risks;  // scan --risks: how many were found
   bool needs_action = false;
   ScanCounters counters;
   std::vector<ParseIssue> issues;

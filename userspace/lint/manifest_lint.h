@@ -19,7 +19,7 @@
 #include <string_view>
 #include <vector>
 
-#include "lint/host_path_cover.h"
+#include "findings/kubelet_cover.h"
 
 namespace YAML {
 class Node;

@@ -91,4 +91,28 @@ std::string device_block(const DeviceHolders& d) {
   return out;
 }
 
+std::string risks_heading() {
+  return fmt::format("{:<17} {:<18} {:<34} {:<28} {}\n", "NAMESPACE", "PROCESS", "CONTAINER", "POD",
+                     "PRIVATE BIND OF");
+}
+
+std::string risk_block(const HostpathRisk& r) {
+  static const Attribution kNobody;
+  const Attribution& who = r.who ? *r.who : kNobody;
+  std::string source = r.bind.source.path ? printable(*r.bind.source.path) : "(not visible on the host)";
+  if (r.bind.kubelet_root)
+    source += " (the kubelet root)";
+  else if (r.bind.cover == Cover::kAncestor)
+    source += " (above the kubelet root)";
+  else if (r.bind.cover == Cover::kBelow)
+    source += " (below the kubelet root, where volumes are mounted)";
+  std::string out = fmt::format("mntns {:<11} {:<18} {:<34} {:<28} {} at {}, {}\n", r.mntns, process_text(who),
+                                container_text(who), pod_text(who), source, printable(r.bind.mountpoint),
+                                propagation_name(r.bind.propagation));
+  if (!r.pinned_at.empty()) out += fmt::format("  kept alive by nsfs mount {}\n", printable(r.pinned_at));
+  if (!r.via.empty()) out += fmt::format("  via  {}\n", printable(r.via));
+  if (!r.hint.empty()) out += fmt::format("  hint {}\n", printable(r.hint));
+  return out;
+}
+
 }  // namespace mountleak

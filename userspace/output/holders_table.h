@@ -6,6 +6,7 @@
 
 #include <string>
 
+#include "findings/finding.h"
 #include "findings/holders.h"
 
 namespace mountleak {
@@ -13,5 +14,10 @@ namespace mountleak {
 std::string device_heading(const DeviceHolders& device);
 std::string holder_lines(const Holder& holder, const std::string& indent = "  ");
 std::string device_block(const DeviceHolders& device);
+
+// scan --risks: the column heading, then one block per risk (the
+// namespace's container and pod, the bind, how it came, the fix).
+std::string risks_heading();
+std::string risk_block(const HostpathRisk& risk);
 
 }  // namespace mountleak

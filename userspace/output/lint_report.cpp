@@ -19,7 +19,6 @@ std::string object_name(const LintFinding& f) {
   return f.object_namespace.empty() ? name : printable(f.object_namespace) + "/" + name;
 }
 
-const char* cover_name(Cover cover) { return cover == Cover::kBelow ? "below" : "covers"; }
 
 std::string why(const LintFinding& f) {
   if (f.cover == Cover::kBelow)
@@ -72,7 +71,7 @@ std::vector<std::string> lint_json_lines(const LintResult& r) {
                                {"mount_path", f.mount_path},
                                {"mount_propagation", f.propagation},
                                {"kubelet_root", f.kubelet_root},
-                               {"relation", cover_name(f.cover)},
+                               {"relation", std::string(cover_name(f.cover))},
                                {"fix", lint_fix(f)}}));
   for (const LintProblem& p : r.problems)
     lines.push_back(json_line(

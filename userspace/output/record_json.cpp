@@ -22,12 +22,16 @@ nlohmann::json culprit_json(const Culprit& c) {
 }
 
 // {"source": host path | null, "source_unknown": why (only when null),
-//  "kubelet_root": bool, "mountpoint", "propagation"}
+//  "kubelet_root": bool, "relation": "covers" | "below" | "none" (the kubelet
+//  root or above it, a directory below it that volumes are mounted under,
+//  as lint says it),
+//  "mountpoint", "propagation"}
 nlohmann::json bound_directory_json(const BoundDirectory& b) {
   nlohmann::json j;
   j["source"] = b.source.path ? nlohmann::json(*b.source.path) : nlohmann::json(nullptr);
   if (!b.source.path) j["source_unknown"] = b.source.why_unknown;
   j["kubelet_root"] = b.kubelet_root;
+  j["relation"] = std::string(cover_name(b.cover));
   j["mountpoint"] = b.mountpoint;
   j["propagation"] = propagation_name(b.propagation);
   return j;
@@ -78,6 +82,16 @@ struct EventJson {
     j["bind"] = bound_directory_json(f.bind);
     j["mntns"] = f.mntns;
     if (f.process) j["process"] = culprit_json(*f.process);
+    if (f.who) {
+      // scan --risks: no device is needed for the risk, and the namespace
+      // itself is who to act on.
+      if (f.device.path.empty()) j["device"] = nullptr;
+      j.update(attribution_json(*f.who));
+      j["pinned_at"] = f.pinned_at.empty() ? nlohmann::json(nullptr) : nlohmann::json(f.pinned_at);
+      j["via"] = f.via.empty() ? nlohmann::json(nullptr) : nlohmann::json(f.via);
+      j["hint"] = f.hint;
+      j["found_by"] = "scan";
+    }
     return j;
   }
   nlohmann::json operator()(const Leak& f) const {
@@ -151,16 +165,18 @@ struct EventJson {
   nlohmann::json operator()(const ScanSummary& s) const {
     nlohmann::json issues = nlohmann::json::array();
     for (const auto& i : s.issues) issues.push_back({{"file", i.origin}, {"line", i.line}, {"reason", i.reason}});
-    return {{"event", "scan_summary"},
-            {"method", s.method},
-            {"host_mntns", s.host_mntns},
-            {"host_mntns_source", s.host_mntns_source},
-            {"devices", s.devices},
-            {"needs_action", s.needs_action},
-            {"counters", scan_counters_json(s.counters)},
-            {"issues", issues},
-            {"warnings", s.warnings},
-            {"host_view", s.layout ? host_view_json(*s.layout) : nlohmann::json(nullptr)}};
+    nlohmann::json j = {{"event", "scan_summary"},
+                        {"method", s.method},
+                        {"host_mntns", s.host_mntns},
+                        {"host_mntns_source", s.host_mntns_source},
+                        {"devices", s.devices},
+                        {"needs_action", s.needs_action},
+                        {"counters", scan_counters_json(s.counters)},
+                        {"issues", issues},
+                        {"warnings", s.warnings},
+                        {"host_view", s.layout ? host_view_json(*s.layout) : nlohmann::json(nullptr)}};
+    if (s.risks) j["risks"] = *s.risks;
+    return j;
   }
   nlohmann::json operator()(const KernelEvent& e) const { return raw_event_json(e); }
   nlohmann::json operator()(const NodeFact& f) const { return recorded_fact_json(f); }

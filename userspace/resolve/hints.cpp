@@ -177,4 +177,31 @@ std::string make_hint(const HolderFacts& f) {
   return "no container or process found for this holder of " + device + "; it may have exited since the scan";
 }
 
+std::string make_risk_hint(const HolderFacts& f) {
+  const std::string at = f.mount_point.empty() ? std::string("MOUNTPOINT") : shell_quote(f.mount_point);
+  std::string source;
+  if (f.via) source = f.via->source.empty() ? f.via->destination : f.via->source;
+  const std::string what = source.empty() ? "the hostPath volume mounted at " + std::string(f.mount_point)
+                                          : "the hostPath volume " + source;
+  const std::string until =
+      ": until then every volume the kubelet unmounts on this node stays busy while it runs";
+  if (f.pod && (!f.container_id.empty() || !f.container_name.empty()))
+    return "set mountPropagation: HostToContainer on the volumeMount of " + what + " in " + container_ref(f) +
+           ", in the manifest of the workload that made the pod (`mountleak lint` checks manifests), and roll it "
+           "out" + until;
+  if (!f.container_id.empty() || !f.container_name.empty()) {
+    if (f.via) return prevention(f) + " (" + container_ref(f) + ")" + until;
+    return "recreate " + container_ref(f) + " with the bind at " + std::string(f.mount_point) +
+           " made rslave" + until;
+  }
+  if (f.pid > 0)
+    return process_ref(f) + " is in no container and its namespace binds " + at +
+           " privately: start it again with slave propagation (unshare --propagation slave, or a systemd unit)" +
+           until;
+  if (!f.nsfs_pin.empty())
+    return "no process is left in this mount namespace, a bind mount of its nsfs file keeps it alive: umount " +
+           shell_quote(f.nsfs_pin);
+  return "no container or process found in this namespace; it may have exited since the scan";
+}
+
 }  // namespace mountleak

@@ -81,4 +81,14 @@ struct HolderFacts {
 // happen again".
 std::string make_hint(const HolderFacts& facts);
 
+// The fix for a hostPath risk (`scan --risks`): a private bind of a
+// directory that exposes the kubelet's volume mounts, before any volume is
+// held. `facts.via` is the runtime's mount behind the bind (its source is
+// the hostPath as the manifest wrote it); `facts.mount_point` the bind's
+// mount point in the namespace; `facts.device` is not used. E.g. "set
+// mountPropagation: HostToContainer on the volumeMount of hostPath
+// /var/lib/kubelet in container fluentd of pod kube-system/fluentd-x7k2p
+// (in the manifest of the workload that made the pod), then roll it out".
+std::string make_risk_hint(const HolderFacts& facts);
+
 }  // namespace mountleak

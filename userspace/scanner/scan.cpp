@@ -14,7 +14,7 @@
 namespace mountleak {
 
 bool ScanReport::needs_action() const {
-  return std::any_of(devices.begin(), devices.end(),
+  return !risks.empty() || std::any_of(devices.begin(), devices.end(),
                      [](const DeviceHolders& d) { return d.needs_action(); });
 }
 

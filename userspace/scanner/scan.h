@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "findings/finding.h"
 #include "findings/holders.h"
 #include "model/node_snapshot.h"
 #include "resolve/ceph_client.h"
@@ -22,6 +23,9 @@ struct ScanRequest {
   std::vector<std::string> images;   // POOL/IMAGE
   std::vector<std::string> paths;    // every tracked device mounted under DIR
   bool all = false;                  // every leaked or shared tracked device
+  // --risks: instead of devices, every container that binds a directory
+  // exposing the kubelet's volume mounts with private propagation.
+  bool risks = false;
   std::string host_mntns;            // "" = auto (PID 1, else our own)
   bool scan_fds = true;              // look for open descriptors too
   CmdlinePolicy cmdline = CmdlinePolicy::kRedacted;
@@ -33,6 +37,8 @@ struct ScanRequest {
 
 struct ScanReport {
   std::vector<DeviceHolders> devices;
+  std::vector<HostpathRisk> risks;  // --risks
+  bool risks_asked = false;
   std::string method;               // "mountinfo" or "listmount"
   uint64_t host_mntns = 0;
   std::string host_mntns_source;
@@ -54,5 +60,12 @@ struct ScanReport {
 // an unusable --host-mntns; everything else degrades into counters and
 // warnings in the report.
 Result<ScanReport> run_scan(const HostPaths& paths, const ScanRequest& request);
+
+// --risks: every namespace but the host's that holds a private bind of a
+// directory exposing the kubelet's volume mounts (findings/hostpath_risk.h,
+// the judgement trace's hostpath_risk makes), named by container and pod,
+// with the fix; whether or not a device is mounted there now. Fails as
+// run_scan does for an unreadable /proc or an unusable --host-mntns.
+Result<ScanReport> run_risk_scan(const HostPaths& paths, const ScanRequest& request);
 
 }  // namespace mountleak
