@@ -18,7 +18,9 @@
 #   7. optionally `mountleak scan --device rbdN -o json` must call it leaked,
 #      name the holder's namespace, and (asking the cluster through a guest
 #      ceph.conf) list the mapping's own watch among the image's watchers;
-#   8. end the holder; remove must then succeed, leaving nothing mapped.
+#   8. with --mountleak, `mountleak release --device rbdN --yes` unmounts the
+#      holder's copy in its own namespace, the holder still running; without
+#      it, end the holder. remove must then succeed, leaving nothing mapped.
 #   9. with --trace: reload rbd with single_major=N and do 2-8 again through
 #      the legacy /sys/bus/rbd/add and /sys/bus/rbd/remove, whose store
 #      function shares its name with one in vmlinux (the PCI core's
@@ -38,7 +40,7 @@
 #   @@GUEST_RBD HOLDER pid=<pid> mntns=<inode> dev=/dev/rbdN id=<rbd id>
 #   @@GUEST_RBD HOLDER_LEGACY ... (the same, for step 9)
 #   @@GUEST_RBD BEGIN <name>  ...output...  @@GUEST_RBD END <name>
-# for name in probe_with_rbd, scan, trace, trace.err, trace_tracepoint, trace_tracepoint.err,
+# for name in probe_with_rbd, scan, release, trace, trace.err, trace_tracepoint, trace_tracepoint.err,
 # trace_legacy, trace_legacy.err.
 #
 # Runs as root in the guest, under busybox sh or dash. Needs: the rbd and
@@ -212,6 +214,28 @@ make_holder() {
   echo "@@GUEST_RBD $1 pid=$holder mntns=$(readlink /proc/$holder/ns/mnt | tr -dc 0-9) dev=$dev id=$dev_id" >>"$results"
 }
 
+# Step 8 with mountleak: `release --yes` unmounts the holder's private copy
+# inside its namespace; the holder keeps running, and remove_single_major,
+# which failed with EBUSY, must now unmap the device.
+release_by_mountleak() {
+  "$mountleak" release --device "$dev" --yes -o json >$work/release.json 2>$work/release.err
+  rc=$?
+  say "mountleak release --device $dev --yes exited $rc"
+  cat $work/release.json
+  emit_section release $work/release.json
+  [ "$rc" = 0 ] || fail "mountleak release exited $rc: $(cat $work/release.err)"
+  kill -0 "$holder" 2>/dev/null || fail "the holder (pid $holder) is gone: release must not end it"
+  grep -q " $mnt " /proc/$holder/mountinfo && fail "pid $holder still has its copy of $mnt after release"
+  write_attr "$dev_id" /sys/bus/rbd/remove_single_major 2>$work/remove.err ||
+    fail "remove_single_major still fails after release: $(cat $work/remove.err)"
+  [ -e "/sys/bus/rbd/devices/$dev_id" ] && fail "device $dev_id still mapped after release and remove"
+  say "released by mountleak with pid $holder still running; $dev unmapped"
+  dev_id=""
+  kill "$holder"
+  wait "$holder" 2>/dev/null
+  holder=""
+}
+
 # Step 8: ends the holder; /sys/bus/rbd/$1 must then unmap the device.
 release_and_unmap() {
   kill "$holder"
@@ -338,7 +362,11 @@ if [ -n "$mountleak" ]; then
 fi
 
 # --- 8. release -------------------------------------------------------------
-release_and_unmap remove_single_major
+if [ -n "$mountleak" ]; then
+  release_by_mountleak
+else
+  release_and_unmap remove_single_major
+fi
 
 # --- 9. the legacy interface, through rbd reloaded with single_major=N -------
 if [ "$trace" = 1 ]; then

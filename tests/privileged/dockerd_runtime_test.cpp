@@ -62,10 +62,6 @@ struct DockerContainer {
   pid_t pid = -1;    // its first process, on the host
 };
 
-std::ostream& operator<<(std::ostream& os, const DockerContainer& c) {
-  return os << c.name << " " << c.id.substr(0, 12) << " pod " << c.pod.namespace_name << "/" << c.pod.name;
-}
-
 // The holder names this container exactly, as docker's records say.
 void expect_names(const nlohmann::json& holder, const DockerContainer& c) {
   ASSERT_TRUE(holder["container"].is_object()) << holder.dump();
@@ -297,8 +293,11 @@ TEST_F(DockerdRuntime, TraceNamesRiskBusyAndLeakForThePrivateCollectorOnly) {
     for (const char* kind : {"hostpath_risk", "mntns_copy", "leak"}) EXPECT_FALSE(names(e, kind, *slave)) << e.dump();
     // A busy event lists every namespace holding the device, the rslave
     // copy too, as the follower it is.
-    if (e.value("event", "") == "busy")
-      for (const auto& h : holders_of_container(e, slave->id)) EXPECT_EQ(h["role"], "follower") << e.dump();
+    if (e.value("event", "") == "busy") {
+      for (const auto& h : holders_of_container(e, slave->id)) {
+        EXPECT_EQ(h["role"], "follower") << e.dump();
+      }
+    }
   }
 }
 

@@ -24,6 +24,8 @@
 #     rbd module is not loaded; run after: the kernel tier, saying why where
 #     remove_store cannot be used
 #   - scan --device: the device leaked, held by that pid in that namespace
+#   - release --device --yes: that namespace's copy unmounted, no leak left;
+#     the guest then checks that remove_single_major succeeds, holder alive
 # Fails on any mismatch, a missing result or a timeout. run_guest_scenario.sh
 # stops the cluster and QEMU on every exit.
 #
@@ -187,6 +189,15 @@ if json_section scan "$scan" "mountleak scan --device"; then
     'any(.[] | .. | objects; .leaked? == true) and
      any(.[] | .. | objects; .role? == "leak" and .mntns? == $ns and ((.pids? // []) | index($pid) != null))' \
     "$scan" --argjson ns "$mntns" --argjson pid "$pid"
+fi
+
+release="$work/release.json"
+if json_section release "$release" "mountleak release --yes"; then
+  jq -c 'select(.event == "release")' "$release" | cut -c1-300 | sed 's/^/vm_rbd: release: /'
+  check "release --device $dev --yes: unmounted the leaked copy in mount namespace $mntns, none left" \
+    'any(.[]; .event == "release" and .action == "done" and .mntns == $ns) and
+     any(.[]; .event == "release_summary" and (.still_leaked | length) == 0)' \
+    "$release" --argjson ns "$mntns"
 fi
 
 # Step 9, the legacy interface, comes last in the guest.
