@@ -156,21 +156,7 @@ ContainerdRuntime::~ContainerdRuntime() { stop(); }
 CtrResult ContainerdRuntime::ctr(const std::vector<std::string>& args, std::chrono::seconds timeout) {
   std::vector<std::string> argv = {kCtr, "--address", address_, "--namespace", kNamespace};
   argv.insert(argv.end(), args.begin(), args.end());
-  static int serial = 0;
-  const std::string out = dir_ + "/ctr-" + std::to_string(++serial) + ".out";
-  const std::string err = dir_ + "/ctr-" + std::to_string(serial) + ".err";
-  CtrResult r;
-  pid_t pid = spawn(argv, out, err);
-  if (pid < 0) {
-    r.err = std::string("fork: ") + strerror(errno);
-    return r;
-  }
-  r.exit_code = reap(pid, timeout);
-  r.out = read_text(out);
-  r.err = read_text(err);
-  unlink(out.c_str());
-  unlink(err.c_str());
-  return r;
+  return run_client(argv, dir_, "ctr", timeout);
 }
 
 std::vector<std::string> ContainerdRuntime::base_run_options(const std::string& id) const {

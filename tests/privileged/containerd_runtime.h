@@ -27,15 +27,12 @@
 #include <string>
 #include <vector>
 
+#include "runtime_support.h"
 #include "util/result.h"
 
 namespace mountleak::testing {
 
-struct CtrResult {
-  int exit_code = -1;  // -1 when killed at the deadline
-  std::string out;
-  std::string err;
-};
+using CtrResult = CommandResult;
 
 class ContainerdRuntime {
  public:

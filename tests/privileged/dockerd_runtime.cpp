@@ -225,21 +225,7 @@ DockerdRuntime::~DockerdRuntime() { stop(); }
 DockerResult DockerdRuntime::docker(const std::vector<std::string>& args, std::chrono::seconds timeout) {
   std::vector<std::string> argv = {kDocker, "--host=unix://" + socket()};
   argv.insert(argv.end(), args.begin(), args.end());
-  static int serial = 0;
-  const std::string out = dir_ + "/docker-" + std::to_string(++serial) + ".out";
-  const std::string err = dir_ + "/docker-" + std::to_string(serial) + ".err";
-  DockerResult r;
-  pid_t pid = spawn_to_files(argv, out, err);
-  if (pid < 0) {
-    r.err = std::string("fork: ") + strerror(errno);
-    return r;
-  }
-  r.exit_code = reap_within(pid, timeout);
-  r.out = read_whole_file(out);
-  r.err = read_whole_file(err);
-  unlink(out.c_str());
-  unlink(err.c_str());
-  return r;
+  return run_client(argv, dir_, "docker", timeout);
 }
 
 Status DockerdRuntime::import_busybox(const std::string& image) {

@@ -38,15 +38,12 @@
 #include <string>
 #include <vector>
 
+#include "runtime_support.h"
 #include "util/result.h"
 
 namespace mountleak::testing {
 
-struct DockerResult {
-  int exit_code = -1;  // -1 when killed at the deadline
-  std::string out;
-  std::string err;
-};
+using DockerResult = CommandResult;
 
 struct DockerdOptions {
   // Containers keep running when the daemon stops (--live-restore).

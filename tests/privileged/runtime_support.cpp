@@ -10,6 +10,8 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -106,6 +108,25 @@ std::vector<pid_t> pids_with_cmdline_containing(const std::string& needle) {
     if (cmdline.find(needle) != std::string::npos) out.push_back(pid);
   }
   return out;
+}
+
+CommandResult run_client(const std::vector<std::string>& argv, const std::string& dir, const std::string& name,
+                         std::chrono::seconds timeout) {
+  static int serial = 0;
+  const std::string base = dir + "/" + name + "-" + std::to_string(++serial);
+  const std::string out = base + ".out", err = base + ".err";
+  CommandResult r;
+  pid_t pid = spawn_to_files(argv, out, err);
+  if (pid < 0) {
+    r.err = std::string("fork: ") + strerror(errno);
+    return r;
+  }
+  r.exit_code = reap_within(pid, timeout);
+  r.out = read_whole_file(out);
+  r.err = read_whole_file(err);
+  unlink(out.c_str());
+  unlink(err.c_str());
+  return r;
 }
 
 }  // namespace mountleak::testing

@@ -24,6 +24,18 @@ std::vector<std::string> lines_of(const std::string& text);
 // or -1 when fork failed.
 pid_t spawn_to_files(const std::vector<std::string>& argv, const std::string& out_path, const std::string& err_path);
 
+// What a client command did.
+struct CommandResult {
+  int exit_code = -1;  // -1 when killed at the deadline
+  std::string out;
+  std::string err;
+};
+
+// Runs argv to completion (killed after `timeout`), its output kept in
+// files under `dir` named for `name` while it runs, then read and removed.
+CommandResult run_client(const std::vector<std::string>& argv, const std::string& dir, const std::string& name,
+                         std::chrono::seconds timeout);
+
 // Reaps `pid`, killing it at the deadline. Its exit status, or -1 when it
 // was killed or died of a signal.
 int reap_within(pid_t pid, std::chrono::steady_clock::duration timeout);

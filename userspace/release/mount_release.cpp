@@ -14,6 +14,7 @@
 #include <cstring>
 
 #include "sources/deadline_child.h"
+#include "util/fd_entry.h"
 
 namespace mountleak {
 
@@ -69,20 +70,6 @@ SplitPath split(const std::string& mp) {
   return {slash == 0 ? "/" : mp.substr(0, slash), mp.substr(slash + 1)};
 }
 
-// "fd/<n>" into buf, without allocating.
-const char* fd_entry(char (&buf)[32], int fd) {
-  char digits[16];
-  int n = 0;
-  do {
-    digits[n++] = static_cast<char>('0' + fd % 10);
-    fd /= 10;
-  } while (fd > 0 && n < 15);
-  int i = 0;
-  buf[i++] = 'f', buf[i++] = 'd', buf[i++] = '/';
-  while (n > 0) buf[i++] = digits[--n];
-  buf[i] = '\0';
-  return buf;
-}
 
 int openat2_fd(int dirfd, const char* path, uint64_t flags, uint64_t resolve) {
   open_how how{};

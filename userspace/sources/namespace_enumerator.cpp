@@ -16,6 +16,7 @@
 #include <unordered_map>
 
 #include "sources/deadline_child.h"
+#include "util/fd_entry.h"
 
 namespace mountleak {
 
@@ -351,20 +352,6 @@ constexpr long kNsfsMagic = 0x6e736673;  // NSFS_MAGIC, linux/magic.h
 constexpr int32_t kStepThreadSelf = 1, kStepMountinfo = 2, kStepOpenRoot = 100, kStepOpenHop = 200,
                   kStepNotNsfs = 300, kStepReopenHop = 400, kStepSetnsHop = 500;
 
-// "fd/<n>" into buf, without allocating (the child of a threaded process).
-const char* fd_entry(char (&buf)[32], int fd) {
-  char digits[16];
-  int n = 0;
-  do {
-    digits[n++] = static_cast<char>('0' + fd % 10);
-    fd /= 10;
-  } while (fd > 0 && n < 15);
-  int i = 0;
-  buf[i++] = 'f', buf[i++] = 'd', buf[i++] = '/';
-  while (n > 0) buf[i++] = digits[--n];
-  buf[i] = '\0';
-  return buf;
-}
 
 // O_PATH, so that opening cannot block (a FIFO) or touch a device.
 int open_hop(const char* root, const char* path) {
