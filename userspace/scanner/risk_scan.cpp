@@ -50,16 +50,9 @@ Result<ScanReport> run_risk_scan(const HostPaths& paths, const ScanRequest& requ
   static const std::vector<MountEntry> kNoMounts;
   auto host = snap->namespaces.find(snap->host_mntns);
   const std::vector<MountEntry>& host_mounts = host != snap->namespaces.end() ? host->second.mounts : kNoMounts;
-  HostLayout layout = HostLayout::build(paths, host_mounts);
-
-  ScanReport report;
+  ScanReport report = start_report(*snap, paths);
   report.risks_asked = true;
-  report.method = snap->method;
-  report.host_mntns = snap->host_mntns;
-  report.host_mntns_source = snap->host_mntns_source;
-  report.issues = snap->issues;
-  report.warnings = snap->warnings;
-  if (!layout.kubelet.note.empty()) report.warnings.push_back(layout.kubelet.note);
+  const HostLayout& layout = *report.layout;
 
   Attributor attributor(paths, request.cmdline);
   attributor.set_host_mntns(snap->host_mntns);
@@ -71,7 +64,6 @@ Result<ScanReport> run_risk_scan(const HostPaths& paths, const ScanRequest& requ
     for (auto& bind : binds) report.risks.push_back(risk_of(inode, ns, std::move(bind), who));
   }
   report.counters = snap->counters;
-  report.layout = std::move(layout);
   return report;
 }
 

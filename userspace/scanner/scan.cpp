@@ -98,6 +98,21 @@ std::unique_ptr<CephClient> ceph_client_for(const HostPaths& paths, const ScanRe
 
 }  // namespace
 
+ScanReport start_report(const NodeSnapshot& snap, const HostPaths& paths) {
+  static const std::vector<MountEntry> kNoMounts;
+  auto host = snap.namespaces.find(snap.host_mntns);
+  ScanReport report;
+  report.layout = HostLayout::build(paths, host != snap.namespaces.end() ? host->second.mounts : kNoMounts);
+  const HostLayout& layout = *report.layout;
+  report.method = snap.method;
+  report.host_mntns = snap.host_mntns;
+  report.host_mntns_source = snap.host_mntns_source;
+  report.issues = snap.issues;
+  report.warnings = snap.warnings;
+  if (!layout.kubelet.note.empty()) report.warnings.push_back(layout.kubelet.note);
+  return report;
+}
+
 Result<ScanReport> run_scan(const HostPaths& paths, const ScanRequest& request) {
   CandidateList candidates;
   if (auto named = add_named_devices(paths, request, candidates); !named) return named.error();
@@ -107,18 +122,9 @@ Result<ScanReport> run_scan(const HostPaths& paths, const ScanRequest& request) 
   options.process_details = false;  // read lazily, only for holders
   auto snap = enumerate_node(paths, options);
   if (!snap) return snap.error();
-  static const std::vector<MountEntry> kNoMounts;
-  auto host = snap->namespaces.find(snap->host_mntns);
-  HostLayout layout = HostLayout::build(paths, host != snap->namespaces.end() ? host->second.mounts : kNoMounts);
+  ScanReport report = start_report(*snap, paths);
+  const HostLayout& layout = *report.layout;
   add_mounted_devices(paths, request, *snap, layout, candidates);
-
-  ScanReport report;
-  report.method = snap->method;
-  report.host_mntns = snap->host_mntns;
-  report.host_mntns_source = snap->host_mntns_source;
-  report.issues = snap->issues;
-  report.warnings = snap->warnings;
-  if (!layout.kubelet.note.empty()) report.warnings.push_back(layout.kubelet.note);
 
   std::vector<DevId> devs;
   for (const auto& c : candidates.list()) devs.push_back(c.device.dev);
@@ -151,7 +157,6 @@ Result<ScanReport> run_scan(const HostPaths& paths, const ScanRequest& request) 
     if (!ns.pids.empty()) report.namespace_members.emplace(inode, ns.pids);
     if (ns.pinned_only) report.pinned_from.emplace(inode, ns.pinned_from);
   }
-  report.layout = std::move(layout);
   return report;
 }
 

@@ -61,6 +61,11 @@ struct ScanReport {
 // warnings in the report.
 Result<ScanReport> run_scan(const HostPaths& paths, const ScanRequest& request);
 
+// What every scan reports of the node read, before its findings: how it was
+// read, the host's namespace, issues and warnings (the kubelet root's note
+// among them), and the host's layout built from the host's table.
+ScanReport start_report(const NodeSnapshot& snap, const HostPaths& paths);
+
 // --risks: every namespace but the host's that holds a private bind of a
 // directory exposing the kubelet's volume mounts (findings/hostpath_risk.h,
 // the judgement trace's hostpath_risk makes), named by container and pod,
