@@ -114,6 +114,35 @@ TEST(ResolveHints, LeakingLogCollectorInAPod) {
   EXPECT_EQ(make_hint(f),
             "restart container fluentd (pod kube-system/fluentd-x7k2p) to release /dev/rbd4; set "
             "mountPropagation: HostToContainer on its hostPath volume /var/lib/kubelet so it cannot happen again");
+  f.releasable = true;
+  EXPECT_EQ(make_hint(f),
+            "restart container fluentd (pod kube-system/fluentd-x7k2p) to release /dev/rbd4, or unmount its copy "
+            "without a restart: mountleak release --device /dev/rbd4 --yes; set mountPropagation: HostToContainer "
+            "on its hostPath volume /var/lib/kubelet so it cannot happen again");
+}
+
+TEST(ResolveHints, ReleaseIsOfferedOnlyForALeakedCopyOfANamedDevice) {
+  PodRef pod{"kube-system", "fluentd-x7k2p", "8f0e7c9a-1b2d-4c3e-9f4a-5b6c7d8e9f01"};
+  HolderFacts open_file;
+  open_file.kind = HolderKind::kOpenFile;
+  open_file.releasable = true;  // set by mistake: an open file is never unmounted
+  open_file.device = "/dev/rbd4";
+  open_file.container_name = "fluentd";
+  open_file.pod = &pod;
+  EXPECT_EQ(make_hint(open_file).find("mountleak release"), std::string::npos) << make_hint(open_file);
+
+  HolderFacts unnamed;
+  unnamed.releasable = true;
+  unnamed.container_id = "d142880e8427";
+  EXPECT_EQ(make_hint(unnamed), "restart container d142880e8427 to release the device");
+
+  HolderFacts odd_name;
+  odd_name.releasable = true;
+  odd_name.device = "/dev/a b;reboot";
+  odd_name.container_id = "d142880e8427";
+  EXPECT_EQ(make_hint(odd_name),
+            "restart container d142880e8427 to release /dev/a b;reboot, or unmount its copy without a restart: "
+            "mountleak release --device '/dev/a b;reboot' --yes");
 }
 
 TEST(ResolveHints, SlaveBindHolderGetsNoPropagationAdvice) {
@@ -188,6 +217,10 @@ TEST(ResolveHints, HostNamespaceHolderAndPinnedNamespace) {
   EXPECT_EQ(make_hint(f),
             "unmount /dev/rbd4 in the mount namespace of process 4683 (bash), which is in no container: nsenter -t "
             "4683 -m umount '/mnt/my data'");
+  f.releasable = true;
+  EXPECT_EQ(make_hint(f),
+            "unmount /dev/rbd4 in the mount namespace of process 4683 (bash), which is in no container: mountleak "
+            "release --device /dev/rbd4 --yes, or nsenter -t 4683 -m umount '/mnt/my data'");
   HolderFacts pinned;
   pinned.device = "/dev/rbd4";
   pinned.nsfs_pin = "/run/netns-like/leaked";

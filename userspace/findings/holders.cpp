@@ -79,6 +79,7 @@ std::string holder_hint(const Holder& h, const std::string& device, const OciMou
   }
   facts.mount_point = h.role == HolderRole::kFd && !h.fds.empty() ? h.fds.front().target : h.mountpoint;
   facts.nsfs_pin = h.pinned_at;
+  facts.releasable = h.role == HolderRole::kLeak;
   return make_hint(facts);
 }
 

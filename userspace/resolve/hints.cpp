@@ -79,6 +79,13 @@ std::string prevention(const HolderFacts& f) {
   return "bind " + source + " with rslave propagation";
 }
 
+// The command that unmounts a leaked copy in place; "" when the device is
+// not known by name.
+std::string release_command(const HolderFacts& f) {
+  if (!f.releasable || f.kind != HolderKind::kMount || f.device.empty()) return "";
+  return "mountleak release --device " + shell_quote(f.device) + " --yes";
+}
+
 }  // namespace
 
 std::string_view propagation_word(std::string_view p) {
@@ -127,6 +134,7 @@ bool is_own_pod_volume(const OciMount& via, std::string_view pod_uid) {
 
 std::string make_hint(const HolderFacts& f) {
   const std::string device = f.device.empty() ? std::string("the device") : std::string(f.device);
+  const std::string release = release_command(f);
 
   if (f.owner_pod && f.pod) {
     std::string out = "not a leak: " + device + " is a volume of pod " + pod_ref(*f.pod) + " itself";
@@ -158,6 +166,7 @@ std::string make_hint(const HolderFacts& f) {
       if (f.pid > 0) out += ", which its " + process_ref(f) + " has open";
       return out;
     }
+    if (!release.empty()) out += ", or unmount its copy without a restart: " + release;
     if (leaked_through_private_bind(f.via, f.observed_propagation))
       out += "; " + prevention(f) + " so it cannot happen again";
     return out;
@@ -167,7 +176,9 @@ std::string make_hint(const HolderFacts& f) {
     return "stop " + process_ref(f) + ", which has " + device + " or a file on it open (it is in no container)";
   if (f.pid > 0) {
     std::string out = "unmount " + device + " in the mount namespace of " + process_ref(f) +
-                      ", which is in no container: nsenter -t " + std::to_string(f.pid) + " -m umount ";
+                      ", which is in no container: ";
+    if (!release.empty()) out += release + ", or ";
+    out += "nsenter -t " + std::to_string(f.pid) + " -m umount ";
     out += f.mount_point.empty() ? std::string("MOUNTPOINT") : shell_quote(f.mount_point);
     return out;
   }

@@ -65,6 +65,9 @@ struct HolderFacts {
   std::string_view mount_point;
   // A bind-mounted nsfs file keeping a namespace with no process alive.
   std::string_view nsfs_pin;
+  // A private copy `mountleak release` may unmount in place (a leak holder:
+  // not the host, the owner pod, a follower, an open file or a stacked device).
+  bool releasable = false;
   // The container's runtime has no record of it, yet a shim on the host
   // still runs it (a daemon restarted without restoring it): its shim and
   // its first process, whose death ends it.
@@ -76,9 +79,10 @@ struct HolderFacts {
 // One line an operator can act on. A container its runtime no longer knows
 // is not restarted with its pod: the hint says to stop the shim's
 // container instead. Otherwise e.g. "restart container fluentd (pod
-// kube-system/fluentd-x7k2p) to release /dev/rbd4; set mountPropagation:
-// HostToContainer on its hostPath volume /var/lib/kubelet so it cannot
-// happen again".
+// kube-system/fluentd-x7k2p) to release /dev/rbd4, or unmount its copy
+// without a restart: mountleak release --device /dev/rbd4 --yes; set
+// mountPropagation: HostToContainer on its hostPath volume /var/lib/kubelet
+// so it cannot happen again".
 std::string make_hint(const HolderFacts& facts);
 
 // The fix for a hostPath risk (`scan --risks`): a private bind of a
