@@ -16,6 +16,7 @@
 #include "findings/attribution.h"
 #include "sources/fd_holders.h"
 #include "sources/namespace_enumerator.h"
+#include "sources/task_namespaces.h"
 
 namespace mountleak {
 namespace {
@@ -362,6 +363,32 @@ TEST_F(SyntheticProc, LimitsLeaveOutTrimAndRefuseButNeverTheHost) {
   EXPECT_NE(snap->namespaces.at(a).read_error.find("longer than 100 bytes"), std::string::npos)
       << snap->namespaces.at(a).read_error;
   EXPECT_GE(snap->counters.mountinfo_too_large, 1u);
+}
+
+// Process 40 has three threads: 40 (the leader) and 42 in its namespace,
+// 41 in one of its own (unshared alone). Only task/ shows 41's.
+TEST_F(SyntheticProc, AThreadInANamespaceOfItsOwnIsAMemberOfThatNamespace) {
+  const std::string task = proc_ + "/40/task";
+  for (const char* tid : {"40", "41", "42"}) fs::create_directories(task + "/" + tid + "/ns");
+  ASSERT_EQ(::link((proc_ + "/40/ns/mnt").c_str(), (task + "/40/ns/mnt").c_str()), 0);
+  ASSERT_EQ(::link((proc_ + "/40/ns/mnt").c_str(), (task + "/42/ns/mnt").c_str()), 0);
+  write_file(task + "/41/ns/mnt", "E");
+  const uint64_t c = ns_of(40), e = inode_of(task + "/41/ns/mnt");
+
+  EXPECT_EQ(threads_in_other_namespaces(proc_, 40, c), (std::vector<std::pair<int, uint64_t>>{{41, e}}));
+  // No task directory (or one thread only): nothing listed.
+  EXPECT_TRUE(threads_in_other_namespaces(proc_, 21, ns_of(21)).empty());
+
+  auto members = task_members(proc_);
+  EXPECT_EQ(members[e], std::vector<int>{41});
+  EXPECT_EQ(members[c], std::vector<int>{40});
+  EXPECT_EQ(members[ns_of(1)], (std::vector<int>{1, 10}));
+
+  auto snap = enumerate_node(paths_, EnumerateOptions{});
+  ASSERT_TRUE(snap) << snap.error().message;
+  EXPECT_EQ(snap->counters.threads_apart, 1u);
+  ASSERT_TRUE(snap->namespaces.count(c));
+  EXPECT_EQ(snap->namespaces.at(c).pids, std::vector<int>{40});
 }
 
 TEST_F(SyntheticProc, AnInterruptedWalkStops) {

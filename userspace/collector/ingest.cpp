@@ -4,7 +4,11 @@
 namespace mountleak {
 
 void Ingest::on_event(const KernelEvent& e, Clock::time_point now) {
+  // Namespaces are joined by the task that made the call: a thread that
+  // unshared alone is in e.mntns while its process (e.pid) is not. Who did
+  // it is still named by the process.
   const int pid = static_cast<int>(e.pid);
+  const int task = static_cast<int>(e.tid ? e.tid : e.pid);
   LiveModel& model = node_.model;
   switch (e.kind) {
     case EventKind::kMntns: {
@@ -13,15 +17,15 @@ void Ingest::on_event(const KernelEvent& e, Clock::time_point now) {
       // Namespace inodes are recycled as soon as a namespace dies: a
       // "new" inode may carry a dead namespace's state. Start clean.
       forget_namespace_(e.mntns);
-      if (!bounds_.admit_namespace(e.mntns, pid, old_mntns)) break;
+      if (!bounds_.admit_namespace(e.mntns, task, old_mntns)) break;
       young_[e.mntns] = YoungNamespace{now, old_mntns, {pid, e.comm}};
       dirty_.mark(e.mntns, now);
       break;
     }
     case EventKind::kSetns:
       if (model.has(e.mntns))
-        model.add_pid(e.mntns, pid);
-      else if (bounds_.admit_namespace(e.mntns, pid, 0))
+        model.add_pid(e.mntns, task);
+      else if (bounds_.admit_namespace(e.mntns, task, 0))
         dirty_.mark(e.mntns, now);
       break;
     case EventKind::kMount:
@@ -30,7 +34,7 @@ void Ingest::on_event(const KernelEvent& e, Clock::time_point now) {
     case EventKind::kMoveMount:
     case EventKind::kFsmount:
     case EventKind::kMountSetattr:
-      if (!bounds_.admit_namespace(e.mntns, pid, 0)) break;
+      if (!bounds_.admit_namespace(e.mntns, task, 0)) break;
       last_trigger_[e.mntns] = Trigger{pid, e.comm};
       dirty_.mark(e.mntns, now);
       break;

@@ -47,6 +47,7 @@ nlohmann::json scan_counters_json(const ScanCounters& c) {
   return {{"pids_listed", c.pids_listed},
           {"pids_vanished", c.pids_vanished},
           {"pids_unreadable", c.pids_unreadable},
+          {"threads_apart", c.threads_apart},
           {"namespaces", c.namespaces},
           {"mountinfo_lines", c.mountinfo_lines},
           {"parse_issues", c.parse_issues},

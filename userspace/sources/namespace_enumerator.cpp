@@ -16,6 +16,7 @@
 #include <unordered_map>
 
 #include "sources/deadline_child.h"
+#include "sources/task_namespaces.h"
 #include "util/fd_entry.h"
 
 namespace mountleak {
@@ -237,7 +238,7 @@ Result<NodeSnapshot> enumerate_node(const HostPaths& paths, const EnumerateOptio
 
   if (auto st = resolve_host_namespace(proc, options, snap); !st) return st.error();
 
-  // Group by namespace. pids is ascending, so each group is too.
+  // Group by namespace, threads that unshared alone with theirs.
   std::unordered_map<uint64_t, std::vector<int>> members;
   std::string first_refusal;
   uint64_t refused = 0;
@@ -245,6 +246,10 @@ Result<NodeSnapshot> enumerate_node(const HostPaths& paths, const EnumerateOptio
     auto ino = ns_inode(proc, pid, "mnt");
     if (ino) {
       members[*ino].push_back(pid);
+      for (const auto& [tid, thread_ns] : threads_in_other_namespaces(proc, pid, *ino)) {
+        members[thread_ns].push_back(tid);
+        ++snap.counters.threads_apart;
+      }
     } else if (process_vanished(ino.error())) {
       ++snap.counters.pids_vanished;
     } else {
@@ -252,6 +257,10 @@ Result<NodeSnapshot> enumerate_node(const HostPaths& paths, const EnumerateOptio
       if (refused++ == 0) first_refusal = "PID " + std::to_string(pid) + ": " + ino.error().message;
     }
   }
+  // Members are kept ascending (members gone are found by binary search);
+  // a thread's id may be below its namespace's processes'.
+  if (snap.counters.threads_apart > 0)
+    for (auto& [ino, group] : members) std::sort(group.begin(), group.end());
   if (refused > 0)
     snap.warnings.push_back(std::to_string(refused) +
                             " process(es) whose mount namespace cannot be read are left out (" +

@@ -21,9 +21,11 @@ class NamespaceSource {
   virtual Result<NodeSnapshot> snapshot(const SnapshotLimits& limits) = 0;
   // A mount table longer than max_mountinfo_bytes is an EFBIG error.
   virtual Result<MountNamespace> read(int pid, size_t max_mountinfo_bytes) = 0;
-  // The mount namespace a process is in; none when it is gone.
+  // The mount namespace a task (a process, or a thread by its id) is in;
+  // none when it is gone.
   virtual std::optional<uint64_t> namespace_of(int pid) = 0;
-  // Every process by mount namespace, from one pass over all of them.
+  // Every process by mount namespace, from one pass over all of them, and
+  // every thread that is not in its process's namespace.
   virtual std::map<uint64_t, std::vector<int>> members() = 0;
 };
 

@@ -2,6 +2,7 @@
 #include "sources/procfs_namespace_source.h"
 
 #include "sources/procfs.h"
+#include "sources/task_namespaces.h"
 
 namespace mountleak {
 
@@ -23,11 +24,6 @@ std::optional<uint64_t> ProcfsNamespaceSource::namespace_of(int pid) {
   return *inode;
 }
 
-std::map<uint64_t, std::vector<int>> ProcfsNamespaceSource::members() {
-  std::map<uint64_t, std::vector<int>> out;
-  for (int pid : list_pids(paths_.proc()))
-    if (auto ino = namespace_of(pid)) out[*ino].push_back(pid);
-  return out;
-}
+std::map<uint64_t, std::vector<int>> ProcfsNamespaceSource::members() { return task_members(paths_.proc()); }
 
 }  // namespace mountleak
