@@ -90,7 +90,9 @@ TEST(KernelProber, JudgesEveryKernelTierProgramBeforeLoading) {
         const std::string why = prober.program_unusable(program.name);
         std::cout << "  " << program.name << ": " << (why.empty() ? "usable" : why) << "\n";
         const std::string expected_mention = candidate.module.empty() ? "function " : candidate.module;
-        if (!why.empty()) EXPECT_NE(why.find(expected_mention), std::string::npos) << program.name << ": " << why;
+        if (!why.empty()) {
+          EXPECT_NE(why.find(expected_mention), std::string::npos) << program.name << ": " << why;
+        }
       }
 }
 

@@ -102,8 +102,9 @@ class NodeLayout : public ::testing::TestWithParam<LayoutCase> {
     auto seen = view["kubelet_root"]["seen_as"].get<std::vector<std::string>>();
     const std::string spelled = GetParam().names_target ? target() : node_->kubelet_root();
     EXPECT_NE(std::find(seen.begin(), seen.end(), spelled), seen.end()) << view.dump();
-    if (GetParam().in_agent_container)
+    if (GetParam().in_agent_container) {
       EXPECT_NE(view["paths"].get<std::string>().find("without the /host prefix"), std::string::npos);
+    }
   }
 
   std::optional<nlohmann::json> device_object(const RunResult& r) const {

@@ -180,7 +180,9 @@ TEST_F(ReportSeed, TimelineHoldersAndLineageFromALogLeftBySigkill) {
   ASSERT_FALSE(risks.empty()) << timeline.dump(2);
   EXPECT_EQ(risks[0]["bind"]["propagation"], "private");
   EXPECT_EQ(risks[0]["bind"]["source"], node_->kubelet_root());
-  if (!kernel_tier()) EXPECT_FALSE(steps_of(timeline, "propagation").empty()) << timeline.dump(2);
+  if (!kernel_tier()) {
+    EXPECT_FALSE(steps_of(timeline, "propagation").empty()) << timeline.dump(2);
+  }
 
   bool host_unmount = false;
   for (const auto& s : steps_of(timeline, "unmounted"))
@@ -188,7 +190,9 @@ TEST_F(ReportSeed, TimelineHoldersAndLineageFromALogLeftBySigkill) {
   // The kernel tier's umount event does not name the mount point the way
   // its mount event did, so report cannot follow the unmount there yet (the
   // leak finding below still says the host unmounted it; README, Limitations).
-  if (!kernel_tier()) EXPECT_TRUE(host_unmount) << timeline.dump(2);
+  if (!kernel_tier()) {
+    EXPECT_TRUE(host_unmount) << timeline.dump(2);
+  }
   ASSERT_EQ(steps_of(timeline, "leak").size(), 1u) << timeline.dump(2);
   auto busy = steps_of(timeline, "busy");
   ASSERT_EQ(busy.size(), 1u) << timeline.dump(2);
@@ -222,7 +226,9 @@ TEST_F(ReportSeed, TimelineHoldersAndLineageFromALogLeftBySigkill) {
   const nlohmann::json& chain = lineage["steps"];
   EXPECT_FALSE(steps_of(chain, "mounted").empty()) << chain.dump(2);
   EXPECT_FALSE(steps_of(chain, "copied").empty()) << chain.dump(2);
-  if (!kernel_tier()) EXPECT_FALSE(steps_of(chain, "bound").empty()) << chain.dump(2);
+  if (!kernel_tier()) {
+    EXPECT_FALSE(steps_of(chain, "bound").empty()) << chain.dump(2);
+  }
   EXPECT_FALSE(steps_of(chain, "hostpath_risk").empty()) << chain.dump(2);
   EXPECT_TRUE(steps_of(chain, "unmounted").empty()) << "an unmount is no part of how the copy got there";
 
@@ -245,7 +251,9 @@ TEST_F(ReportSeed, TimelineHoldersAndLineageFromALogLeftBySigkill) {
   EXPECT_NE(table.out.find("TIMELINE"), std::string::npos) << table.out;
   EXPECT_NE(table.out.find("LINEAGE of mntns " + std::to_string(collector_mntns)), std::string::npos) << table.out;
   EXPECT_NE(table.out.find("=> held by container " + collector.name), std::string::npos) << table.out;
-  if (!kernel_tier()) EXPECT_NE(table.out.find("rprivate"), std::string::npos) << table.out;
+  if (!kernel_tier()) {
+    EXPECT_NE(table.out.find("rprivate"), std::string::npos) << table.out;
+  }
 
   // --- a pod that took no part names no device ---
   RunResult other = report({"--pod", "nobody/nothing", "-o", "json"});
