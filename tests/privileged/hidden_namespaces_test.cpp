@@ -1,15 +1,19 @@
 // SPDX-License-Identifier: Apache-2.0
 // Mount namespaces that a walk of /proc/PID/ns/mnt does not show: one a
 // thread made for itself with unshare(CLONE_NEWNS) while its process stayed
-// where it was (Go programs do this around LockOSThread). /proc/PID/ns/mnt
-// is the leader's namespace; only /proc/PID/task/TID/ns/mnt shows the
-// thread's, and with it a private copy of the device's mounts.
+// where it was (Go programs do this around LockOSThread): /proc/PID/ns/mnt
+// is the leader's namespace, only /proc/PID/task/TID/ns/mnt shows the
+// thread's. And one no process is in any more, kept alive by a descriptor
+// some process still has open on its nsfs file. Each keeps a private copy of
+// the device's mounts.
 
+#include <fcntl.h>
 #include <pthread.h>
 #include <sched.h>
 #include <signal.h>
 #include <sys/mount.h>
 #include <sys/prctl.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -24,6 +28,7 @@
 #include <utility>
 
 #include "mountleak_process.h"
+#include "sources/namespace_enumerator.h"
 #include "seed_test_support.h"
 
 namespace mountleak::testing {
@@ -62,6 +67,42 @@ std::pair<pid_t, pid_t> spawn_thread_apart() {
   close(report[0]);
   if (tid <= 0 && child > 0) kill(child, SIGKILL), waitpid(child, nullptr, 0), tid = -1;
   return {tid > 0 ? child : -1, tid};
+}
+
+// A child process that keeps, on a descriptor, a mount namespace no
+// process is in: its own child made it (every mount private) and exited.
+// Returns the keeper's pid and the descriptor (-1 and -1 on failure).
+std::pair<pid_t, int> spawn_descriptor_keeper() {
+  int report[2];
+  if (pipe(report) != 0) return {-1, -1};
+  const pid_t keeper = fork();
+  if (keeper == 0) {
+    close(report[0]);
+    prctl(PR_SET_PDEATHSIG, SIGKILL);
+    int made[2];
+    int fd = -1;
+    if (pipe(made) == 0) {
+      const pid_t maker = fork();
+      if (maker == 0) {
+        char ok = unshare(CLONE_NEWNS) == 0 && mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) == 0;
+        if (write(made[1], &ok, 1) != 1) _exit(1);
+        pause();
+        _exit(0);
+      }
+      char ok = 0;
+      if (maker > 0 && read(made[0], &ok, 1) == 1 && ok)
+        fd = open(("/proc/" + std::to_string(maker) + "/ns/mnt").c_str(), O_RDONLY | O_CLOEXEC);
+      if (maker > 0) kill(maker, SIGKILL), waitpid(maker, nullptr, 0);
+    }
+    if (write(report[1], &fd, sizeof fd) != sizeof fd || fd < 0) _exit(1);
+    for (;;) pause();
+  }
+  close(report[1]);
+  int fd = -1;
+  if (keeper < 0 || read(report[0], &fd, sizeof fd) != sizeof fd) fd = -1;
+  close(report[0]);
+  if (fd < 0 && keeper > 0) kill(keeper, SIGKILL), waitpid(keeper, nullptr, 0);
+  return {fd >= 0 ? keeper : -1, fd};
 }
 
 bool has_pid(const nlohmann::json& holder, int pid) {
@@ -138,6 +179,61 @@ TEST_P(HiddenNamespaces, TraceNamesTheLeakAThreadKeepsAfterTheHostUnmounts) {
       10s);
   ASSERT_TRUE(leak) << trace_->describe();
   EXPECT_EQ(holders_with_pid(*leak, tid)[0]["role"], "leak") << leak->dump(2);
+}
+
+TEST_P(HiddenNamespaces, ScanNamesTheProcessWhoseDescriptorAloneKeepsANamespace) {
+  auto [keeper, fd] = spawn_descriptor_keeper();
+  child_ = keeper;
+  ASSERT_GT(keeper, 0) << "could not keep a mount namespace on a descriptor";
+
+  RunResult r = run_mountleak(with({"scan", "-o", "json", "--device", node_->device_path()}, node_->cli_args()));
+  ASSERT_EQ(r.exit_code, 1) << r.out << r.err;
+  auto device = holders_object(r);
+  ASSERT_TRUE(device) << r.out;
+  std::vector<nlohmann::json> held;
+  for (const auto& h : (*device)["holders"])
+    if (h.contains("held_open_by")) held.push_back(h);
+  ASSERT_EQ(held.size(), 1u) << device->dump(2);
+  EXPECT_EQ(held[0]["held_open_by"]["pid"], keeper) << held[0].dump();
+  EXPECT_EQ(held[0]["held_open_by"]["fd"], fd) << held[0].dump();
+  EXPECT_EQ(held[0]["role"], "leak") << held[0].dump();
+  EXPECT_TRUE(held[0]["pids"].empty()) << held[0].dump();
+  EXPECT_NE(held[0]["hint"].get<std::string>().find("descriptor " + std::to_string(fd) + " of process " +
+                                                    std::to_string(keeper)),
+            std::string::npos)
+      << held[0].dump();
+
+  // --no-fds walks no descriptor: the namespace is not looked for.
+  RunResult quick =
+      run_mountleak(with({"scan", "-o", "json", "--no-fds", "--device", node_->device_path()}, node_->cli_args()));
+  auto quick_device = holders_object(quick);
+  ASSERT_TRUE(quick_device) << quick.out << quick.err;
+  for (const auto& h : (*quick_device)["holders"]) EXPECT_FALSE(h.contains("held_open_by")) << h.dump();
+
+  // release does not enter through another process's descriptor: it says
+  // whom to stop.
+  RunResult release =
+      run_mountleak(with({"release", "-o", "json", "--yes", "--device", node_->device_path()}, node_->cli_args()));
+  EXPECT_EQ(release.exit_code, 1) << release.out << release.err;
+  bool refused = false;
+  for (const auto& line : release.json_lines())
+    if (line.value("event", "") == "release" && line.contains("held_open_by")) {
+      refused = line.value("action", "") == "refused" &&
+                line.value("reason", "").find("descriptor " + std::to_string(fd)) != std::string::npos;
+    }
+  EXPECT_TRUE(refused) << release.out;
+}
+
+// A descriptor can be swapped between the look at its link and the open:
+// the reader must refuse a namespace file that is not the one named.
+TEST(NsfsReader, RefusesANamespaceFileThatIsNotTheOneNamed) {
+  struct stat own {};
+  ASSERT_EQ(stat("/proc/self/ns/mnt", &own), 0);
+  auto right = read_mountinfo_via_nsfs("/proc", {NsfsHop{"", "/proc/self/ns/mnt", own.st_ino}});
+  ASSERT_TRUE(right) << right.error().message;
+  auto wrong = read_mountinfo_via_nsfs("/proc", {NsfsHop{"", "/proc/self/ns/mnt", own.st_ino + 1}});
+  ASSERT_FALSE(wrong);
+  EXPECT_EQ(wrong.error().errno_value, ESTALE) << wrong.error().message;
 }
 
 INSTANTIATE_TEST_SUITE_P(Runtimes, HiddenNamespaces, ::testing::Values(runtime_variants()[0]), variant_name);

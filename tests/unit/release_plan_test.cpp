@@ -117,6 +117,15 @@ TEST(ReleasePlan, LeakWithoutAWayInIsRefused) {
   EXPECT_NE(steps[0].reason.find("nothing to enter it by"), std::string::npos) << steps[0].reason;
 }
 
+TEST(ReleasePlan, ANamespaceAnotherProcesssDescriptorKeepsIsRefusedNamingIt) {
+  Holder held = holder(HolderRole::kLeak, 60, {}, {kGlobal});
+  held.held_open_by = 4242;
+  held.held_open_fd = 7;
+  auto steps = plan_release(device_with({held}), {});
+  EXPECT_EQ(steps[0].action, ReleaseAction::kRefused);
+  EXPECT_NE(steps[0].reason.find("descriptor 7 of process 4242"), std::string::npos) << steps[0].reason;
+}
+
 TEST(ReleasePlan, HostileMountPointsAreRefused) {
   for (const std::string& bad : {std::string("/"), std::string("relative/path"), std::string("/a\0b", 4),
                                  std::string(5000, 'a').insert(0, "/")}) {

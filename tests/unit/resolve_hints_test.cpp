@@ -227,6 +227,14 @@ TEST(ResolveHints, HostNamespaceHolderAndPinnedNamespace) {
   EXPECT_EQ(make_hint(pinned),
             "no process is left in this mount namespace, a bind mount of its nsfs file keeps it alive: umount "
             "/run/netns-like/leaked to release /dev/rbd4");
+  HolderFacts held_open;
+  held_open.device = "/dev/rbd4";
+  held_open.held_open_by = 4242;
+  held_open.held_open_fd = 7;
+  held_open.releasable = true;  // release refuses to enter through a descriptor: not offered
+  EXPECT_EQ(make_hint(held_open),
+            "no process is left in this mount namespace, descriptor 7 of process 4242 keeps it alive: stop that "
+            "process, or have it close the descriptor, to release /dev/rbd4");
   HolderFacts nothing;
   EXPECT_EQ(make_hint(nothing),
             "no container or process found for this holder of the device; it may have exited since the scan");

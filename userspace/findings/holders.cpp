@@ -79,6 +79,8 @@ std::string holder_hint(const Holder& h, const std::string& device, const OciMou
   }
   facts.mount_point = h.role == HolderRole::kFd && !h.fds.empty() ? h.fds.front().target : h.mountpoint;
   facts.nsfs_pin = h.pinned_at;
+  facts.held_open_by = h.held_open_by;
+  facts.held_open_fd = h.held_open_fd;
   facts.releasable = h.role == HolderRole::kLeak;
   return make_hint(facts);
 }
@@ -185,6 +187,8 @@ Holder mount_holder(const DeviceRef& device, uint64_t inode, const MountNamespac
   h.root = mounts.front()->root;
   h.propagation = std::string(propagation_name(mounts.front()->propagation()));
   h.pinned_at = ns.pinned_at;
+  h.held_open_by = ns.held_open_by;
+  h.held_open_fd = ns.held_open_fd;
   h.who = std::move(who);
 
   // The covering runtime mount explains how the device got in.

@@ -41,6 +41,8 @@ struct Holder {
   std::string root;                     // bind root within the filesystem
   std::string propagation;              // "private", "slave", ...
   std::string pinned_at;                // nsfs bind mount keeping a process-less namespace alive
+  int held_open_by = 0;                 // or the process whose descriptor held_open_fd keeps it
+  int held_open_fd = -1;
   std::vector<FdHolder> fds;            // role kFd
   std::string stacked_device;           // role kStacked
   Attribution who;                      // processes, container, pod

@@ -19,9 +19,12 @@ struct MountNamespace {
   // As seen from the root of the member read (see mountinfo_origin): for a
   // container, paths inside the container.
   std::vector<MountEntry> mounts;
-  bool pinned_only = false;      // no process, held by an nsfs bind mount
+  bool pinned_only = false;      // no process, held by an nsfs bind mount or a descriptor
   std::string pinned_at;         // that bind mount, as the namespace it was found in sees it
   uint64_t pinned_from = 0;      // the namespace in which pinned_at was found
+  // Or the open descriptor that alone keeps it (/proc/PID/fd/FD is an nsfs file).
+  int held_open_by = 0;          // that process
+  int held_open_fd = -1;
   std::string mountinfo_origin;  // the file the mounts were read from
   std::string read_error;        // why mounts is empty when it could not be read
   // A bound was reached (SnapshotLimits::max_mounts): only the mounts a

@@ -19,7 +19,8 @@ struct ScanCounters {
   uint64_t pids_listed = 0;
   uint64_t pids_vanished = 0;    // exited between listing and reading
   uint64_t pids_unreadable = 0;  // ns/mnt or stat refused (EACCES, ...)
-  uint64_t threads_apart = 0;  // threads in a mount namespace their process is not in
+  uint64_t threads_apart = 0;    // threads in a mount namespace their process is not in
+  uint64_t descriptor_pins = 0;  // namespaces only an open descriptor keeps
   uint64_t namespaces = 0;
   uint64_t mountinfo_lines = 0;
   uint64_t parse_issues = 0;

@@ -81,6 +81,7 @@ nlohmann::json holder_json(const Holder& h) {
     j["propagation"] = h.propagation;
   }
   if (!h.pinned_at.empty()) j["pinned_at"] = h.pinned_at;
+  if (h.held_open_by > 0) j["held_open_by"] = {{"pid", h.held_open_by}, {"fd", h.held_open_fd}};
   if (!h.fds.empty()) {
     j["fds"] = nlohmann::json::array();
     for (const auto& fd : h.fds)

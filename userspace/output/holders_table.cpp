@@ -63,6 +63,9 @@ std::string holder_lines(const Holder& h, const std::string& indent) {
                                 process_text(h.who), container_text(h.who), pod_text(h.who), where);
   if (!h.pinned_at.empty())
     out += fmt::format("{}         kept alive by nsfs mount {}\n", indent, printable(h.pinned_at));
+  if (h.held_open_by > 0)
+    out += fmt::format("{}         kept alive by descriptor {} of process {}\n", indent, h.held_open_fd,
+                       h.held_open_by);
   if (!h.via.empty() && h.role != HolderRole::kHost)
     out += fmt::format("{}         via  {}\n", indent, printable(h.via));
   if (!h.hint.empty()) out += fmt::format("{}         hint {}\n", indent, printable(h.hint));

@@ -48,6 +48,7 @@ nlohmann::json scan_counters_json(const ScanCounters& c) {
           {"pids_vanished", c.pids_vanished},
           {"pids_unreadable", c.pids_unreadable},
           {"threads_apart", c.threads_apart},
+          {"descriptor_pins", c.descriptor_pins},
           {"namespaces", c.namespaces},
           {"mountinfo_lines", c.mountinfo_lines},
           {"parse_issues", c.parse_issues},

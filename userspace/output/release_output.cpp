@@ -76,6 +76,7 @@ nlohmann::json release_step_json(const ReleaseStep& s, bool dry_run, std::chrono
     j["warning"] = "detached lazily (MNT_DETACH): the device stays busy while files on this copy are open";
   }
   if (!h.pinned_at.empty()) j["pinned_at"] = h.pinned_at;
+  if (h.held_open_by > 0) j["held_open_by"] = holder_json(h)["held_open_by"];
   if (h.role == HolderRole::kFd) j["fds"] = holder_json(h)["fds"];
   if (h.role == HolderRole::kStacked) j["stacked_device"] = h.stacked_device;
   return j;

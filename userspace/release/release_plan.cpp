@@ -71,6 +71,13 @@ ReleaseStep leak_step(ReleaseStep step, const NamespaceMembers& members, const R
   }
   if (!h.who.pids.empty()) {
     step.door.pids = h.who.pids;
+  } else if (h.held_open_by > 0) {
+    // Entering through another process's descriptor would trust a link that
+    // process can swap at any time; stopping it frees the namespace whole.
+    step.action = ReleaseAction::kRefused;
+    step.reason = "no process is in this namespace; descriptor " + std::to_string(h.held_open_fd) + " of process " +
+                  std::to_string(h.held_open_by) + " keeps it: stop that process or have it close the descriptor";
+    return step;
   } else if (!h.pinned_at.empty()) {
     auto pin_ns = members.pinned_from.find(h.mntns);
     auto from = pin_ns == members.pinned_from.end() ? members.pids.end() : members.pids.find(pin_ns->second);

@@ -182,6 +182,10 @@ std::string make_hint(const HolderFacts& f) {
     out += f.mount_point.empty() ? std::string("MOUNTPOINT") : shell_quote(f.mount_point);
     return out;
   }
+  if (f.held_open_by > 0)
+    return "no process is left in this mount namespace, descriptor " + std::to_string(f.held_open_fd) +
+           " of process " + std::to_string(f.held_open_by) +
+           " keeps it alive: stop that process, or have it close the descriptor, to release " + device;
   if (!f.nsfs_pin.empty())
     return "no process is left in this mount namespace, a bind mount of its nsfs file keeps it alive: umount " +
            shell_quote(f.nsfs_pin) + " to release " + device;

@@ -63,8 +63,11 @@ struct HolderFacts {
   int pid = 0;
   std::string_view comm;
   std::string_view mount_point;
-  // A bind-mounted nsfs file keeping a namespace with no process alive.
+  // A bind-mounted nsfs file keeping a namespace with no process alive, or
+  // a process's open descriptor on it.
   std::string_view nsfs_pin;
+  int held_open_by = 0;
+  int held_open_fd = -1;
   // A private copy `mountleak release` may unmount in place (a leak holder:
   // not the host, the owner pod, a follower, an open file or a stacked device).
   bool releasable = false;

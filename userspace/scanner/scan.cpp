@@ -120,6 +120,9 @@ Result<ScanReport> run_scan(const HostPaths& paths, const ScanRequest& request) 
   EnumerateOptions options;
   options.host_mntns = request.host_mntns;
   options.process_details = false;  // read lazily, only for holders
+  // The descriptor walk --no-fds turns off also finds namespaces that only
+  // an open descriptor keeps.
+  options.descriptor_pinned_namespaces = request.scan_fds;
   auto snap = enumerate_node(paths, options);
   if (!snap) return snap.error();
   ScanReport report = start_report(*snap, paths);

@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <linux/openat2.h>
 #include <sched.h>
+#include <sys/stat.h>
 #include <sys/statfs.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -16,6 +17,7 @@
 #include <unordered_map>
 
 #include "sources/deadline_child.h"
+#include "sources/descriptor_pins.h"
 #include "sources/task_namespaces.h"
 #include "util/fd_entry.h"
 
@@ -188,6 +190,38 @@ void find_pinned_namespaces(const std::string& proc, const SnapshotLimits& limit
   }
 }
 
+// Namespaces an open descriptor alone keeps, looked for once the others
+// are known. Each is entered through its descriptor's magic link, checked to
+// still be that namespace: the process may have swapped the descriptor.
+void find_descriptor_pinned_namespaces(const std::string& proc, const SnapshotLimits& limits, NodeSnapshot& snap) {
+  const auto pins = find_descriptor_pins(proc, [&](uint64_t inode) { return snap.namespaces.count(inode) > 0; });
+  for (const DescriptorPin& pin : pins) {
+    if (limits.max_namespaces && snap.namespaces.size() >= limits.max_namespaces) {
+      ++snap.counters.namespaces_left_out;
+      continue;
+    }
+    MountNamespace held;
+    held.inode = pin.mntns;
+    held.pinned_only = true;
+    held.held_open_by = pin.pid;
+    held.held_open_fd = pin.fd;
+    const std::string path = proc + "/" + std::to_string(pin.pid) + "/fd/" + std::to_string(pin.fd);
+    auto text = read_mountinfo_via_nsfs(proc, {NsfsHop{"", path, pin.mntns}}, kNsfsDeadline, limits.max_mountinfo_bytes);
+    if (text) {
+      held.mountinfo_origin = "setns(" + path + ")";
+      absorb(parse_mountinfo(*text, held.mountinfo_origin), held, snap);
+    } else {
+      if (text.error().errno_value == EFBIG) ++snap.counters.mountinfo_too_large;
+      held.read_error = text.error().message;
+      snap.warnings.push_back("mount namespace " + std::to_string(pin.mntns) + " held open by descriptor " +
+                              std::to_string(pin.fd) + " of PID " + std::to_string(pin.pid) +
+                              ": mount table not read: " + held.read_error);
+    }
+    ++snap.counters.descriptor_pins;
+    snap.namespaces.emplace(pin.mntns, std::move(held));
+  }
+}
+
 void read_process_details(const std::string& proc, NodeSnapshot& snap) {
   for (auto& [ino, ns] : snap.namespaces) {
     std::vector<int> gone;
@@ -301,6 +335,7 @@ Result<NodeSnapshot> enumerate_node(const HostPaths& paths, const EnumerateOptio
   }
 
   if (options.pinned_namespaces) find_pinned_namespaces(proc, limits, snap);
+  if (options.descriptor_pinned_namespaces) find_descriptor_pinned_namespaces(proc, limits, snap);
 
   if (!snap.namespaces.count(snap.host_mntns)) {
     // Host namespace given by path with no process of ours in it (or a
@@ -359,7 +394,7 @@ constexpr long kNsfsMagic = 0x6e736673;  // NSFS_MAGIC, linux/magic.h
 
 // Child failure steps, reported in the header.
 constexpr int32_t kStepThreadSelf = 1, kStepMountinfo = 2, kStepOpenRoot = 100, kStepOpenHop = 200,
-                  kStepNotNsfs = 300, kStepReopenHop = 400, kStepSetnsHop = 500;
+                  kStepNotNsfs = 300, kStepReopenHop = 400, kStepSetnsHop = 500, kStepOtherNamespace = 600;
 
 
 // O_PATH, so that opening cannot block (a FIFO) or touch a device.
@@ -389,9 +424,11 @@ Result<std::string> read_mountinfo_via_nsfs(const std::string& proc, const std::
   // Prepared before fork: the child may only make system calls.
   const std::string thread_self = proc + "/thread-self";
   std::vector<const char*> roots, paths;
+  std::vector<uint64_t> inodes;
   for (const auto& h : hops) {
     roots.push_back(h.root.empty() ? nullptr : h.root.c_str());
     paths.push_back(h.path.c_str());
+    inodes.push_back(h.inode);
   }
 
   auto child = run_with_deadline(
@@ -424,6 +461,11 @@ Result<std::string> read_mountinfo_via_nsfs(const std::string& proc, const std::
           const int nsfd = ::openat(dir, fd_entry(entry, path_fd), O_RDONLY | O_CLOEXEC);
           if (nsfd < 0) fail(kStepReopenHop + i);
           ::close(path_fd);
+          struct stat st {};
+          if (inodes[k] != 0 && (::fstat(nsfd, &st) != 0 || st.st_ino != inodes[k])) {
+            errno = ESTALE;
+            fail(kStepOtherNamespace + i);
+          }
           if (::setns(nsfd, CLONE_NEWNS) != 0) fail(kStepSetnsHop + i);
           ::close(nsfd);
         }
@@ -475,6 +517,11 @@ Result<std::string> read_mountinfo_via_nsfs(const std::string& proc, const std::
                                                        "CAP_SYS_CHROOT)"
                                                      : ""),
                              header[1]);
+  if (in_range(kStepOtherNamespace))
+    return Error{what + ": " + hop_name(hops[static_cast<size_t>(step - kStepOtherNamespace)]) +
+                     " no longer leads to mount namespace " +
+                     std::to_string(hops[static_cast<size_t>(step - kStepOtherNamespace)].inode) + "; not entered",
+                 ESTALE};
   if (step == 0 && out.size() - sizeof header > max_bytes)
     return Error{what + ": longer than " + std::to_string(max_bytes) + " bytes", EFBIG};
   if (step != 0 || !child->exited_ok)

@@ -2,9 +2,10 @@
 #pragma once
 
 // Every mount namespace on the node, each read once: /proc/*/ns/mnt grouped
-// by inode, one mountinfo per namespace (from any live member), plus the
-// namespaces no process is in but an nsfs bind mount keeps alive (where lsns
-// goes blind).
+// by inode (threads in a namespace of their own included), one mountinfo per
+// namespace (from any live member), plus the namespaces no process is in but
+// an nsfs bind mount or an open descriptor keeps alive (where lsns goes
+// blind).
 //
 // Why mountinfo and not listmount(2)/statmount(2): measured on this kernel
 // (6.18) for a namespace of 502 mounts, reading and parsing mountinfo takes
@@ -45,6 +46,9 @@ struct EnumerateOptions {
   std::string host_mntns;
   bool process_details = true;    // fill NodeSnapshot::processes
   bool pinned_namespaces = true;  // look for and read nsfs-pinned namespaces
+  // Look for and read namespaces an open descriptor alone keeps: one more
+  // pass over every process's descriptors.
+  bool descriptor_pinned_namespaces = false;
   SnapshotLimits limits;
 };
 
@@ -65,6 +69,10 @@ Result<MountNamespace> read_namespace_of(const HostPaths& paths, int pid,
 struct NsfsHop {
   std::string root;
   std::string path;
+  // When set, the namespace file opened must be this namespace: a path a
+  // process controls (its descriptor) may point elsewhere by the time it
+  // is opened.
+  uint64_t inode = 0;
 };
 
 // How long reading a namespace through nsfs may take before the child that
@@ -84,7 +92,8 @@ Result<std::string> read_mountinfo_via_nsfs(const std::string& proc, const std::
                                             std::chrono::milliseconds deadline = kNsfsDeadline,
                                             size_t max_bytes = kMaxProcFileBytes);
 
-// "mnt:[4026532xyz]" -> 4026532xyz (the root nsfs mounts show).
+// "mnt:[4026532xyz]" -> 4026532xyz (the root nsfs mounts show, and the link
+// of a descriptor open on a mount namespace).
 std::optional<uint64_t> parse_mnt_ns_root(std::string_view root);
 
 }  // namespace mountleak
