@@ -32,6 +32,7 @@
 #include <fstream>
 #include <random>
 #include <set>
+#include <sstream>
 
 #include "containerd_runtime.h"
 #include "mountleak_process.h"
@@ -280,6 +281,22 @@ TEST_F(ContainerdCri, ScanDeviceNamesThePrivateCollectorAndNotTheHostToContainer
   // The HostToContainer collector lost its copy with the kubelet's unmount.
   EXPECT_TRUE(holders_of_container(*found, slave_.id).empty()) << found->dump(2);
   expect_no_sandbox_in(*found);
+
+  // What mountleak falls back on when a cgroup names no container: one shim
+  // per pod, named after the sandbox, whose child is the collector, and the
+  // collector's bundle's init.pid naming that child.
+  const std::string stat = read_whole_file("/proc/" + std::to_string(leaky_.pid) + "/stat");
+  std::istringstream fields(stat.substr(stat.rfind(')') + 2));
+  std::string state;
+  pid_t shim = -1;
+  fields >> state >> shim;
+  std::string shim_cmdline = read_whole_file("/proc/" + std::to_string(shim) + "/cmdline");
+  std::replace(shim_cmdline.begin(), shim_cmdline.end(), '\0', ' ');
+  EXPECT_NE(shim_cmdline.find("containerd-shim-runc-v2 -namespace k8s.io -id " + pods_[0].sandbox_id + " "),
+            std::string::npos)
+      << shim_cmdline;
+  EXPECT_EQ(read_whole_file(runtime_->task_state_dir() + "/k8s.io/" + leaky_.id + "/init.pid"),
+            std::to_string(leaky_.pid));
 }
 
 TEST_F(ContainerdCri, ScanRisksNamesThePrivateCollectorAndNotTheHostToContainerOne) {
