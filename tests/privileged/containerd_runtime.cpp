@@ -22,6 +22,7 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <set>
 #include <sstream>
 #include <thread>
 
@@ -34,7 +35,6 @@ using namespace std::chrono_literals;
 
 constexpr const char* kContainerd = "/usr/bin/containerd";
 constexpr const char* kCtr = "/usr/bin/ctr";
-constexpr const char* kNamespace = "mountleak-test";
 
 std::string read_text(const std::string& path) { return read_whole_file(path); }
 pid_t spawn(const std::vector<std::string>& argv, const std::string& out_path, const std::string& err_path) {
@@ -42,12 +42,10 @@ pid_t spawn(const std::vector<std::string>& argv, const std::string& out_path, c
 }
 int reap(pid_t pid, std::chrono::steady_clock::duration timeout) { return reap_within(pid, timeout); }
 
-std::vector<std::string> cgroup_parents(const std::string& parent) { return cgroup_dirs_named(parent); }
-
 // What a run killed outright (SIGKILL, a crash) left: containerd dies with
 // it, but its shims and their containers outlive it. Each is found by what
 // only this test names: a shim serving a socket under a seed node's temp dir
-// whose node is gone, a process in a "<seed>-agent" cgroup whose node is gone.
+// whose node is gone, a process in a "<seed>-<word>" cgroup whose node is gone.
 void sweep_stale_runtimes(std::vector<std::string>& swept) {
   std::error_code ec;
   const std::string prefix = std::string("/tmp/") + fixture::kSeedPrefix;
@@ -67,26 +65,28 @@ void sweep_stale_runtimes(std::vector<std::string>& swept) {
   }
   std::vector<std::string> hierarchies = {"/sys/fs/cgroup"};
   for (const auto& h : fs::directory_iterator("/sys/fs/cgroup", ec)) hierarchies.push_back(h.path().string());
-  for (const auto& h : hierarchies) {
+  std::set<std::string> parents;
+  for (const auto& h : hierarchies)
     for (const auto& parent : fs::directory_iterator(h, ec)) {
       const std::string base = parent.path().filename();
-      if (base.rfind(fixture::kSeedPrefix, 0) != 0 || base.size() < 6 || base.substr(base.size() - 6) != "-agent")
-        continue;
-      if (!parent.is_directory() || !seed_node_gone("/tmp/" + base.substr(0, base.size() - 6))) continue;
-      for (const auto& leaf : fs::directory_iterator(parent.path(), ec)) {
-        if (!leaf.is_directory()) continue;
-        for (const auto& pid : lines_of(read_text(leaf.path().string() + "/cgroup.procs"))) kill(std::stoi(pid), SIGKILL);
-        for (int i = 0; i < 50 && rmdir(leaf.path().c_str()) != 0 && errno == EBUSY; ++i) std::this_thread::sleep_for(20ms);
-      }
-      if (rmdir(parent.path().c_str()) == 0) swept.push_back("cgroup " + parent.path().string());
+      if (base.rfind(fixture::kSeedPrefix, 0) != 0 || !parent.is_directory(ec)) continue;
+      // "<seed>-<word>": the seed node's own cgroup has no "-<word>".
+      const size_t dash = base.find('-', strlen(fixture::kSeedPrefix));
+      if (dash == std::string::npos || dash + 1 == base.size()) continue;
+      if (seed_node_gone("/tmp/" + base.substr(0, dash))) parents.insert(base);
     }
+  for (const auto& parent : parents) {
+    std::vector<std::string> notes;
+    empty_and_remove_cgroups(parent, notes);
+    swept.push_back("cgroup " + parent);
   }
 }
 
 }  // namespace
 
 Result<std::unique_ptr<ContainerdRuntime>> ContainerdRuntime::start(const std::string& dir,
-                                                                     const std::string& cgroup_parent) {
+                                                                     const std::string& cgroup_parent,
+                                                                     const std::string& ctr_namespace) {
   for (const char* tool : {kContainerd, kCtr, "/usr/bin/containerd-shim-runc-v2", "/usr/sbin/runc"})
     if (access(tool, X_OK) != 0)
       return Error{std::string(tool) + " is missing: scripts/setup.sh installs containerd and runc", ENOENT};
@@ -94,9 +94,10 @@ Result<std::unique_ptr<ContainerdRuntime>> ContainerdRuntime::start(const std::s
   sweep_stale_runtimes(rt->swept_stale_);
   rt->dir_ = dir;
   rt->cgroup_parent_ = cgroup_parent;
+  rt->namespace_ = ctr_namespace;
   rt->address_ = dir + "/containerd.sock";
   if (mkdir(dir.c_str(), 0700) != 0) return Error::from_errno("mkdir " + dir);
-  for (const char* sub : {"/root", "/state", "/runc", "/fifo", "/opt"})
+  for (const char* sub : {"/root", "/state", "/runc", "/fifo", "/opt", "/pids"})
     if (mkdir((dir + sub).c_str(), 0700) != 0) return Error::from_errno("mkdir " + dir + sub);
   // Every path containerd would otherwise take from its defaults is named:
   // the opt plugin would create /opt/containerd on the host. CRI is off (no
@@ -154,7 +155,7 @@ Result<std::unique_ptr<ContainerdRuntime>> ContainerdRuntime::start(const std::s
 ContainerdRuntime::~ContainerdRuntime() { stop(); }
 
 CtrResult ContainerdRuntime::ctr(const std::vector<std::string>& args, std::chrono::seconds timeout) {
-  std::vector<std::string> argv = {kCtr, "--address", address_, "--namespace", kNamespace};
+  std::vector<std::string> argv = {kCtr, "--address", address_, "--namespace", namespace_};
   argv.insert(argv.end(), args.begin(), args.end());
   return run_client(argv, dir_, "ctr", timeout);
 }
@@ -179,7 +180,7 @@ Result<pid_t> ContainerdRuntime::start_run(const std::string& id, const std::str
                                            const std::vector<std::string>& run_options,
                                            const std::vector<std::string>& command, const std::string& out_path,
                                            const std::string& err_path) {
-  std::vector<std::string> argv = {kCtr, "--address", address_, "--namespace", kNamespace};
+  std::vector<std::string> argv = {kCtr, "--address", address_, "--namespace", namespace_};
   for (const auto& a : base_run_options(id)) argv.push_back(a);
   argv.insert(argv.end(), run_options.begin(), run_options.end());
   argv.push_back(rootfs);
@@ -189,6 +190,25 @@ Result<pid_t> ContainerdRuntime::start_run(const std::string& id, const std::str
   if (pid < 0) return Error::from_errno("fork");
   runs_.push_back(pid);
   return pid;
+}
+
+Result<pid_t> ContainerdRuntime::run_detached(const std::string& id, const std::string& rootfs,
+                                              const std::string& cgroup, const std::vector<std::string>& run_options,
+                                              const std::vector<std::string>& command) {
+  const std::string pid_file = dir_ + "/pids/" + id;
+  std::vector<std::string> args = {"run",         "--detach",     "--null-io", "--rootfs",
+                                   "--runc-root", dir_ + "/runc", "--cgroup",  "/" + cgroup_parent_ + "/" + cgroup,
+                                   "--pid-file",  pid_file};
+  args.insert(args.end(), run_options.begin(), run_options.end());
+  args.push_back(rootfs);
+  args.push_back(id);
+  args.insert(args.end(), command.begin(), command.end());
+  CtrResult r = ctr(args, 60s);
+  if (r.exit_code != 0) return Error{"ctr run " + id + " exited " + std::to_string(r.exit_code) + ": " + r.err, ECHILD};
+  const std::string pid = read_text(pid_file);
+  if (pid.empty() || pid.find_first_not_of("0123456789\n") != std::string::npos)
+    return Error{"ctr run " + id + " wrote no pid to " + pid_file + ": \"" + pid + "\"", EIO};
+  return static_cast<pid_t>(std::stoi(pid));
 }
 
 int ContainerdRuntime::wait_for(pid_t ctr, std::chrono::seconds timeout) {
@@ -240,18 +260,9 @@ void ContainerdRuntime::stop() noexcept {
         errors_.push_back("a shim outlived containerd (pid " + name + "); killed");
       }
     }
-    // Processes still in a container's cgroup, then the cgroups.
-    for (const auto& parent : cgroup_parents(cgroup_parent_)) {
-      for (const auto& leaf : fs::directory_iterator(parent, ec)) {
-        if (!leaf.is_directory()) continue;
-        for (const auto& pid : lines_of(read_text(leaf.path().string() + "/cgroup.procs"))) {
-          kill(std::stoi(pid), SIGKILL);
-          errors_.push_back("process " + pid + " was left in " + leaf.path().string() + "; killed");
-        }
-        for (int i = 0; i < 50 && rmdir(leaf.path().c_str()) != 0 && errno == EBUSY; ++i) std::this_thread::sleep_for(20ms);
-      }
-      if (rmdir(parent.c_str()) != 0) errors_.push_back("rmdir " + parent + ": " + strerror(errno));
-    }
+    // Processes still in a container's cgroup, then the cgroups (the
+    // whole tree: a container may sit several levels below the parent).
+    empty_and_remove_cgroups(cgroup_parent_, errors_);
     // Nothing should be mounted under the dir in this namespace; if a
     // failure left something, it goes before the dir does.
     std::vector<std::string> mounted;
@@ -273,21 +284,33 @@ void ContainerdRuntime::stop() noexcept {
   }
 }
 
-Status build_rootfs(const std::string& rootfs, const std::string& binary, const std::string& binary_in_rootfs) {
+namespace {
+
+// Copies `from` (its symlinks followed) to `to` inside the rootfs.
+Status copy_into(const std::string& rootfs, const std::string& from, const std::string& to) {
+  std::error_code ec;
+  fs::create_directories(fs::path(rootfs + to).parent_path(), ec);
+  if (!ec) fs::copy_file(fs::canonical(from, ec), rootfs + to, fs::copy_options::overwrite_existing, ec);
+  if (ec) return Error{"copying " + from + " into " + rootfs + ": " + ec.message(), ec.value()};
+  return ok_status();
+}
+
+}  // namespace
+
+Status build_busybox_rootfs(const std::string& rootfs) {
   std::error_code ec;
   for (const char* d : {"/proc", "/sys", "/dev", "/tmp", "/bin", "/etc"}) {
     fs::create_directories(rootfs + d, ec);
     if (ec) return Error{"mkdir " + rootfs + d + ": " + ec.message(), ec.value()};
   }
-  auto copy = [&](const std::string& from, const std::string& to) -> Status {
-    fs::create_directories(fs::path(rootfs + to).parent_path(), ec);
-    fs::copy_file(fs::canonical(from, ec), rootfs + to, fs::copy_options::overwrite_existing, ec);
-    if (ec) return Error{"copying " + from + " into " + rootfs + ": " + ec.message(), ec.value()};
-    return ok_status();
-  };
-  if (auto s = copy(binary, binary_in_rootfs); !s) return s;
   if (access("/bin/busybox", X_OK) != 0) return Error{"/bin/busybox is missing (busybox-static)", ENOENT};
-  if (auto s = copy("/bin/busybox", "/bin/busybox"); !s) return s;
+  return copy_into(rootfs, "/bin/busybox", "/bin/busybox");
+}
+
+Status build_rootfs(const std::string& rootfs, const std::string& binary, const std::string& binary_in_rootfs) {
+  if (auto s = build_busybox_rootfs(rootfs); !s) return s;
+  auto copy = [&](const std::string& from, const std::string& to) { return copy_into(rootfs, from, to); };
+  if (auto s = copy(binary, binary_in_rootfs); !s) return s;
   // "libx.so.1 => /lib/.../libx.so.1 (0x...)" and "/lib64/ld-linux-x86-64.so.2 (0x...)".
   FILE* ldd = popen(("ldd '" + binary + "'").c_str(), "r");
   if (!ldd) return Error::from_errno("running ldd");

@@ -18,7 +18,6 @@
 #include <sstream>
 #include <thread>
 
-#include "fixture/cgroups.h"
 #include "fixture/private_namespace.h"
 #include "fixture/seed_node.h"
 #include "runtime_support.h"
@@ -62,22 +61,6 @@ std::vector<pid_t> processes_of(const std::string& dir) {
   for (pid_t pid : pids_with_cmdline_containing(dir + "/"))
     if (is_runtime_program(program_of(pid))) out.push_back(pid);
   return out;
-}
-
-// SIGKILLs every process in the cgroup trees, then removes the trees.
-void empty_and_remove_cgroups(const std::string& parent, std::vector<std::string>& notes) {
-  for (const auto& top : cgroup_dirs_named(parent)) {
-    for (int round = 0; round < 50 && fixture::cgroup_tree_has_processes(top); ++round) {
-      std::error_code ec;
-      for (const auto& entry : fs::recursive_directory_iterator(top, ec))
-        if (entry.path().filename() == "cgroup.procs")
-          for (const auto& pid : lines_of(read_whole_file(entry.path())))
-            if (kill(std::stoi(pid), SIGKILL) == 0 && round == 0)
-              notes.push_back("process " + pid + " was left in " + entry.path().parent_path().string() + "; killed");
-      std::this_thread::sleep_for(20ms);
-    }
-    if (auto s = fixture::remove_cgroup_tree(top); !s) notes.push_back(s.error().message);
-  }
 }
 
 // A run killed outright (SIGKILL, a crash) leaves its daemon, its

@@ -11,6 +11,9 @@
 //   - scan and trace (hostpath_risk when the container is created, busy on
 //     a failing O_EXCL open and umount, leak at the kubelet's unmount) name
 //     the private collector's id, name, pod and uid, and never the rslave one;
+//   - release --yes unmounts the private collector's copy while it runs,
+//     names its id, name, pod and uid, leaves the rslave one alone, and the
+//     device is free;
 //   - the field report's other cause: with --live-restore, dockerd stopped
 //     and the container's record removed, the container still runs under
 //     its shim and holds the copy; scan and trace name it by id from its
@@ -252,10 +255,10 @@ TEST_F(DockerdRuntime, TraceNamesRiskBusyAndLeakForThePrivateCollectorOnly) {
   expect_names(holders_of_container(*risk, leaky->id)[0], *leaky);
   EXPECT_EQ((*risk)["bind"]["propagation"], "private") << risk->dump();
   EXPECT_EQ((*risk)["bind"]["source"], node_->kubelet_root()) << risk->dump();
-  // runc binds before pivot_root: read before it, the target is in the
+  // runc binds before pivot_root: judged before it, the target is in the
   // container's rootfs as the runtime's namespace names it
-  // (overlay2/<id>/merged/...); read after it (a busy machine), as the
-  // container names it.
+  // (overlay2/<id>/merged/...); once the namespace has settled (the trace
+  // re-reads it 50 ms after its last event), as the container sees it.
   const std::string target = (*risk)["bind"].value("mountpoint", "");
   EXPECT_TRUE(target == "/var/lib/kubelet" || target.ends_with("/merged/var/lib/kubelet")) << risk->dump();
 
@@ -300,6 +303,40 @@ TEST_F(DockerdRuntime, TraceNamesRiskBusyAndLeakForThePrivateCollectorOnly) {
         EXPECT_EQ(h["role"], "follower") << e.dump();
       }
     }
+  }
+}
+
+TEST_F(DockerdRuntime, ReleaseFreesTheDeviceWhileThePrivateCollectorRuns) {
+  start_dockerd();
+  auto leaky = run_collector("fluentd", "");
+  ASSERT_TRUE(leaky);
+  auto slave = run_collector("fluent-bit", "rslave");
+  ASSERT_TRUE(slave);
+  kubelet_unmounts();
+  ASSERT_EQ(exclusive_open_error(node_->device_path()), EBUSY);
+  ASSERT_GT(mounts_of_device(leaky->pid, node_->dev_id()), 0);
+
+  RunResult r =
+      run_mountleak(with({"release", "--device", node_->device_path(), "--yes", "-o", "json"}, mountleak_args()));
+  EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
+  std::vector<nlohmann::json> done;
+  for (const auto& line : r.json_lines()) {
+    if (line.value("event", "") != "release") continue;
+    if (line["container"].is_object() && line["container"].value("id", "") == slave->id) {
+      EXPECT_EQ(line["action"], "kept") << line.dump(2);
+    }
+    if (line.value("role", "") == "leak") done.push_back(line);
+  }
+  ASSERT_EQ(done.size(), 1u) << r.out;
+  EXPECT_EQ(done[0]["action"], "done") << done[0].dump(2);
+  expect_names(done[0], *leaky);
+
+  EXPECT_EQ(exclusive_open_error(node_->device_path()), 0) << "the device is still busy";
+  EXPECT_EQ(mounts_of_device(leaky->pid, node_->dev_id()), 0);
+  // Neither collector was restarted: both run with their first processes.
+  for (const auto& c : {*leaky, *slave}) {
+    DockerResult state = runtime_->docker({"inspect", "--format={{.State.Running}} {{.State.Pid}}", c.id});
+    EXPECT_EQ(state.out, "true " + std::to_string(c.pid) + "\n") << state.err;
   }
 }
 

@@ -28,28 +28,6 @@ namespace {
 
 using fixture::ContainerKind;
 
-// How many of pid's namespace's mounts are of `dev` (mountinfo's third field).
-int mounts_of_device(pid_t pid, DevId dev) {
-  std::ifstream in("/proc/" + std::to_string(pid) + "/mountinfo");
-  std::string line;
-  int n = 0;
-  while (std::getline(in, line)) {
-    std::istringstream fields(line);
-    std::string id, parent, majmin;
-    fields >> id >> parent >> majmin;
-    if (majmin == dev.str()) ++n;
-  }
-  return n;
-}
-
-// What `rbd unmap` meets: an exclusive open of the device. 0, or the errno.
-int exclusive_open_error(const std::string& device) {
-  const int fd = open(device.c_str(), O_RDONLY | O_EXCL | O_CLOEXEC);
-  if (fd < 0) return errno;
-  close(fd);
-  return 0;
-}
-
 std::string str(const nlohmann::json& j, const char* key) {
   return j.contains(key) && j[key].is_string() ? j[key].get<std::string>() : "";
 }

@@ -17,6 +17,7 @@
 #include <sstream>
 #include <thread>
 
+#include "fixture/cgroups.h"
 #include "fixture/stale_sweep.h"
 
 namespace mountleak::testing {
@@ -93,6 +94,22 @@ std::vector<std::string> cgroup_dirs_named(const std::string& parent) {
     if (fs::is_directory(candidate, ec)) out.push_back(candidate);
   }
   return out;
+}
+
+void empty_and_remove_cgroups(const std::string& parent, std::vector<std::string>& notes) {
+  namespace fs = std::filesystem;
+  for (const auto& top : cgroup_dirs_named(parent)) {
+    for (int round = 0; round < 50 && fixture::cgroup_tree_has_processes(top); ++round) {
+      std::error_code ec;
+      for (const auto& entry : fs::recursive_directory_iterator(top, ec))
+        if (entry.path().filename() == "cgroup.procs")
+          for (const auto& pid : lines_of(read_whole_file(entry.path())))
+            if (kill(std::stoi(pid), SIGKILL) == 0 && round == 0)
+              notes.push_back("process " + pid + " was left in " + entry.path().parent_path().string() + "; killed");
+      std::this_thread::sleep_for(20ms);
+    }
+    if (auto s = fixture::remove_cgroup_tree(top); !s) notes.push_back(s.error().message);
+  }
 }
 
 std::vector<pid_t> pids_with_cmdline_containing(const std::string& needle) {

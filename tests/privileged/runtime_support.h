@@ -49,6 +49,12 @@ bool seed_node_gone(const std::string& seed_dir);
 // /sys/fs/cgroup itself on a pure v2 host) that exist.
 std::vector<std::string> cgroup_dirs_named(const std::string& parent);
 
+// SIGKILLs every process in the cgroup trees named `parent` (each
+// hierarchy's, as cgroup_dirs_named finds them), then removes the trees,
+// children first. What it had to kill ("process N was left in DIR; killed")
+// and what it could not remove go to `notes`.
+void empty_and_remove_cgroups(const std::string& parent, std::vector<std::string>& notes);
+
 // The pids of processes whose command line (NULs as spaces) contains
 // `needle`, other than this process.
 std::vector<pid_t> pids_with_cmdline_containing(const std::string& needle);

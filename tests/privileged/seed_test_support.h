@@ -14,9 +14,11 @@
 
 #include <gtest/gtest.h>
 
+#include <cerrno>
+#include <fstream>
 #include <functional>
-
 #include <memory>
+#include <sstream>
 #include <ostream>
 #include <string>
 #include <vector>
@@ -88,6 +90,27 @@ inline void expect_names(const nlohmann::json& holder, const fixture::Container&
   EXPECT_EQ(holder["pod"].value("name", ""), c.pod.name);
   EXPECT_EQ(holder["pod"].value("namespace", ""), c.pod.namespace_name);
   EXPECT_EQ(holder["pod"].value("uid", ""), c.pod.uid);
+}
+
+// How many of pid's namespace's mounts are of `dev` (mountinfo's third field).
+inline int mounts_of_device(pid_t pid, DevId dev) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/mountinfo");
+  int n = 0;
+  for (std::string line; std::getline(in, line);) {
+    std::istringstream fields(line);
+    std::string id, parent, majmin;
+    fields >> id >> parent >> majmin;
+    n += majmin == dev.str();
+  }
+  return n;
+}
+
+// What `rbd unmap` meets: an exclusive open of the device. 0, or the errno.
+inline int exclusive_open_error(const std::string& device) {
+  const int fd = open(device.c_str(), O_RDONLY | O_EXCL | O_CLOEXEC);
+  if (fd < 0) return errno;
+  close(fd);
+  return 0;
 }
 
 // A child that runs `setup` and tells us whether it worked, then runs

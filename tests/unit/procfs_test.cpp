@@ -421,6 +421,55 @@ TEST_F(SyntheticProc, KernelThreadsAreLeftOutOfWhoANamespaceIs) {
   EXPECT_EQ(who.processes[0].comm, "init");
 }
 
+// containerd's CRI plugin runs a pod's containers under one runc v2 shim
+// named after the pod's sandbox. When the cgroup does not name a process's
+// container, the walk up to that shim must still name the container whose
+// task has the shim's child as its first process (its bundle's init.pid),
+// not the sandbox.
+TEST_F(SyntheticProc, APodsShimNamesTheContainerNotItsSandbox) {
+  const std::string sandbox(64, 'a'), container(64, 'c');
+  paths_.containerd_state = tmp_.path() + "/tasks";
+  const std::string pod =
+      R"("io.kubernetes.cri.sandbox-id":")" + sandbox +
+      R"(","io.kubernetes.cri.sandbox-name":"fluentd-x7k2p","io.kubernetes.cri.sandbox-namespace":"kube-system",)"
+      R"("io.kubernetes.cri.sandbox-uid":"8f0e7c9a-1b2d-4c3e-9f4a-5b6c7d8e9f01")";
+  auto bundle = [&](const std::string& id, const std::string& annotations, const std::string& init_pid) {
+    const std::string dir = paths_.containerd_state + "/k8s.io/" + id;
+    fs::create_directories(dir);
+    write_file(dir + "/config.json", R"({"annotations":{)" + annotations + "}}");
+    if (!init_pid.empty()) write_file(dir + "/init.pid", init_pid);
+  };
+  bundle(sandbox, R"("io.kubernetes.cri.container-type":"sandbox",)" + pod, "4650");
+  bundle(container,
+         R"("io.kubernetes.cri.container-type":"container","io.kubernetes.cri.container-name":"fluentd",)" + pod,
+         "4683");
+  bundle(std::string(64, 'e'), R"("io.kubernetes.cri.container-type":"container")", "");  // exited: no init.pid
+  const std::string shim = std::string("/usr/bin/containerd-shim-runc-v2\0-namespace\0k8s.io\0-id\0", 55) + sandbox +
+                           std::string("\0-address\0/run/containerd/containerd.sock\0", 42);
+  make_process(4600, "", "", "4600 (containerd-shim) S 1 4600 4600 0 -1 4194560 0", shim);
+  make_process(4650, "", "", "4650 (pause) S 4600 4650 4650 0 -1 4194560 0", std::string("/pause\0", 7));
+  make_process(4683, "", "", "4683 (td-agent) S 4600 4683 4683 0 -1 4194560 0",
+               std::string("ruby\0td-agent\0", 14));
+  make_process(4690, "", "", "4690 (ruby) S 4683 4683 4683 0 -1 4194560 0", std::string("ruby\0", 5));
+
+  Attributor attributor(paths_);
+  for (int pid : {4683, 4690}) {
+    const Attribution who = attributor.attribute({pid});
+    ASSERT_TRUE(who.container) << pid;
+    EXPECT_EQ(who.how, "shim ancestry");
+    EXPECT_EQ(who.container->id, container) << pid;
+    EXPECT_EQ(who.container->name, "fluentd");
+    ASSERT_TRUE(who.pod);
+    EXPECT_EQ(who.pod->name, "fluentd-x7k2p");
+    EXPECT_EQ(who.pod->uid, "8f0e7c9a-1b2d-4c3e-9f4a-5b6c7d8e9f01");
+  }
+  // The sandbox's own process is the sandbox's.
+  const Attribution pause = attributor.attribute({4650});
+  ASSERT_TRUE(pause.container);
+  EXPECT_EQ(pause.container->id, sandbox);
+  EXPECT_EQ(pause.container->name, "");
+}
+
 TEST_F(SyntheticProc, HostNamespaceOption) {
   EnumerateOptions options;
   options.host_mntns = "40";

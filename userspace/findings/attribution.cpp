@@ -60,6 +60,11 @@ void Attributor::attribute_container(int pid, Attribution& out) {
     if (!from_shim) return;
     runtime = from_shim->runtime;
     id = from_shim->id;
+    // A pod's shim is named after its sandbox: the container is the task
+    // whose first process is the shim's child on the walk up.
+    if (from_shim->id_may_be_sandbox) {
+      if (auto task = metadata_.containerd_task_with_init(from_shim->init_pid)) id = *task;
+    }
     out.how = "shim ancestry";
   }
   out.container = ContainerRef{runtime, id, ""};

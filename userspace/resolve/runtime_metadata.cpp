@@ -376,6 +376,26 @@ std::optional<Result<ContainerMetadata>> MetadataStore::try_docker(const std::st
   return meta;
 }
 
+std::optional<std::string> MetadataStore::containerd_task_with_init(int init_pid) {
+  if (init_pid <= 0) return std::nullopt;
+  const std::string root = paths_.containerd();
+  const std::string wanted = std::to_string(init_pid);
+  int tasks = 0;
+  for (const auto& ns : list_dir(root)) {
+    for (const auto& id : list_dir(root + "/" + ns)) {
+      if (++tasks > kMaxTasks) return std::nullopt;
+      // runc writes the pid alone, without a newline; a few bytes at most.
+      auto text = read_text_file(root + "/" + ns + "/" + id + "/init.pid", 32);
+      if (!text) continue;
+      ++files_read_;
+      std::string_view pid = *text;
+      while (!pid.empty() && (pid.back() == '\n' || pid.back() == ' ')) pid.remove_suffix(1);
+      if (pid == wanted) return id;
+    }
+  }
+  return std::nullopt;
+}
+
 std::optional<PodRef> pod_from_log_dir_name(std::string_view dirname) {
   size_t a = dirname.find('_');
   if (a == std::string_view::npos) return std::nullopt;

@@ -67,6 +67,13 @@ class MetadataStore {
   // No file at all is an error with errno_value ENOENT.
   Result<ContainerMetadata> find(std::string_view runtime_hint, std::string_view id);
 
+  // containerd's runc v2 shim under the CRI serves a whole pod and is named
+  // after its sandbox; which of containerd's tasks (any namespace) has
+  // `init_pid` as its first process, from the init.pid its bundle holds.
+  // Nothing when none does, or past kMaxTasks bundles.
+  static constexpr int kMaxTasks = 4096;
+  std::optional<std::string> containerd_task_with_init(int init_pid);
+
   int files_read() const { return files_read_; }
   int errors() const { return errors_; }  // distinct containers whose lookup failed
 
