@@ -291,6 +291,11 @@ TEST_P(TraceRelease, ACopyInUseFailsWithEbusyAndReplayNeverUnmounts) {
   EXPECT_TRUE(leak) << replay.out << replay.err;
   EXPECT_EQ(mounts_of_device(collector->pid, node_->dev_id()), copies);
   EXPECT_EQ(exclusive_open_error(node_->device_path()), EBUSY);
+  // And the copy could have been released: release itself frees it now.
+  RunResult release =
+      run_mountleak(with({"release", "--device", node_->device_path(), "--yes", "-o", "json"}, node_->cli_args()));
+  EXPECT_EQ(release.exit_code, 0) << release.out << release.err;
+  EXPECT_EQ(exclusive_open_error(node_->device_path()), 0);
 }
 
 INSTANTIATE_TEST_SUITE_P(Runtimes, TraceRelease, ::testing::Values(runtime_variants()[0]), variant_name);
