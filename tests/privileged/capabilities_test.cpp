@@ -360,7 +360,8 @@ TEST_F(LeastPrivilege, TraceReleaseLeaksWithExactlyItsSetReleasesAndKeepsFour) {
       if (!is_leak_release(e)) continue;
       EXPECT_EQ(e["action"], "done") << e.dump(2);
       if (e["action"] != "done") continue;
-      collector_done = collector_done || (e["container"].is_object() && e["container"].value("id", "") == collector->id);
+      collector_done =
+          collector_done || (e["container"].is_object() && e["container"].value("id", "") == collector->id);
       pinned_done = pinned_done || e.contains("pinned_at");
     }
   }

@@ -110,7 +110,9 @@ class TraceRelease : public SeedNodeTest {
   }
   std::optional<nlohmann::json> wait_leak_of(const fixture::Container& c) {
     return trace_->wait_for(
-        [&](const nlohmann::json& e) { return e.value("event", "") == "leak" && !holders_of_container(e, c.id).empty(); },
+        [&](const nlohmann::json& e) {
+          return e.value("event", "") == "leak" && !holders_of_container(e, c.id).empty();
+        },
         kFindingTimeout);
   }
   // Several holders' release events come in any order: one already read
