@@ -54,16 +54,35 @@ const ReleaseStep* step_of(const Collected& out, uint64_t mntns) {
 
 NamespaceMembers no_members(const std::vector<Holder>&) { return {}; }
 
-TEST(ReleaseScope, AcceptsANamespaceAndRefusesLabelsWithTheReason) {
+TEST(ReleaseScope, AcceptsANamespaceOrALabel) {
   auto ns = parse_scope_selector("namespace=logging");
   ASSERT_TRUE(ns) << ns.error().message;
   EXPECT_EQ(ns->pod_namespace, "logging");
   EXPECT_EQ(scope_selector_text(*ns), "namespace=logging");
-  auto label = parse_scope_selector("label=app=fluentd");
-  ASSERT_FALSE(label);
-  EXPECT_NE(label.error().message.find("pod labels"), std::string::npos) << label.error().message;
-  for (const char* bad : {"namespace=", "namespace=Logging", "namespace=a/b", "logging", "pod=x", ""})
+  auto label = parse_scope_selector("label=app.kubernetes.io/name=fluent-bit");
+  ASSERT_TRUE(label) << label.error().message;
+  EXPECT_EQ(label->label_key, "app.kubernetes.io/name");
+  EXPECT_EQ(label->label_value, "fluent-bit");
+  EXPECT_EQ(scope_selector_text(*label), "label=app.kubernetes.io/name=fluent-bit");
+  auto empty_value = parse_scope_selector("label=tier=");
+  ASSERT_TRUE(empty_value);  // Kubernetes allows an empty value
+  for (const char* bad : {"namespace=", "namespace=Logging", "namespace=a/b", "logging", "pod=x", "", "label=",
+                          "label=app", "label==x"})
     EXPECT_FALSE(parse_scope_selector(bad)) << bad;
+  EXPECT_FALSE(parse_scope_selector("label=a=" + std::string(64, 'v')));
+}
+
+TEST(ReleaseScope, ALabelMatchesThePodsLabelOnly) {
+  Holder h;
+  h.who.pod = PodRef{"logging", "fluentd-x", "uid"};
+  h.who.pod->labels = {{"app", "fluentd"}};
+  EXPECT_TRUE(in_release_scope(h, {*parse_scope_selector("label=app=fluentd")}));
+  EXPECT_FALSE(in_release_scope(h, {*parse_scope_selector("label=app=fluent-bit")}));
+  EXPECT_FALSE(in_release_scope(h, {*parse_scope_selector("label=tier=fluentd")}));
+  // Any selector will do.
+  EXPECT_TRUE(in_release_scope(h, {*parse_scope_selector("label=app=x"), *parse_scope_selector("namespace=logging")}));
+  h.who.pod->labels.clear();  // a containerd pod: no labels known
+  EXPECT_FALSE(in_release_scope(h, {*parse_scope_selector("label=app=fluentd")}));
 }
 
 TEST(ReleaseScope, AHolderWithNoPodNeverMatches) {

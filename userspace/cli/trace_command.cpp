@@ -444,10 +444,11 @@ void add_release_options(CLI::App& cmd, TraceOptions& options) {
                    "holder's fate is a `release` event. Keeps CAP_SYS_ADMIN and CAP_SYS_CHROOT while running")
           ->group(group);
   cmd.add_option("--release-scope", options.release_scope,
-                 "Release only holders whose pod is in this Kubernetes namespace: namespace=NAME (repeatable: any "
-                 "matches). A holder with no pod never matches; the others are refused, \"out of "
-                 "--release-scope\". Pod labels cannot be matched: no runtime record mountleak reads gives a "
-                 "container's pod labels (they are on the pod's sandbox only)")
+                 "Release only holders whose pod matches: namespace=NAME (its Kubernetes namespace) or "
+                 "label=KEY=VALUE (a pod label; read from the pod's sandbox record, which CRI-O and dockershim "
+                 "write and containerd does not: a containerd pod never matches a label). Repeatable: any match "
+                 "will do. A holder with no pod never matches; the others are refused, \"out of "
+                 "--release-scope\"")
       ->type_name("SELECTOR")
       ->check(release_scope_selector())
       ->needs(release)
@@ -476,8 +477,8 @@ void register_trace_command(CLI::App& app, CommandAction& action) {
       "  mountleak trace --devices 'rbd*,nbd*' --host-root /host   (from a DaemonSet)\n"
       "  mountleak trace --metrics :9745   (Prometheus at http://127.0.0.1:9745/metrics)\n"
       "  mountleak trace --metrics-textfile /var/lib/node_exporter/textfile/mountleak.prom\n"
-      "  mountleak trace --release-leaks --release-scope namespace=logging\n"
-      "      (at each leak, unmount the leaked copies held by pods in namespace logging:\n"
+      "  mountleak trace --release-leaks --release-scope namespace=logging --release-scope label=app=fluentd\n"
+      "      (at each leak, unmount the leaked copies held by pods in namespace logging or labelled app=fluentd:\n"
       "      a `release` event per holder, done / kept / refused with why / failed with errno)");
   add_common_options(*cmd, options->common);
   add_bpf_options(*cmd, options->common);

@@ -17,23 +17,21 @@
 namespace mountleak {
 
 // namespace=NAME: the holder's pod is in that Kubernetes namespace.
-//
-// label=KEY=VALUE is refused with the reason: no runtime record mountleak
-// reads gives a container's pod labels. Kubelet puts a pod's labels on its
-// sandbox only; an application container carries kubelet's own labels
-// (io.kubernetes.pod.name, ...) in CRI-O's io.kubernetes.cri-o.Labels and
-// in dockershim's docker labels, and containerd's CRI plugin keeps labels
-// in its database, not in config.json. Matching them would take reading the
-// sandbox's record (CRI-O, docker) and is not done yet.
+// label=KEY=VALUE: the holder's pod has that label. Pod labels are read from
+// the pod's sandbox record (resolve/runtime_metadata.h): CRI-O's and
+// dockershim's have them, containerd's CRI plugin keeps them out of its
+// files, so a containerd pod never matches a label.
 struct ScopeSelector {
-  std::string pod_namespace;
+  std::string pod_namespace;  // namespace=
+  std::string label_key;      // label=KEY=VALUE
+  std::string label_value;
 };
 
-// "namespace=logging"; an Error saying what is accepted otherwise (exit
-// status 2 at the command line).
+// "namespace=logging" or "label=app=fluentd"; an Error saying what is
+// accepted otherwise (exit status 2 at the command line).
 Result<ScopeSelector> parse_scope_selector(const std::string& text);
 
-// "namespace=logging", as given.
+// "namespace=logging", "label=app=fluentd", as given.
 std::string scope_selector_text(const ScopeSelector& selector);
 
 // A holder is in scope when any selector matches its pod; with no
