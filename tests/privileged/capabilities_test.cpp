@@ -41,8 +41,14 @@ const CapabilityList kProbeSet = {"cap_bpf", "cap_perfmon", "cap_sys_admin"};
 const CapabilityList kScanSet = {"cap_sys_ptrace", "cap_dac_read_search", "cap_sys_admin", "cap_sys_chroot"};
 const CapabilityList kTraceSet = {"cap_bpf",        "cap_perfmon",         "cap_sys_admin", "cap_sys_chroot",
                                   "cap_sys_ptrace", "cap_dac_read_search", "cap_setpcap"};
+// release reads the node as scan does; it needs nothing more to unmount.
+const CapabilityList kReleaseSet = kScanSet;
 // In capability order, as the ready event lists them.
 const CapabilityList kTraceKeeps = {"cap_dac_read_search", "cap_sys_ptrace"};
+// trace --release-leaks starts with trace's set and keeps what release's
+// child needs besides: setns, chroot and umount2.
+const CapabilityList kTraceReleaseKeeps = {"cap_dac_read_search", "cap_sys_chroot", "cap_sys_ptrace",
+                                           "cap_sys_admin"};
 
 // "--no-feature ..." from the vm lane reaches every trace through
 // TraceProcess; the tier the trace tests expect comes the same way.
@@ -315,6 +321,80 @@ TEST_F(LeastPrivilege, RunningTraceHoldsOnlyTheKeptSet) {
   EXPECT_EQ(trace.stop(), 0) << trace.stderr_text();
 }
 
+bool is_leak_release(const nlohmann::json& e) {
+  return e.value("event", "") == "release" && e.value("role", "") == "leak";
+}
+
+// With exactly trace's set, --release-leaks releases the collector's copy and
+// the copy in a namespace only an nsfs pin keeps (setns through the pin,
+// chroot, umount2), and keeps exactly those four capabilities.
+TEST_F(LeastPrivilege, TraceReleaseLeaksWithExactlyItsSetReleasesAndKeepsFour) {
+  TraceProcess trace(with({"--release-leaks"}, node_->cli_args()), with_exactly(kTraceSet));
+  ASSERT_TRUE(trace.started());
+  auto ready = trace.wait_for_event("ready", 30s);
+  ASSERT_TRUE(ready) << "no ready event; stderr: " << trace.stderr_text();
+  EXPECT_EQ((*ready)["capabilities"], nlohmann::json(kTraceReleaseKeeps)) << ready->dump();
+  auto status = status_of(trace.pid());
+  const uint64_t keeps = mask_of(kTraceReleaseKeeps);
+  EXPECT_EQ(hex(status["CapEff"]), hex(keeps));
+  EXPECT_EQ(hex(status["CapPrm"]), hex(keeps));
+  EXPECT_EQ(hex(status["CapBnd"]), hex(keeps));
+  EXPECT_EQ(status["CapInh"], 0u);
+  EXPECT_EQ(status["CapAmb"], 0u);
+  EXPECT_EQ(status["NoNewPrivs"], 1u);
+
+  fixture::Container* collector = start_collector();
+  ASSERT_NE(collector, nullptr);
+  ASSERT_TRUE(trace.wait_for(
+      [&](const nlohmann::json& e) {
+        return e.value("event", "") == "mntns_copy" && !holders_of_container(e, collector->id).empty();
+      },
+      10s))
+      << trace.describe();
+  ASSERT_TRUE(trace_finds_leak(trace, *collector)) << trace.describe() << trace.stderr_text();
+  bool collector_done = false, pinned_done = false;
+  const auto until = std::chrono::steady_clock::now() + 15s;
+  while (!(collector_done && pinned_done) && std::chrono::steady_clock::now() < until) {
+    trace.wait_for(is_leak_release, 1s);
+    for (const auto& e : trace.events()) {
+      if (!is_leak_release(e)) continue;
+      EXPECT_EQ(e["action"], "done") << e.dump(2);
+      if (e["action"] != "done") continue;
+      collector_done =
+          collector_done || (e["container"].is_object() && e["container"].value("id", "") == collector->id);
+      pinned_done = pinned_done || e.contains("pinned_at");
+    }
+  }
+  EXPECT_TRUE(collector_done) << trace.describe() << trace.stderr_text();
+  EXPECT_TRUE(pinned_done) << trace.describe() << trace.stderr_text();
+  EXPECT_EQ(trace.stop(), 0) << trace.stderr_text();
+}
+
+// release, measured like the others: with exactly its set it unmounts the
+// collector's copy and the pinned namespace's.
+TEST_F(LeastPrivilege, ReleaseWithExactlyItsSetReleasesEveryLeak) {
+  fixture::Container* collector = start_collector();
+  ASSERT_NE(collector, nullptr);
+  ASSERT_TRUE(node_->kubelet_unmount_pod_volume().ok());
+  ASSERT_TRUE(node_->kubelet_unmount_global().ok());
+  RunResult r = run_mountleak(
+      with({"release", "--device", node_->device_path(), "--yes", "-o", "json"}, node_->cli_args()), 60s,
+      with_exactly(kReleaseSet));
+  EXPECT_EQ(r.exit_code, 1) << r.out << r.err;  // the other uid's open descriptor is refused
+  bool collector_done = false, pinned_done = false, fd_refused = false;
+  for (const auto& e : r.json_lines()) {
+    if (e.value("event", "") != "release") continue;
+    if (e["role"] == "fd") fd_refused = fd_refused || e["action"] == "refused";
+    if (e["role"] != "leak") continue;
+    EXPECT_EQ(e["action"], "done") << e.dump(2);
+    collector_done = collector_done || (e["container"].is_object() && e["container"].value("id", "") == collector->id);
+    pinned_done = pinned_done || (e.contains("pinned_at") && e["action"] == "done");
+  }
+  EXPECT_TRUE(collector_done) << r.out << r.err;
+  EXPECT_TRUE(pinned_done) << r.out << r.err;
+  EXPECT_TRUE(fd_refused) << r.out << r.err;
+}
+
 // One capability fewer than the table says: exit 2, naming it.
 struct OneFewer {
   std::string command;
@@ -326,7 +406,11 @@ void PrintTo(const OneFewer& p, std::ostream* os) { *os << p.command << " withou
 std::vector<OneFewer> one_fewer_cases() {
   std::vector<OneFewer> out;
   for (const auto& [command, set] :
-       std::vector<std::pair<std::string, CapabilityList>>{{"probe", kProbeSet}, {"scan", kScanSet}, {"trace", kTraceSet}})
+       std::vector<std::pair<std::string, CapabilityList>>{{"probe", kProbeSet},
+                                                           {"scan", kScanSet},
+                                                           {"release", kReleaseSet},
+                                                           {"trace", kTraceSet},
+                                                           {"trace_release_leaks", kTraceSet}})
     for (const auto& cap : set) out.push_back({command, cap});
   return out;
 }
@@ -335,7 +419,12 @@ class LeastPrivilegeOneFewer : public LeastPrivilege, public ::testing::WithPara
 
 TEST_P(LeastPrivilegeOneFewer, ExitsTwoNamingIt) {
   const OneFewer& p = GetParam();
-  const CapabilityList& full = p.command == "probe" ? kProbeSet : p.command == "scan" ? kScanSet : kTraceSet;
+  const CapabilityList& full = p.command == "probe"     ? kProbeSet
+                               : p.command == "scan"    ? kScanSet
+                               : p.command == "release" ? kReleaseSet
+                                                        : kTraceSet;
+  const bool releasing_trace = p.command == "trace_release_leaks";
+  const std::string command = releasing_trace ? "trace" : p.command;
   const Launch launch = with_exactly(without(full, p.missing));
   fixture::Container* collector = start_collector();
   ASSERT_NE(collector, nullptr);
@@ -348,8 +437,14 @@ TEST_P(LeastPrivilegeOneFewer, ExitsTwoNamingIt) {
   } else if (p.command == "scan") {
     RunResult r = scan(launch);
     code = r.exit_code, err = r.err, what_it_did = r.out;
+  } else if (p.command == "release") {
+    if (!node_->kubelet_unmount_pod_volume().ok() || !node_->kubelet_unmount_global().ok())
+      ADD_FAILURE() << "the kubelet's unmounts failed";
+    RunResult r = run_mountleak(
+        with({"release", "--device", node_->device_path(), "--yes", "-o", "json"}, node_->cli_args()), 60s, launch);
+    code = r.exit_code, err = r.err, what_it_did = r.out;
   } else {
-    TraceProcess trace(node_->cli_args(), launch);
+    TraceProcess trace(releasing_trace ? with({"--release-leaks"}, node_->cli_args()) : node_->cli_args(), launch);
     ASSERT_TRUE(trace.started());
     if (auto ready = trace.wait_for_event("ready", 30s)) {
       what_it_did = "started (warnings: " + (*ready)["warnings"].dump() + "); the busy open by another uid was ";
@@ -362,7 +457,10 @@ TEST_P(LeastPrivilegeOneFewer, ExitsTwoNamingIt) {
   }
   EXPECT_EQ(code, 2) << what_it_did << "\nstderr: " << err;
   EXPECT_NE(err.find(upper(p.missing)), std::string::npos) << err;
-  EXPECT_NE(err.find("mountleak " + p.command), std::string::npos) << err;
+  EXPECT_NE(err.find("mountleak " + command), std::string::npos) << err;
+  // What the two kept for releasing are for, said.
+  if (releasing_trace && (p.missing == "cap_sys_admin" || p.missing == "cap_sys_chroot"))
+    EXPECT_NE(err.find("--release-leaks"), std::string::npos) << err;
 }
 
 INSTANTIATE_TEST_SUITE_P(Commands, LeastPrivilegeOneFewer, ::testing::ValuesIn(one_fewer_cases()),

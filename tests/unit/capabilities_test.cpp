@@ -26,8 +26,23 @@ TEST(Capabilities, TraceKeepsOnlyWhatItWasGiven) {
     EXPECT_FALSE(has(trace_keeps(), gone)) << capability_name(gone);
 }
 
+// --release-leaks starts with trace's set and keeps, beyond trace's two,
+// exactly what release's child uses: setns, chroot and umount2.
+TEST(Capabilities, TraceReleasingKeepsWhatReleaseNeedsToUnmount) {
+  for (const auto& need : trace_needs()) EXPECT_TRUE(has(trace_release_needs(), need.capability));
+  EXPECT_EQ(trace_release_needs().size(), trace_needs().size());
+  for (const auto& kept : trace_release_keeps()) {
+    EXPECT_TRUE(has(trace_release_needs(), kept.capability)) << capability_name(kept.capability);
+    EXPECT_TRUE(has(release_needs(), kept.capability)) << capability_name(kept.capability);
+  }
+  for (int cap : {CAP_SYS_PTRACE, CAP_DAC_READ_SEARCH, CAP_SYS_ADMIN, CAP_SYS_CHROOT})
+    EXPECT_TRUE(has(trace_release_keeps(), cap)) << capability_name(cap);
+  EXPECT_EQ(trace_release_keeps().size(), 4u);
+}
+
 TEST(Capabilities, EveryNeedSaysWhy) {
-  for (auto set : {probe_needs(), scan_needs(), trace_needs(), trace_keeps()})
+  for (auto set : {probe_needs(), scan_needs(), release_needs(), trace_needs(), trace_keeps(), trace_release_needs(),
+                   trace_release_keeps()})
     for (const auto& need : set) EXPECT_GT(std::string(need.why).size(), 10u) << capability_name(need.capability);
 }
 

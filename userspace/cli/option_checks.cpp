@@ -8,6 +8,7 @@
 #include <fmt/core.h>
 
 #include "config/byte_size.h"
+#include "release/release_scope.h"
 
 namespace mountleak {
 
@@ -28,6 +29,15 @@ CLI::Validator non_empty(const std::string& what) {
   return CLI::Validator(
       [what](std::string& value) -> std::string { return value.empty() ? "an empty " + what + " means nothing" : ""; },
       "");
+}
+
+CLI::Validator release_scope_selector() {
+  return CLI::Validator(
+      [](std::string& value) -> std::string {
+        auto selector = parse_scope_selector(value);
+        return selector ? "" : selector.error().message;
+      },
+      "SELECTOR");
 }
 
 CLI::Validator absolute_path() {

@@ -29,4 +29,8 @@ CLI::Validator pid_or_absolute_path();
 // is rewritten to plain bytes, so it can be stored in an integer.
 CLI::Validator byte_size_or_zero(uint64_t min_bytes, uint64_t max_bytes);
 
+// --release-scope: a selector parse_scope_selector() accepts
+// (release/release_scope.h), with its reason when not.
+CLI::Validator release_scope_selector();
+
 }  // namespace mountleak

@@ -21,6 +21,7 @@
 #include "output/log_sink.h"
 #include "output/stream_sink.h"
 #include "postmortem/recorded_writer.h"
+#include "release/leak_releaser.h"
 #include "sources/bpf/kernel_features.h"
 #include "sources/bpf/tracefs.h"
 #include "sources/bpf/tracer.h"
@@ -92,13 +93,18 @@ struct TraceOptions {
   double resync_min_interval = 1;
   double resync_max_interval = 60;
   MetricsOptions metrics;
+  bool release_leaks = false;
+  std::vector<std::string> release_scope;  // checked by release_scope_selector()
 };
 
 // How long a stop may spend reading what is left in the ring buffer, and
 // re-reading namespaces: a stop signal is answered within a second.
 constexpr auto kFinalSlice = std::chrono::milliseconds(100);
+// How long a stop waits for a release child still running before killing
+// it: within the second a stop signal is answered in.
+constexpr auto kReleaseStopGrace = std::chrono::milliseconds(500);
 
-Stats final_stats(const BpfTracer& tracer, Collector& collector, EventLog* log) {
+Stats final_stats(const BpfTracer& tracer, Collector& collector, EventLog* log, const LeakReleaser* releaser) {
   Stats stats;
   // First: naming the tracked mounts may ask sysfs, and with --log each
   // answer is a line, which the log's own counters below must include.
@@ -133,6 +139,13 @@ Stats final_stats(const BpfTracer& tracer, Collector& collector, EventLog* log) 
                     {"log_write_errors", l.write_errors},
                     {"log_rotations", l.rotations},
                     {"log_rotations_refused", l.rotations_refused}};
+  if (releaser) {
+    const LeakReleaserCounters& r = releaser->counters();
+    stats.counters.insert(stats.counters.end(), {{"releases_done", r.done},
+                                                 {"releases_failed", r.failed},
+                                                 {"releases_refused", r.refused},
+                                                 {"releases_kept", r.kept}});
+  }
   return stats;
 }
 
@@ -192,7 +205,9 @@ int run_trace(const TraceOptions& options) {
     fmt::print(stderr, "mountleak trace: --resync-min-interval is longer than --resync-max-interval\n");
     return kExitError;
   }
-  if (auto caps = check_capabilities("mountleak trace", trace_needs()); !caps) {
+  if (auto caps = check_capabilities("mountleak trace",
+                                     options.release_leaks ? trace_release_needs() : trace_needs());
+      !caps) {
     fmt::print(stderr, "{}\n", caps.error().message);
     return kExitError;
   }
@@ -277,6 +292,27 @@ int run_trace(const TraceOptions& options) {
   }
   Collector collector(common.paths, copts, *source, out);
 
+  // --release-leaks: the releaser hears every record, acts on leaks, and
+  // writes what it did to the same sinks.
+  std::optional<LeakReleaser> releaser;
+  if (options.release_leaks) {
+    std::vector<ScopeSelector> scope;
+    for (const auto& text : options.release_scope) scope.push_back(*parse_scope_selector(text));
+    auto members_of = [&collector](const std::vector<Holder>& holders) {
+      NamespaceMembers members;
+      const LiveModel& model = collector.model();
+      for (const Holder& h : holders) {
+        const MountNamespace* ns = model.find(h.mntns);
+        if (!ns || !ns->pinned_only) continue;
+        members.pinned_from[h.mntns] = ns->pinned_from;
+        if (const MountNamespace* from = model.find(ns->pinned_from)) members.pids[ns->pinned_from] = from->pids;
+      }
+      return members;
+    };
+    releaser.emplace(common.paths.proc(), std::move(scope), members_of, out);
+    out.add(&*releaser);
+  }
+
   // Attach first, then read the node: anything that changes in between is
   // both in the snapshot and in the ring buffer, and applying it twice is
   // harmless, while the other order could miss it.
@@ -295,7 +331,8 @@ int run_trace(const TraceOptions& options) {
   }
   // Attached, the ring buffer mapped, the node read: what remains is reading
   // /proc and files, which is all a compromised tracer should be able to do.
-  if (auto dropped = keep_only_capabilities(trace_keeps()); !dropped) {
+  if (auto dropped = keep_only_capabilities(options.release_leaks ? trace_release_keeps() : trace_keeps());
+      !dropped) {
     fmt::print(stderr, "mountleak trace: {}\n", dropped.error().message);
     return kExitError;
   }
@@ -325,6 +362,7 @@ int run_trace(const TraceOptions& options) {
       lost_seen = lost;
     }
     collector.tick(Clock::now());
+    if (releaser) releaser->tick();
     if (metrics) metrics_said(metrics->tick(trace_counters(**tracer, collector)));
     flush();
     if (stdout_sink->stream_errno() != 0) break;
@@ -338,7 +376,9 @@ int run_trace(const TraceOptions& options) {
   drain(**tracer, kFinalSlice);
   if (uint64_t lost = (*tracer)->counters().lost(); lost > lost_seen) collector.on_lost(lost - lost_seen);
   collector.tick(Clock::now() + std::chrono::seconds(1), kFinalSlice);
-  out.write(Record{std::chrono::system_clock::now(), final_stats(**tracer, collector, log ? &*log : nullptr)});
+  if (releaser) releaser->stop(kReleaseStopGrace);
+  out.write(Record{std::chrono::system_clock::now(),
+                   final_stats(**tracer, collector, log ? &*log : nullptr, releaser ? &*releaser : nullptr)});
   if (metrics) metrics_said(metrics->stop(trace_counters(**tracer, collector)));
   flush();
   if (log) log->flush(true);
@@ -393,6 +433,28 @@ void add_bound_options(CLI::App& cmd, TraceOptions& options) {
       ->group(group);
 }
 
+// --release-leaks: trace acts, so its help says exactly on what.
+void add_release_options(CLI::App& cmd, TraceOptions& options) {
+  const char* group = "Releasing leaks (off by default)";
+  CLI::Option* release =
+      cmd.add_flag("--release-leaks", options.release_leaks,
+                   "At each leak, unmount its leaked copies at once, in their own mount namespaces, as `mountleak "
+                   "release --yes` would (a plain umount2, deepest first: a copy in use fails with EBUSY and is "
+                   "said). Never the host's mounts, the owner pod, followers, open files or stacked devices. Each "
+                   "holder's fate is a `release` event. Keeps CAP_SYS_ADMIN and CAP_SYS_CHROOT while running")
+          ->group(group);
+  cmd.add_option("--release-scope", options.release_scope,
+                 "Release only holders whose pod matches: namespace=NAME (its Kubernetes namespace) or "
+                 "label=KEY=VALUE (a pod label; read from the pod's sandbox record, which CRI-O and dockershim "
+                 "write and containerd does not: a containerd pod never matches a label). Repeatable: any match "
+                 "will do. A holder with no pod never matches; the others are refused, \"out of "
+                 "--release-scope\"")
+      ->type_name("SELECTOR")
+      ->check(release_scope_selector())
+      ->needs(release)
+      ->group(group);
+}
+
 }  // namespace
 
 void register_trace_command(CLI::App& app, CommandAction& action) {
@@ -405,6 +467,8 @@ void register_trace_command(CLI::App& app, CommandAction& action) {
       "  leak           the host unmounted a device while copies remain\n"
       "  leak_resolved  a leak is over: its last copy went, or the host mounts it again\n"
       "  busy           rbd unmap / umount / exclusive open / detach failed with EBUSY\n"
+      "  release        with --release-leaks: a leak's holder unmounted (done), left alone (kept,\n"
+      "                 refused: why) or not (failed: errno), as `mountleak release -o json` says\n"
       "Runs until SIGINT/SIGTERM or --duration. Needs root and a kernel with BTF.\n\n"
       "Examples:\n"
       "  mountleak trace\n"
@@ -412,7 +476,10 @@ void register_trace_command(CLI::App& app, CommandAction& action) {
       "  mountleak trace --log /var/log/mountleak.jsonl --log-max-size 100M --log-keep 5\n"
       "  mountleak trace --devices 'rbd*,nbd*' --host-root /host   (from a DaemonSet)\n"
       "  mountleak trace --metrics :9745   (Prometheus at http://127.0.0.1:9745/metrics)\n"
-      "  mountleak trace --metrics-textfile /var/lib/node_exporter/textfile/mountleak.prom");
+      "  mountleak trace --metrics-textfile /var/lib/node_exporter/textfile/mountleak.prom\n"
+      "  mountleak trace --release-leaks --release-scope namespace=logging --release-scope label=app=fluentd\n"
+      "      (at each leak, unmount the leaked copies held by pods in namespace logging or labelled app=fluentd:\n"
+      "      a `release` event per holder, done / kept / refused with why / failed with errno)");
   add_common_options(*cmd, options->common);
   add_bpf_options(*cmd, options->common);
   cmd->add_option("--duration", options->duration, "Stop after this many seconds (default: run until signalled)")
@@ -448,6 +515,7 @@ void register_trace_command(CLI::App& app, CommandAction& action) {
       ->check(pid_or_absolute_path());
   add_bound_options(*cmd, *options);
   add_metrics_options(*cmd, options->metrics);
+  add_release_options(*cmd, *options);
   cmd->callback([options, &action] { action = [options] { return run_trace(*options); }; });
 }
 

@@ -19,6 +19,7 @@
 #include "model/host_view.h"
 #include "model/kernel_event.h"
 #include "model/mountinfo.h"
+#include "release/release_plan.h"
 
 namespace mountleak {
 
@@ -95,6 +96,12 @@ struct Busy : DeviceFinding {
   uint64_t mntns = 0;
   uint64_t kernel_ts_ns = 0;
   uint64_t latency_us = 0;  // from the kernel's hook to the finding
+};
+
+// trace --release-leaks acted on (or left alone, with why) one holder a
+// leak named: the same step `mountleak release` reports, never a dry run.
+struct Release {
+  ReleaseStep step;
 };
 
 // The kernel dropped events; a resync follows.

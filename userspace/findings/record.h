@@ -17,8 +17,8 @@
 
 namespace mountleak {
 
-using Event = std::variant<Ready, MntnsCopy, HostpathRisk, Leak, LeakResolved, Busy, Lost, Resync, Degraded, Stats,
-                           HoldersFound, ScanSummary, KernelEvent, NodeFact>;
+using Event = std::variant<Ready, MntnsCopy, HostpathRisk, Leak, LeakResolved, Release, Busy, Lost, Resync, Degraded,
+                           Stats, HoldersFound, ScanSummary, KernelEvent, NodeFact>;
 
 struct Record {
   std::chrono::system_clock::time_point time;
@@ -45,6 +45,8 @@ class RecordSink {
 class SinkSet : public RecordSink {
  public:
   explicit SinkSet(std::vector<RecordSink*> sinks) : sinks_(std::move(sinks)) {}
+  // A sink that needs the others first (trace's releaser writes through them).
+  void add(RecordSink* sink) { sinks_.push_back(sink); }
   void write(const Record& record) override {
     const bool raw = record.raw();
     const bool fact = record.fact();

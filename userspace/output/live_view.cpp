@@ -9,6 +9,7 @@
 #include "output/holders_json.h"
 #include "output/printable.h"
 #include "output/raw_event_json.h"
+#include "output/release_output.h"
 
 namespace mountleak {
 
@@ -115,6 +116,9 @@ struct LiveText {
   std::string operator()(const LeakResolved& f) const {
     return fmt::format("{} leak over {}: {}\n", t, device(f.device),
                        f.reason == "host_mounted_again" ? "the host mounts it again" : "no copy holds it any more");
+  }
+  std::string operator()(const Release& r) const {
+    return fmt::format("{} RELEASE {}\n{}", t, release_device_heading(r.step.device), release_step_text(r.step));
   }
   std::string operator()(const Busy& f) const {
     return fmt::format("{} BUSY {}: {} of {} failed with EBUSY in {}; held by\n{}", t, device(f),

@@ -5,6 +5,7 @@
 #include "output/host_layout_json.h"
 #include "output/raw_event_json.h"
 #include "output/recorded_facts_json.h"
+#include "output/release_output.h"
 #include "output/tier_report.h"
 
 namespace mountleak {
@@ -104,6 +105,12 @@ struct EventJson {
   }
   nlohmann::json operator()(const LeakResolved& f) const {
     return {{"event", "leak_resolved"}, {"device", device_json(f.device)}, {"reason", f.reason}};
+  }
+  // The same shape `mountleak release -o json` prints; record_json stamps the time.
+  nlohmann::json operator()(const Release& r) const {
+    nlohmann::json j = release_step_json(r.step, false, {});
+    j.erase("time");
+    return j;
   }
   nlohmann::json operator()(const Busy& f) const {
     nlohmann::json j = finding_json("busy", f);

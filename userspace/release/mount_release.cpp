@@ -121,122 +121,136 @@ std::string unmount_message(int32_t stage, int err, const std::string& mp, bool 
   return mp + ": the child stopped before saying";
 }
 
-}  // namespace
-
-Result<std::vector<UnmountOutcome>> unmount_in_namespace(const std::string& proc, uint64_t mntns, DevId dev,
-                                                         const NamespaceDoor& door,
-                                                         const std::vector<std::string>& mountpoints, bool lazy,
-                                                         std::chrono::milliseconds deadline) {
-  // Everything the child needs, prepared before fork.
+// Everything the child needs, prepared before fork: it may not allocate.
+struct PreparedUnmount {
   std::vector<std::string> ns_files, roots;
-  const bool by_pin = door.pids.empty();
-  const std::vector<int>& pids = by_pin ? door.pin_root_pids : door.pids;
-  for (int pid : pids) {
-    ns_files.push_back(proc + "/" + std::to_string(pid) + "/ns/mnt");
-    roots.push_back(proc + "/" + std::to_string(pid) + "/root");
-  }
-  std::string pin = door.pin_path;
-  while (!pin.empty() && pin.front() == '/') pin.erase(0, 1);
-  if (pin.empty()) pin = ".";
-  const std::string thread_self = proc + "/thread-self";
+  bool by_pin = false;
+  std::string pin;
+  std::string thread_self;
   std::vector<SplitPath> paths;
-  for (const auto& mp : mountpoints) paths.push_back(split(mp));
-  const dev_t want_dev = makedev(dev.major, dev.minor);
-  const int flags = (lazy ? MNT_DETACH : 0) | UMOUNT_NOFOLLOW;
+  dev_t want_dev = 0;
+  int flags = 0;
+  uint64_t mntns = 0;
+};
 
-  auto child = run_with_deadline(
-      [&](int out) {
-        auto send = [&](int32_t step, int err) {
-          const ChildRecord r{step, err};
-          if (!write_all(out, &r, sizeof r)) ::_exit(1);
-        };
-        auto fail = [&](int32_t step) {
-          send(step, errno);
-          ::_exit(1);
-        };
-        int ns_fd = -1, root_fd = -1;
-        if (!by_pin) {
-          for (size_t i = 0; i < ns_files.size() && ns_fd < 0; ++i) {
-            root_fd = ::open(roots[i].c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC);
-            ns_fd = ::open(ns_files[i].c_str(), O_RDONLY | O_CLOEXEC);
-            // Checked after both are open: a pid reused in between would show
-            // another namespace here.
-            if (root_fd >= 0 && ns_fd >= 0 && is_namespace(ns_fd, mntns)) break;
-            if (root_fd >= 0) ::close(root_fd);
-            if (ns_fd >= 0) ::close(ns_fd);
-            root_fd = ns_fd = -1;
-          }
-          if (ns_fd < 0) {
-            errno = 0;
-            fail(kNoMember);
-          }
-        } else {
-          const int dir = ::open(thread_self.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-          if (dir < 0) fail(kThreadSelf);
-          int path_fd = -1;
-          for (size_t i = 0; i < roots.size() && path_fd < 0; ++i) {
-            const int r = ::open(roots[i].c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC);
-            if (r < 0) continue;
-            // The pin is a path of a container's: resolved inside its root.
-            path_fd = openat2_fd(r, pin.c_str(), O_PATH | O_NOFOLLOW | O_CLOEXEC,
-                                 RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS);
-            const int err = errno;
-            ::close(r);
-            errno = err;
-          }
-          if (path_fd < 0) fail(kPinOpen);
-          struct statfs fs {};
-          if (::fstatfs(path_fd, &fs) != 0 || fs.f_type != kNsfsMagic) {
-            errno = 0;
-            fail(kPinNotNsfs);
-          }
-          char entry[32];
-          ns_fd = ::openat(dir, fd_entry(entry, path_fd), O_RDONLY | O_CLOEXEC);
-          if (ns_fd < 0) fail(kPinOpen);
-          if (!is_namespace(ns_fd, mntns)) {
-            errno = 0;
-            fail(kPinChanged);
-          }
-        }
-        if (::setns(ns_fd, CLONE_NEWNS) != 0) fail(kSetns);
-        // Mount points are as the holder's processes see them: from their
-        // root (a pinned namespace's are from its own root, where setns
-        // leaves us).
-        if (root_fd >= 0 ? (::fchdir(root_fd) != 0 || ::chroot(".") != 0) : ::chdir("/") != 0) fail(kChroot);
-        send(kEntered, 0);
+PreparedUnmount prepare(const std::string& proc, uint64_t mntns, DevId dev, const NamespaceDoor& door,
+                        const std::vector<std::string>& mountpoints, bool lazy) {
+  PreparedUnmount p;
+  p.mntns = mntns;
+  p.by_pin = door.pids.empty();
+  const std::vector<int>& pids = p.by_pin ? door.pin_root_pids : door.pids;
+  for (int pid : pids) {
+    p.ns_files.push_back(proc + "/" + std::to_string(pid) + "/ns/mnt");
+    p.roots.push_back(proc + "/" + std::to_string(pid) + "/root");
+  }
+  p.pin = door.pin_path;
+  while (!p.pin.empty() && p.pin.front() == '/') p.pin.erase(0, 1);
+  if (p.pin.empty()) p.pin = ".";
+  p.thread_self = proc + "/thread-self";
+  for (const auto& mp : mountpoints) p.paths.push_back(split(mp));
+  p.want_dev = makedev(dev.major, dev.minor);
+  p.flags = (lazy ? MNT_DETACH : 0) | UMOUNT_NOFOLLOW;
+  return p;
+}
 
-        for (const auto& p : paths) {
-          if (p.parent.empty() || p.base.empty() || p.base == "." || p.base == "..") {
-            send(kBadName, EINVAL);
-            continue;
-          }
-          const int parent = openat2_fd(AT_FDCWD, p.parent.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC,
-                                        RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS);
-          if (parent < 0) {
-            send(kResolveParent, errno);
-            continue;
-          }
-          struct stat st {};
-          int32_t stage = kUnmounted;
-          int err = 0;
-          if (::fstatat(parent, p.base.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0)
-            stage = kStat, err = errno;
-          else if (S_ISLNK(st.st_mode))
-            stage = kSymlink;
-          else if (st.st_dev != want_dev)
-            stage = kCovered;
-          else if (::fchdir(parent) != 0)
-            stage = kChdir, err = errno;
-          else if (::umount2(p.base.c_str(), flags) != 0)
-            stage = kUmount, err = errno;
-          ::close(parent);
-          send(stage, err);
-        }
-      },
-      deadline);
-  if (!child) return Error{"unmounting in mount namespace " + std::to_string(mntns) + ": " + child.error().message,
-                           child.error().errno_value};
+// The child: enters the namespace, then unmounts each mount point, sending
+// a ChildRecord for the entering and one per mount point.
+void unmount_child(const PreparedUnmount& prepared, int out) {
+  const auto& [ns_files, roots, by_pin, pin, thread_self, paths, want_dev, flags, mntns] = prepared;
+  auto send = [&](int32_t step, int err) {
+    const ChildRecord r{step, err};
+    if (!write_all(out, &r, sizeof r)) ::_exit(1);
+  };
+  auto fail = [&](int32_t step) {
+    send(step, errno);
+    ::_exit(1);
+  };
+  int ns_fd = -1, root_fd = -1;
+  if (!by_pin) {
+    for (size_t i = 0; i < ns_files.size() && ns_fd < 0; ++i) {
+      root_fd = ::open(roots[i].c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC);
+      ns_fd = ::open(ns_files[i].c_str(), O_RDONLY | O_CLOEXEC);
+      // Checked after both are open: a pid reused in between would show
+      // another namespace here.
+      if (root_fd >= 0 && ns_fd >= 0 && is_namespace(ns_fd, mntns)) break;
+      if (root_fd >= 0) ::close(root_fd);
+      if (ns_fd >= 0) ::close(ns_fd);
+      root_fd = ns_fd = -1;
+    }
+    if (ns_fd < 0) {
+      errno = 0;
+      fail(kNoMember);
+    }
+  } else {
+    const int dir = ::open(thread_self.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (dir < 0) fail(kThreadSelf);
+    int path_fd = -1;
+    for (size_t i = 0; i < roots.size() && path_fd < 0; ++i) {
+      const int r = ::open(roots[i].c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC);
+      if (r < 0) continue;
+      // The pin is a path of a container's: resolved inside its root.
+      path_fd = openat2_fd(r, pin.c_str(), O_PATH | O_NOFOLLOW | O_CLOEXEC,
+                           RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS);
+      const int err = errno;
+      ::close(r);
+      errno = err;
+    }
+    if (path_fd < 0) fail(kPinOpen);
+    struct statfs fs {};
+    if (::fstatfs(path_fd, &fs) != 0 || fs.f_type != kNsfsMagic) {
+      errno = 0;
+      fail(kPinNotNsfs);
+    }
+    char entry[32];
+    ns_fd = ::openat(dir, fd_entry(entry, path_fd), O_RDONLY | O_CLOEXEC);
+    if (ns_fd < 0) fail(kPinOpen);
+    if (!is_namespace(ns_fd, mntns)) {
+      errno = 0;
+      fail(kPinChanged);
+    }
+  }
+  if (::setns(ns_fd, CLONE_NEWNS) != 0) fail(kSetns);
+  // Mount points are as the holder's processes see them: from their
+  // root (a pinned namespace's are from its own root, where setns
+  // leaves us).
+  if (root_fd >= 0 ? (::fchdir(root_fd) != 0 || ::chroot(".") != 0) : ::chdir("/") != 0) fail(kChroot);
+  send(kEntered, 0);
 
+  for (const auto& p : paths) {
+    if (p.parent.empty() || p.base.empty() || p.base == "." || p.base == "..") {
+      send(kBadName, EINVAL);
+      continue;
+    }
+    const int parent = openat2_fd(AT_FDCWD, p.parent.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC,
+                                  RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS);
+    if (parent < 0) {
+      send(kResolveParent, errno);
+      continue;
+    }
+    struct stat st {};
+    int32_t stage = kUnmounted;
+    int err = 0;
+    if (::fstatat(parent, p.base.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0)
+      stage = kStat, err = errno;
+    else if (S_ISLNK(st.st_mode))
+      stage = kSymlink;
+    else if (st.st_dev != want_dev)
+      stage = kCovered;
+    else if (::fchdir(parent) != 0)
+      stage = kChdir, err = errno;
+    else if (::umount2(p.base.c_str(), flags) != 0)
+      stage = kUmount, err = errno;
+    ::close(parent);
+    send(stage, err);
+  }
+}
+
+// The child's records as outcomes, or the Error that kept it out of the
+// namespace.
+Result<std::vector<UnmountOutcome>> outcomes_of(const ChildOutput& output, uint64_t mntns, const NamespaceDoor& door,
+                                                const std::vector<std::string>& mountpoints, bool lazy,
+                                                std::chrono::milliseconds deadline) {
+  const ChildOutput* child = &output;
   const std::string& bytes = child->bytes;
   const size_t records = bytes.size() / sizeof(ChildRecord);
   auto record = [&](size_t i) {
@@ -270,6 +284,33 @@ Result<std::vector<UnmountOutcome>> unmount_in_namespace(const std::string& proc
     outcomes.push_back(std::move(o));
   }
   return outcomes;
+}
+
+}  // namespace
+
+Result<std::vector<UnmountOutcome>> unmount_in_namespace(const std::string& proc, uint64_t mntns, DevId dev,
+                                                         const NamespaceDoor& door,
+                                                         const std::vector<std::string>& mountpoints, bool lazy,
+                                                         std::chrono::milliseconds deadline) {
+  const PreparedUnmount prepared = prepare(proc, mntns, dev, door, mountpoints, lazy);
+  auto child = run_with_deadline([&](int out) { unmount_child(prepared, out); }, deadline);
+  if (!child) return Error{"unmounting in mount namespace " + std::to_string(mntns) + ": " + child.error().message,
+                           child.error().errno_value};
+  return outcomes_of(*child, mntns, door, mountpoints, lazy, deadline);
+}
+
+Result<PendingUnmount> PendingUnmount::start(const std::string& proc, uint64_t mntns, DevId dev,
+                                             const NamespaceDoor& door, std::vector<std::string> mountpoints,
+                                             bool lazy, std::chrono::milliseconds deadline) {
+  const PreparedUnmount prepared = prepare(proc, mntns, dev, door, mountpoints, lazy);
+  auto child = AsyncChild::start([&](int out) { unmount_child(prepared, out); }, deadline);
+  if (!child) return Error{"unmounting in mount namespace " + std::to_string(mntns) + ": " + child.error().message,
+                           child.error().errno_value};
+  return PendingUnmount(std::move(*child), mntns, door, std::move(mountpoints), lazy, deadline);
+}
+
+Result<std::vector<UnmountOutcome>> PendingUnmount::outcomes() const {
+  return outcomes_of(child_.output(), mntns_, door_, mountpoints_, lazy_, deadline_);
 }
 
 }  // namespace mountleak

@@ -23,6 +23,7 @@
 
 #include "model/dev_id.h"
 #include "release/release_plan.h"
+#include "sources/deadline_child.h"
 #include "util/result.h"
 
 namespace mountleak {
@@ -47,6 +48,40 @@ Result<std::vector<UnmountOutcome>> unmount_in_namespace(const std::string& proc
                                                          const NamespaceDoor& door,
                                                          const std::vector<std::string>& mountpoints, bool lazy,
                                                          std::chrono::milliseconds deadline = kUnmountDeadline);
+
+// The same, for trace's event loop, which must never wait on a hung file
+// system: start() forks the child and returns at once; the loop calls
+// poll() each turn until it says the child is over (or killed at its
+// deadline), then reads outcomes().
+class PendingUnmount {
+ public:
+  static Result<PendingUnmount> start(const std::string& proc, uint64_t mntns, DevId dev, const NamespaceDoor& door,
+                                      std::vector<std::string> mountpoints, bool lazy,
+                                      std::chrono::milliseconds deadline = kUnmountDeadline);
+  // True once the child is over.
+  bool poll() { return child_.poll(); }
+  // Gives up on the child now (trace is stopping).
+  void kill_now() { child_.kill_now(); }
+  // As unmount_in_namespace() returns them; only once poll() said true.
+  Result<std::vector<UnmountOutcome>> outcomes() const;
+
+ private:
+  PendingUnmount(AsyncChild child, uint64_t mntns, NamespaceDoor door, std::vector<std::string> mountpoints, bool lazy,
+                 std::chrono::milliseconds deadline)
+      : child_(std::move(child)),
+        mntns_(mntns),
+        door_(std::move(door)),
+        mountpoints_(std::move(mountpoints)),
+        lazy_(lazy),
+        deadline_(deadline) {}
+
+  AsyncChild child_;
+  uint64_t mntns_;
+  NamespaceDoor door_;
+  std::vector<std::string> mountpoints_;
+  bool lazy_;
+  std::chrono::milliseconds deadline_;
+};
 
 // "EBUSY" for EBUSY; the number when the C library has no name for it.
 std::string errno_name(int err);

@@ -12,7 +12,11 @@ bool ReleaseReport::needs_operator() const {
 }
 
 void carry_out(const std::string& proc, ReleaseStep& step) {
-  auto outcomes = unmount_in_namespace(proc, step.holder.mntns, step.device.dev, step.door, step.unmount, step.lazy);
+  record_outcomes(step,
+                  unmount_in_namespace(proc, step.holder.mntns, step.device.dev, step.door, step.unmount, step.lazy));
+}
+
+void record_outcomes(ReleaseStep& step, const Result<std::vector<UnmountOutcome>>& outcomes) {
   if (!outcomes) {
     step.action = ReleaseAction::kFailed;
     step.reason = outcomes.error().message;

@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "release/mount_release.h"
 #include "release/release_plan.h"
 #include "scanner/scan.h"
 #include "util/result.h"
@@ -41,5 +42,8 @@ Result<ReleaseReport> run_release(const HostPaths& paths, const ReleaseRequest& 
 
 // Carries out one planned step (kPlanned -> kDone or kFailed).
 void carry_out(const std::string& proc, ReleaseStep& step);
+// What the unmount child said, into the step (kDone or kFailed): shared with
+// trace --release-leaks, which waits for the child without blocking.
+void record_outcomes(ReleaseStep& step, const Result<std::vector<UnmountOutcome>>& outcomes);
 
 }  // namespace mountleak

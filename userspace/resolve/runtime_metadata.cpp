@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cctype>
 #include <memory>
 #include <nlohmann/json.hpp>
 
@@ -112,6 +113,32 @@ std::optional<std::pair<std::string, PodRef>> from_dockershim_name(std::string_v
   return std::make_pair(parts[1], PodRef{parts[3], parts[2], parts[4]});
 }
 
+// What a label may be: Kubernetes allows a key of at most 317 bytes (a
+// 253-byte prefix, '/', a 63-byte name) and a value of at most 63; a pod
+// has no more labels than fit in its 256 KiB of metadata. Anything past
+// these is not a label kubelet wrote, and is left out.
+constexpr size_t kMaxLabelKey = 317;
+constexpr size_t kMaxLabelValue = 63;
+constexpr size_t kMaxLabels = 1024;
+
+std::map<std::string, std::string> labels_from(const json& object) {
+  std::map<std::string, std::string> out;
+  if (!object.is_object()) return out;
+  for (const auto& [key, value] : object.items()) {
+    if (out.size() >= kMaxLabels) break;
+    if (!value.is_string() || key.empty() || key.size() > kMaxLabelKey) continue;
+    const auto& v = value.get_ref<const std::string&>();
+    if (v.size() <= kMaxLabelValue) out.emplace(key, v);
+  }
+  return out;
+}
+
+// A runtime's container id as a metadata file names it: hex, no path.
+bool plain_id(const std::string& id) {
+  return !id.empty() && id.size() <= 128 &&
+         std::all_of(id.begin(), id.end(), [](char c) { return std::isxdigit(static_cast<unsigned char>(c)); });
+}
+
 }  // namespace
 
 std::string propagation_from_options(const std::vector<std::string>& options) {
@@ -149,6 +176,13 @@ Result<ContainerMetadata> parse_oci_config(std::string_view text, const std::str
     if (pod.name.empty() && pod.uid.empty()) {
       if (auto from_log = pod_from_log_dir_name(basename(string_at(a, "io.kubernetes.cri.sandbox-log-directory"))))
         pod = *from_log;
+    }
+    meta.sandbox_id = first_of(a, {"io.kubernetes.cri.sandbox-id", "io.kubernetes.cri-o.SandboxID"});
+    // A CRI-O sandbox's Labels are its pod's (a container's are kubelet's
+    // own: io.kubernetes.container.name and the like).
+    if (meta.sandbox && runtime == "cri-o") {
+      auto labels = json::parse(string_at(a, "io.kubernetes.cri-o.Labels"), nullptr, false);
+      pod.labels = labels_from(labels);
     }
     if (!pod.namespace_.empty() || !pod.name.empty() || !pod.uid.empty()) meta.pod = std::move(pod);
   }
@@ -198,6 +232,10 @@ Result<ContainerMetadata> parse_docker_config(std::string_view config_v2_text, c
   }
   if (meta.name.empty()) meta.name = docker_name;
   if (meta.sandbox) meta.name.clear();
+  meta.sandbox_id = string_at(l, "io.kubernetes.sandbox.id");
+  // dockershim gave a sandbox its pod's labels (and kubelet's own); a
+  // container gets kubelet's only.
+  if (meta.sandbox) pod.labels = labels_from(l);
   if (!pod.namespace_.empty() || !pod.name.empty() || !pod.uid.empty()) meta.pod = std::move(pod);
 
   if (mount_points) {
@@ -272,6 +310,16 @@ Result<ContainerMetadata> MetadataStore::find(std::string_view runtime_hint, std
   if (auto it = cache_.find(id); it != cache_.end()) return it->second;
   std::string key(id);
   auto result = lookup(runtime_hint, key);
+  // The pod's labels are on its sandbox's record only: read it (once, by
+  // the same cache) when the runtime writes them there.
+  if (result && !result->sandbox && result->pod && plain_id(result->sandbox_id) && result->sandbox_id != key &&
+      (result->runtime == "cri-o" || result->runtime == "docker")) {
+    auto sandbox = find(result->runtime, result->sandbox_id);
+    // The sandbox must be this pod's, when both records say which pod.
+    if (sandbox && sandbox->sandbox && sandbox->pod &&
+        (sandbox->pod->uid.empty() || result->pod->uid.empty() || sandbox->pod->uid == result->pod->uid))
+      result->pod->labels = sandbox->pod->labels;
+  }
   if (!result && failed_.insert(key).second) ++errors_;
   // A runtime writes a container's files after its processes exist: a file
   // not there yet is asked for again next time, not remembered as missing.

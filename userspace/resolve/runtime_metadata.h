@@ -28,6 +28,11 @@ struct OciMount {
 
 struct PodRef {
   std::string namespace_, name, uid;
+  // The pod's labels, from its sandbox's record: kubelet puts them there
+  // only. CRI-O (io.kubernetes.cri-o.Labels) and dockershim (docker labels)
+  // write them; containerd's CRI plugin keeps them in its database, so for
+  // its containers this is always empty. Empty also when unknown.
+  std::map<std::string, std::string> labels;
 };
 
 struct ContainerMetadata {
@@ -38,6 +43,7 @@ struct ContainerMetadata {
   std::vector<OciMount> mounts;
   std::string metadata_file;
   bool sandbox = false;  // the pod's infrastructure ("pause") container
+  std::string sandbox_id;  // a container's: its pod's sandbox, where the pod's labels are
 };
 
 // The last propagation option in an OCI mount's options, as runc applies

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include <thread>
+#include <utility>
 #include <vector>
 
 namespace mountleak {
@@ -52,6 +53,102 @@ bool write_all(int fd, const void* buf, size_t len) {
     len -= static_cast<size_t>(w);
   }
   return true;
+}
+
+Result<AsyncChild> AsyncChild::start(const std::function<void(int write_fd)>& work,
+                                     std::chrono::milliseconds deadline) {
+  if (reap_abandoned_children() >= kMaxAbandonedChildren)
+    return Error{std::to_string(kMaxAbandonedChildren) +
+                     " earlier children are still stuck in a file system that does not answer; not starting another",
+                 EAGAIN};
+  int pipefd[2];
+  // Non-blocking: poll() reads only what is there.
+  if (::pipe2(pipefd, O_CLOEXEC | O_NONBLOCK) != 0) return Error::from_errno("pipe", errno);
+  const pid_t child = ::fork();
+  if (child < 0) {
+    const int err = errno;
+    ::close(pipefd[0]);
+    ::close(pipefd[1]);
+    return Error::from_errno("fork", err);
+  }
+  if (child == 0) {
+    ::close(pipefd[0]);
+    work(pipefd[1]);
+    ::_exit(0);
+  }
+  ::close(pipefd[1]);
+  return AsyncChild(child, pipefd[0], std::chrono::steady_clock::now() + deadline);
+}
+
+AsyncChild::AsyncChild(AsyncChild&& other) noexcept
+    : pid_(std::exchange(other.pid_, -1)),
+      read_fd_(std::exchange(other.read_fd_, -1)),
+      until_(other.until_),
+      out_(std::move(other.out_)),
+      eof_(other.eof_),
+      done_(std::exchange(other.done_, true)) {}
+
+AsyncChild& AsyncChild::operator=(AsyncChild&& other) noexcept {
+  if (this != &other) {
+    if (!done_) kill_now();
+    if (read_fd_ >= 0) ::close(read_fd_);
+    pid_ = std::exchange(other.pid_, -1);
+    read_fd_ = std::exchange(other.read_fd_, -1);
+    until_ = other.until_;
+    out_ = std::move(other.out_);
+    eof_ = other.eof_;
+    done_ = std::exchange(other.done_, true);
+  }
+  return *this;
+}
+
+AsyncChild::~AsyncChild() {
+  if (!done_) kill_now();
+  if (read_fd_ >= 0) ::close(read_fd_);
+}
+
+void AsyncChild::finish_killed() {
+  ::kill(pid_, SIGKILL);
+  int status = 0;
+  // A short wait only: a child stuck in FUSE dies when the server answers.
+  if (!reap_within(pid_, status, std::chrono::milliseconds(20))) abandoned().push_back(pid_);
+  out_.timed_out = true;
+  done_ = true;
+}
+
+void AsyncChild::kill_now() {
+  if (done_) return;
+  finish_killed();
+}
+
+bool AsyncChild::poll() {
+  if (done_) return true;
+  char chunk[4096];
+  while (!eof_) {
+    const ssize_t n = ::read(read_fd_, chunk, sizeof chunk);
+    if (n > 0) {
+      out_.bytes.append(chunk, static_cast<size_t>(n));
+      continue;
+    }
+    if (n == 0) eof_ = true;  // the child exited (or is exiting): nothing more comes
+    else if (errno != EINTR && errno != EAGAIN) eof_ = true;
+    if (n < 0 && errno == EINTR) continue;
+    break;
+  }
+  if (eof_) {
+    int status = 0;
+    const pid_t r = ::waitpid(pid_, &status, WNOHANG);
+    if (r == pid_ || (r < 0 && errno == ECHILD)) {
+      out_.exited_ok = r == pid_ && WIFEXITED(status) && WEXITSTATUS(status) == 0;
+      done_ = true;
+      return true;
+    }
+  }
+  if (std::chrono::steady_clock::now() >= until_) {
+    finish_killed();
+    return true;
+  }
+  return false;
 }
 
 Result<ChildOutput> run_with_deadline(const std::function<void(int write_fd)>& work,

@@ -12,6 +12,8 @@
 #include <functional>
 #include <string>
 
+#include <sys/types.h>
+
 #include "util/result.h"
 
 namespace mountleak {
@@ -40,6 +42,41 @@ struct ChildOutput {
 // every string before the call.
 Result<ChildOutput> run_with_deadline(const std::function<void(int write_fd)>& work,
                                       std::chrono::milliseconds deadline);
+
+// The same child, for a caller that must not wait for it (trace's event
+// loop): start() forks and returns at once; poll() reads what the child has
+// written so far without blocking and says whether it is over (exited, or
+// killed at its deadline, then reaped or left to reap_abandoned_children()).
+// Not copyable: it owns the child and the pipe; destroying one still running
+// kills it.
+class AsyncChild {
+ public:
+  static Result<AsyncChild> start(const std::function<void(int write_fd)>& work, std::chrono::milliseconds deadline);
+  AsyncChild(AsyncChild&& other) noexcept;
+  AsyncChild& operator=(AsyncChild&& other) noexcept;
+  AsyncChild(const AsyncChild&) = delete;
+  AsyncChild& operator=(const AsyncChild&) = delete;
+  ~AsyncChild();
+
+  // True once the child is over; output() is then final.
+  bool poll();
+  // Kills it now, as its deadline would (a stop that cannot wait).
+  void kill_now();
+  const ChildOutput& output() const { return out_; }
+  bool done() const { return done_; }
+
+ private:
+  AsyncChild(pid_t pid, int read_fd, std::chrono::steady_clock::time_point until)
+      : pid_(pid), read_fd_(read_fd), until_(until) {}
+  void finish_killed();
+
+  pid_t pid_ = -1;
+  int read_fd_ = -1;
+  std::chrono::steady_clock::time_point until_;
+  ChildOutput out_;
+  bool eof_ = false;
+  bool done_ = false;
+};
 
 // Reaps the killed children that have died since; returns how many are
 // still waiting to die.

@@ -64,6 +64,32 @@ constexpr CapabilityNeed kTrace[] = {
     {CAP_SETPCAP, kWhySetpcap},
 };
 
+constexpr const char* kWhyAdminReleaseKept =
+    "with --release-leaks, setns(2) into a leaking container's mount namespace and umount2(2) there (kept "
+    "while trace runs)";
+constexpr const char* kWhyChrootReleaseKept =
+    "with --release-leaks, setns(2) into a leaking namespace and chroot(2) into its holder's root (kept while "
+    "trace runs)";
+
+constexpr CapabilityNeed kTraceRelease[] = {
+    {CAP_BPF, kWhyBpf},
+    {CAP_PERFMON, kWhyPerfmon},
+    {CAP_SYS_ADMIN, "mounting tracefs when it is not mounted, listing the kernel's BTF objects, and, with "
+                    "--release-leaks, setns(2) into a leaking container's mount namespace and umount2(2) there "
+                    "(kept while trace runs)"},
+    {CAP_SYS_CHROOT, kWhyChrootReleaseKept},
+    {CAP_SYS_PTRACE, kWhyPtrace},
+    {CAP_DAC_READ_SEARCH, kWhyDacSearchTrace},
+    {CAP_SETPCAP, kWhySetpcap},
+};
+
+constexpr CapabilityNeed kTraceReleaseKeeps[] = {
+    {CAP_SYS_PTRACE, kWhyPtrace},
+    {CAP_DAC_READ_SEARCH, kWhyDacSearchTrace},
+    {CAP_SYS_ADMIN, kWhyAdminReleaseKept},
+    {CAP_SYS_CHROOT, kWhyChrootReleaseKept},
+};
+
 constexpr CapabilityNeed kTraceKeeps[] = {
     {CAP_SYS_PTRACE, kWhyPtrace},
     {CAP_DAC_READ_SEARCH, kWhyDacSearchTrace},
@@ -97,6 +123,8 @@ std::span<const CapabilityNeed> scan_needs() { return kScan; }
 std::span<const CapabilityNeed> release_needs() { return kRelease; }
 std::span<const CapabilityNeed> trace_needs() { return kTrace; }
 std::span<const CapabilityNeed> trace_keeps() { return kTraceKeeps; }
+std::span<const CapabilityNeed> trace_release_needs() { return kTraceRelease; }
+std::span<const CapabilityNeed> trace_release_keeps() { return kTraceReleaseKeeps; }
 
 std::string capability_name(int capability) {
   std::unique_ptr<char, CapFree> name(cap_to_name(static_cast<cap_value_t>(capability)));

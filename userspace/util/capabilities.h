@@ -29,6 +29,12 @@ std::span<const CapabilityNeed> trace_needs();
 // What a running `trace` keeps once attached: reading the node as scan does,
 // without entering namespaces.
 std::span<const CapabilityNeed> trace_keeps();
+// With --release-leaks: the same set to start with (the reasons say what
+// stays), and once attached trace_keeps() plus what release's child needs:
+// setns(2) (CAP_SYS_ADMIN, CAP_SYS_CHROOT), chroot(2) into the holder's
+// root (CAP_SYS_CHROOT) and umount2(2) (CAP_SYS_ADMIN).
+std::span<const CapabilityNeed> trace_release_needs();
+std::span<const CapabilityNeed> trace_release_keeps();
 
 // "cap_sys_ptrace"; "cap_<number>" for one libcap does not know.
 std::string capability_name(int capability);
