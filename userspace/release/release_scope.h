@@ -22,9 +22,9 @@ namespace mountleak {
 // dockershim's have them, containerd's CRI plugin keeps them out of its
 // files, so a containerd pod never matches a label.
 struct ScopeSelector {
-  std::string pod_namespace;  // namespace=
-  std::string label_key;      // label=KEY=VALUE
-  std::string label_value;
+  std::string pod_namespace = {};  // namespace=
+  std::string label_key = {};      // label=KEY=VALUE
+  std::string label_value = {};
 };
 
 // "namespace=logging" or "label=app=fluentd"; an Error saying what is

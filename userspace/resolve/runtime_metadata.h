@@ -32,7 +32,7 @@ struct PodRef {
   // only. CRI-O (io.kubernetes.cri-o.Labels) and dockershim (docker labels)
   // write them; containerd's CRI plugin keeps them in its database, so for
   // its containers this is always empty. Empty also when unknown.
-  std::map<std::string, std::string> labels;
+  std::map<std::string, std::string> labels = {};  // "= {}": brace-initialised PodRefs may leave it out
 };
 
 struct ContainerMetadata {
