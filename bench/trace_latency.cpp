@@ -373,7 +373,7 @@ int run(Options o) {
   fmt::print("{:<10} {:>5} {:>9} {:>9} {:>9} {:>9} {:>9} {:>9}\n", "source", "n", "p50", "p99",
              "max", "p50", "p99", "max");
   nlohmann::json by_source = nlohmann::json::object();
-  for (const std::string& key : {"open_excl", "umount", "all"}) {
+  for (const char* key : {"open_excl", "umount", "all"}) {
     const Summary t = summarize(tracer_us[key]), r = summarize(observed_us[key]);
     fmt::print("{:<10} {:>5} {:>9.2f} {:>9.2f} {:>9.2f} {:>9.2f} {:>9.2f} {:>9.2f}\n", key, t.n,
                t.p50 / 1000, t.p99 / 1000, t.max / 1000, r.p50 / 1000, r.p99 / 1000, r.max / 1000);

@@ -459,8 +459,9 @@ TEST_P(LeastPrivilegeOneFewer, ExitsTwoNamingIt) {
   EXPECT_NE(err.find(upper(p.missing)), std::string::npos) << err;
   EXPECT_NE(err.find("mountleak " + command), std::string::npos) << err;
   // What the two kept for releasing are for, said.
-  if (releasing_trace && (p.missing == "cap_sys_admin" || p.missing == "cap_sys_chroot"))
+  if (releasing_trace && (p.missing == "cap_sys_admin" || p.missing == "cap_sys_chroot")) {
     EXPECT_NE(err.find("--release-leaks"), std::string::npos) << err;
+  }
 }
 
 INSTANTIATE_TEST_SUITE_P(Commands, LeastPrivilegeOneFewer, ::testing::ValuesIn(one_fewer_cases()),

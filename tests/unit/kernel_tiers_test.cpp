@@ -192,7 +192,9 @@ TEST(RestrictedFeatures, AsksTheInnerSourceAboutModules) {
 TEST(MountleakHooks, ModuleCandidatesAreKernelTier) {
   for (const auto& hook : mountleak_hooks())
     for (const auto& candidate : hook.candidates)
-      if (!candidate.module.empty()) EXPECT_EQ(candidate.tier, Tier::kKernel) << hook.name;
+      if (!candidate.module.empty()) {
+        EXPECT_EQ(candidate.tier, Tier::kKernel) << hook.name;
+      }
 }
 
 TEST(MountleakHooks, EveryHookHasATracepointOrReconcileFallback) {

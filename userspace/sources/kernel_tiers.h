@@ -90,7 +90,7 @@ struct HookCandidate {
   Tier tier;
   std::optional<ProgramKind> needs;   // none for kReconcile
   std::vector<HookProgram> programs;
-  std::string module;                 // the kernel module they attach to; empty: vmlinux
+  std::string module = {};            // the kernel module they attach to; empty: vmlinux
 };
 
 struct Hook {
