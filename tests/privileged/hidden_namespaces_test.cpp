@@ -224,6 +224,60 @@ TEST_P(HiddenNamespaces, ScanNamesTheProcessWhoseDescriptorAloneKeepsANamespace)
   EXPECT_TRUE(refused) << release.out;
 }
 
+// The holders of a leak event that name a descriptor keeping their namespace.
+std::vector<nlohmann::json> held_open_holders(const nlohmann::json& event) {
+  std::vector<nlohmann::json> out;
+  for (const auto& h : event.value("holders", nlohmann::json::array()))
+    if (h.contains("held_open_by")) out.push_back(h);
+  return out;
+}
+
+// Already kept by a descriptor when trace starts: its first read of the
+// node finds it, as scan does.
+TEST_P(HiddenNamespaces, TraceStartedLaterNamesTheDescriptorKeepingALeakedCopy) {
+  auto [keeper, fd] = spawn_descriptor_keeper();
+  child_ = keeper;
+  ASSERT_GT(keeper, 0) << "could not keep a mount namespace on a descriptor";
+  trace_ = std::make_unique<TraceProcess>(node_->cli_args());
+  ASSERT_TRUE(trace_->started());
+  ASSERT_TRUE(trace_->wait_for_event("ready", 20s)) << trace_->stderr_text();
+  ASSERT_TRUE(node_->kubelet_unmount_pod_volume().ok());
+  ASSERT_TRUE(node_->kubelet_unmount_global().ok());
+
+  auto leak = trace_->wait_for(
+      [&](const nlohmann::json& e) { return e.value("event", "") == "leak" && !held_open_holders(e).empty(); }, 10s);
+  ASSERT_TRUE(leak) << trace_->describe();
+  auto held = held_open_holders(*leak);
+  EXPECT_EQ(held[0]["held_open_by"]["pid"], keeper) << leak->dump(2);
+  EXPECT_EQ(held[0]["held_open_by"]["fd"], fd) << leak->dump(2);
+  EXPECT_TRUE(held[0]["pids"].empty()) << held[0].dump();
+}
+
+// The namespace's last process exits while trace runs and a descriptor
+// keeps it: trace keeps it too (without it, the leak went unreported: the
+// model had dropped the namespace with its last process).
+TEST_P(HiddenNamespaces, TraceKeepsANamespaceWhoseLastProcessLeftWhileADescriptorHoldsIt) {
+  trace_ = std::make_unique<TraceProcess>(node_->cli_args());
+  ASSERT_TRUE(trace_->started());
+  ASSERT_TRUE(trace_->wait_for_event("ready", 20s)) << trace_->stderr_text();
+  auto [keeper, fd] = spawn_descriptor_keeper();
+  child_ = keeper;
+  ASSERT_GT(keeper, 0) << "could not keep a mount namespace on a descriptor";
+  // Past a liveness sweep: the namespace's only process is gone by then.
+  std::this_thread::sleep_for(3s);
+  ASSERT_TRUE(node_->kubelet_unmount_pod_volume().ok());
+  ASSERT_TRUE(node_->kubelet_unmount_global().ok());
+
+  auto leak = trace_->wait_for(
+      [&](const nlohmann::json& e) { return e.value("event", "") == "leak" && !held_open_holders(e).empty(); }, 10s);
+  ASSERT_TRUE(leak) << trace_->describe();
+  auto held = held_open_holders(*leak);
+  EXPECT_EQ(held[0]["held_open_by"]["pid"], keeper) << leak->dump(2);
+  EXPECT_EQ(held[0]["held_open_by"]["fd"], fd) << leak->dump(2);
+  EXPECT_NE(held[0]["hint"].get<std::string>().find("descriptor " + std::to_string(fd)), std::string::npos)
+      << held[0].dump();
+}
+
 // A descriptor can be swapped between the look at its link and the open:
 // the reader must refuse a namespace file that is not the one named.
 TEST(NsfsReader, RefusesANamespaceFileThatIsNotTheOneNamed) {

@@ -125,6 +125,52 @@ TEST_F(CollectorTest, DeadNamespacesLeaveTheModelAtTheNextSweep) {
   EXPECT_TRUE(out_.of("leak").empty());
 }
 
+TEST_F(CollectorTest, ANamespaceADescriptorKeepsStaysAndItsLeakNamesTheDescriptor) {
+  create_container(0);
+  // Its last process exits, but another keeps /proc/4242/ns/mnt open.
+  node_.pid_ns.erase(kContainerPid);
+  node_.descriptors[kContainerNs] = DescriptorPin{kContainerNs, 777, 5};
+  collector_->tick(Clock::now() + 3s);
+  const MountNamespace* ns = collector_->model().find(kContainerNs);
+  ASSERT_NE(ns, nullptr);
+  EXPECT_TRUE(ns->pinned_only);
+  EXPECT_TRUE(ns->pids.empty());
+  EXPECT_EQ(ns->held_open_by, 777);
+  host_unmounts();
+  auto leaks = out_.of("leak");
+  ASSERT_EQ(leaks.size(), 1u);
+  ASSERT_EQ(leaks[0]["holders"].size(), 1u) << leaks[0].dump();
+  EXPECT_EQ(leaks[0]["holders"][0]["mntns"], kContainerNs);
+  EXPECT_EQ(leaks[0]["holders"][0]["held_open_by"]["pid"], 777) << leaks[0].dump();
+  EXPECT_EQ(leaks[0]["holders"][0]["held_open_by"]["fd"], 5);
+}
+
+TEST_F(CollectorTest, ANamespaceKeptByADescriptorGoesWhenTheDescriptorCloses) {
+  create_container(0);
+  node_.pid_ns.erase(kContainerPid);
+  node_.descriptors[kContainerNs] = DescriptorPin{kContainerNs, 777, 5};
+  collector_->tick(Clock::now() + 3s);
+  ASSERT_TRUE(collector_->model().has(kContainerNs));
+  node_.descriptors.clear();  // closed: the namespace is freed
+  collector_->tick(Clock::now() + 6s);
+  EXPECT_FALSE(collector_->model().has(kContainerNs));
+  host_unmounts();
+  EXPECT_TRUE(out_.of("leak").empty());
+}
+
+TEST_F(CollectorTest, ADeadNamespaceWithoutATrackedDeviceIsNotSearchedForDescriptors) {
+  // A container with only its own root: its exit must not cost a pass
+  // over every process's descriptors.
+  collector_->on_event(event(EventKind::kMntns, kContainerPid, kContainerNs, kHostNs));
+  node_.set(kContainerNs, kContainerPid, {container(0)[0]});
+  collector_->on_event(event(EventKind::kMount, kContainerPid, kContainerNs));
+  collector_->tick(Clock::now() + 1s);
+  node_.pid_ns.erase(kContainerPid);
+  collector_->tick(Clock::now() + 3s);
+  EXPECT_FALSE(collector_->model().has(kContainerNs));
+  EXPECT_EQ(node_.held_open_asked, 0);
+}
+
 TEST_F(CollectorTest, BusyNamesNoContainerThatExitedBeforeTheSweep) {
   create_container(0);
   node_.pid_ns.erase(kContainerPid);  // exits; the next sweep is 2 s away

@@ -143,6 +143,47 @@ TEST_F(ReplayTest, RecordedSeedScenarioReplaysToTheSameFindings) {
   EXPECT_EQ(replayed.events.back()["time"], live_.events.back()["time"]);
 }
 
+// The container's last process leaves while another process keeps its
+// namespace open by descriptor; the host then unmounts. The leak names the
+// descriptor live, and the replay, which asks the log who keeps the
+// namespace, names it too.
+TEST_F(ReplayTest, ANamespaceKeptByADescriptorReplaysToTheSameLeak) {
+  step(10ms);
+  collector_->on_event(event(EventKind::kMntns, kContainerPid, kContainerNs, kHostNs));
+  node_.set(kContainerNs, kContainerPid, container());
+  KernelEvent bind = event(EventKind::kMount, kContainerPid, kContainerNs);
+  bind.payload = MountCall{"/var/lib/kubelet", "/var/lib/kubelet", "", MS_BIND | MS_REC};
+  collector_->on_event(bind);
+  step(20ms);
+  tick();
+  node_.pid_ns.erase(kContainerPid);
+  node_.descriptors[kContainerNs] = DescriptorPin{kContainerNs, 777, 9};
+  for (int i = 0; i < 4; ++i) {
+    step(1s);
+    tick();
+  }
+  node_.set(kHostNs, kHostPid, host_root());
+  KernelEvent umount = event(EventKind::kUmount, kHostPid, kHostNs);
+  umount.payload = UmountCall{"/var/lib/kubelet/plugins/rbd/mounts/pool-image-a", 0};
+  collector_->on_event(umount);
+  for (int i = 0; i < 5; ++i) {
+    step(20ms);
+    tick();
+  }
+  auto live_leaks = live_.of("leak");
+  ASSERT_EQ(live_leaks.size(), 1u);
+  ASSERT_EQ(live_leaks[0]["holders"][0]["held_open_by"]["pid"], 777) << live_leaks[0].dump();
+
+  node_.namespaces.clear();
+  node_.pid_ns.clear();
+  node_.descriptors.clear();
+  RecordedOutput replayed;
+  ReplayCounters c = replay(log_.lines, replayed);
+  EXPECT_EQ(c.bad_lines, 0u) << (c.bad_examples.empty() ? "" : c.bad_examples[0]);
+  EXPECT_EQ(c.unanswered, 0u);
+  EXPECT_EQ(findings(replayed), findings(live_));
+}
+
 TEST_F(ReplayTest, HostileAndBrokenLinesAreCountedNotFatal) {
   seed_scenario();
   std::vector<std::string> lines = log_.lines;
@@ -208,7 +249,7 @@ TEST_F(ReplayTest, RawEventsParseBackToWhatWasLogged) {
 // A busy event's walk over /proc, and an answer that left kernel threads
 // out, parse back to what was written, and the replayed node gives them to
 // the same questions.
-TEST_F(ReplayTest, OpenHoldersAndAttributionsWithoutKernelThreadsParseBack) {
+TEST_F(ReplayTest, OpenHoldersAttributionsAndDescriptorPinsParseBack) {
   FdHolder map{42, -1, "/mnt/vol/lib.so (deleted)", DevId{7, 3}, "map", false, 4026532001};
   FdHolder fd{43, 5, "/dev/loop3", DevId{7, 3}, "fd", true, 4026531840};
   NodeFact open = RecordedOpenHolders{DevId{7, 3}, {map, fd}};
@@ -216,9 +257,11 @@ TEST_F(ReplayTest, OpenHoldersAndAttributionsWithoutKernelThreadsParseBack) {
   who.pids = {1, 40};
   who.processes = {ProcessRef{1, "init", {"/sbin/init"}}, ProcessRef{40, "app", {"app"}}};
   NodeFact attribution = RecordedAttribution{who, false, {1, 2, 40}};
+  NodeFact held = RecordedHeldOpen{4026532001, 42, 7};
+  NodeFact not_held = RecordedHeldOpen{4026532002, 0, -1};
 
   RecordedNode node;
-  for (const NodeFact& fact : {open, attribution}) {
+  for (const NodeFact& fact : {open, attribution, held, not_held}) {
     auto line = nlohmann::json::parse(json_line(recorded_fact_json(fact)));
     auto parsed = parse_recorded_fact(line);
     ASSERT_TRUE(parsed) << parsed.error().message << " in " << line.dump();
@@ -231,6 +274,11 @@ TEST_F(ReplayTest, OpenHoldersAndAttributionsWithoutKernelThreadsParseBack) {
   EXPECT_EQ(found[0].mntns, 4026532001u);
   EXPECT_TRUE(found[1].device_node);
   EXPECT_EQ(node.attribute({1, 2, 40}).pids, (std::vector<int>{1, 40}));
+  auto pin = node.held_open(4026532001, nullptr);
+  ASSERT_TRUE(pin);
+  EXPECT_EQ(pin->pid, 42);
+  EXPECT_EQ(pin->fd, 7);
+  EXPECT_FALSE(node.held_open(4026532002, nullptr));
   EXPECT_EQ(node.unanswered(), 0u);
 }
 

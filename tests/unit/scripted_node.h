@@ -84,6 +84,15 @@ class ScriptedNode : public NamespaceSource {
       if (namespaces.count(inode)) out[inode].push_back(pid);
     return out;
   }
+  // Descriptors that keep a namespace open (by inode), and how often asked.
+  std::map<uint64_t, DescriptorPin> descriptors;
+  int held_open_asked = 0;
+  std::optional<DescriptorPin> held_open(uint64_t inode, const DescriptorPin*) override {
+    ++held_open_asked;
+    auto it = descriptors.find(inode);
+    if (it == descriptors.end()) return std::nullopt;
+    return it->second;
+  }
 };
 
 // Findings as `-o json` prints them, so these tests pin the JSON too.

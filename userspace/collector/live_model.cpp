@@ -101,6 +101,11 @@ void LiveModel::add_namespace(uint64_t inode, int pid, uint64_t copied_from, con
 void LiveModel::add_pid(uint64_t inode, int pid) {
   auto it = namespaces_.find(inode);
   if (it == namespaces_.end() || pid <= 0) return;
+  if (it->second.held_open_by > 0) {  // entered again through the descriptor (setns)
+    it->second.pinned_only = false;
+    it->second.held_open_by = 0;
+    it->second.held_open_fd = -1;
+  }
   auto& pids = it->second.pids;
   auto pos = std::lower_bound(pids.begin(), pids.end(), pid);
   if (pos == pids.end() || *pos != pid) pids.insert(pos, pid);
@@ -108,6 +113,16 @@ void LiveModel::add_pid(uint64_t inode, int pid) {
 
 void LiveModel::set_pids(uint64_t inode, std::vector<int> pids) {
   if (auto it = namespaces_.find(inode); it != namespaces_.end()) it->second.pids = std::move(pids);
+}
+
+void LiveModel::held_open(uint64_t inode, int pid, int fd) {
+  auto it = namespaces_.find(inode);
+  if (it == namespaces_.end()) return;
+  MountNamespace& ns = it->second;
+  ns.pids.clear();
+  ns.pinned_only = true;
+  ns.held_open_by = pid;
+  ns.held_open_fd = fd;
 }
 
 void LiveModel::drop_pid(uint64_t inode, int pid) {

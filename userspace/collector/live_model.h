@@ -34,6 +34,8 @@ class LiveModel {
   void add_pid(uint64_t inode, int pid);
   void set_pids(uint64_t inode, std::vector<int> pids);  // pids ascending
   void drop_pid(uint64_t inode, int pid);
+  // No process is in it any more; descriptor `fd` of process `pid` keeps it.
+  void held_open(uint64_t inode, int pid, int fd);
 
   // Replaces a namespace's mount table (keeping its pids); returns the mounts
   // that appeared and those that vanished, by mount id. A table copied by

@@ -81,8 +81,8 @@ bool Reconciler::reread(uint64_t inode, LiveModel::Change& change) {
     model.drop_pid(inode, pid);  // gone, or moved to another namespace
   }
   if (ns->pinned_only) return false;
-  // Every process we knew of has left: look for any other before
-  // declaring the namespace gone.
+  // Every process we knew of has left: look for any other, or a descriptor
+  // keeping it, before declaring the namespace gone.
   for (int pid : members_of(inode)) {
     auto fresh = node_.source.read(pid, node_.options.max_mountinfo_bytes);
     if (!fresh || fresh->inode != inode) continue;
@@ -91,8 +91,23 @@ bool Reconciler::reread(uint64_t inode, LiveModel::Change& change) {
     ++node_.stats.reconciles;
     return true;
   }
-  namespace_gone(inode);
+  if (!kept_open(inode)) namespace_gone(inode);
   return false;
+}
+
+bool Reconciler::kept_open(uint64_t inode) {
+  LiveModel& model = node_.model;
+  const MountNamespace* ns = model.find(inode);
+  if (!ns || inode == model.host_mntns() || (ns->pinned_only && ns->held_open_by <= 0)) return false;
+  // Only a namespace that still holds a tracked device matters, and the
+  // search reads every process's descriptors: a container's exit costs
+  // nothing more unless it held one.
+  if (node_.tracked_devices_in(inode).empty()) return false;
+  const DescriptorPin last{inode, ns->held_open_by, ns->held_open_fd};
+  auto pin = node_.source.held_open(inode, ns->held_open_by > 0 ? &last : nullptr);
+  if (!pin) return false;
+  model.held_open(inode, pin->pid, pin->fd);
+  return true;
 }
 
 const std::vector<int>& Reconciler::members_of(uint64_t inode) {
@@ -109,23 +124,32 @@ void Reconciler::namespace_gone(uint64_t inode) {
 
 void Reconciler::sweep_dead_namespaces() {
   LiveModel& model = node_.model;
-  std::vector<uint64_t> dead;
+  std::vector<uint64_t> unpeopled;  // no process in them (or only a descriptor before)
   for (const auto& [inode, ns] : model.namespaces()) {
-    if (ns.pinned_only || inode == model.host_mntns() || dirty_.contains(inode)) continue;
+    if (inode == model.host_mntns() || dirty_.contains(inode)) continue;
+    if (ns.pinned_only) {
+      if (ns.held_open_by > 0) unpeopled.push_back(inode);
+      continue;
+    }
     const std::vector<int>& members = members_of(inode);
     if (members.empty())
-      dead.push_back(inode);
+      unpeopled.push_back(inode);
     else
       model.set_pids(inode, members);
   }
-  for (uint64_t inode : dead) namespace_gone(inode);
+  for (uint64_t inode : unpeopled)
+    if (!kept_open(inode)) namespace_gone(inode);
 }
 
 void Reconciler::drop_dead_holders(DevId dev) {
   LiveModel& model = node_.model;
   for (uint64_t inode : model.namespaces_holding(dev)) {
     const MountNamespace* ns = model.find(inode);
-    if (!ns || ns->pinned_only || inode == model.host_mntns()) continue;
+    if (!ns || inode == model.host_mntns()) continue;
+    if (ns->pinned_only) {
+      if (ns->held_open_by > 0 && !kept_open(inode)) namespace_gone(inode);
+      continue;
+    }
     bool alive = std::any_of(ns->pids.begin(), ns->pids.end(),
                              [&](int pid) { return node_.source.namespace_of(pid) == inode; });
     if (alive) continue;
@@ -133,7 +157,7 @@ void Reconciler::drop_dead_holders(DevId dev) {
       model.set_pids(inode, members);
       continue;
     }
-    namespace_gone(inode);
+    if (!kept_open(inode)) namespace_gone(inode);
   }
 }
 

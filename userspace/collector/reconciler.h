@@ -62,6 +62,9 @@ class Reconciler {
   // CPU in the churn benchmark).
   const std::vector<int>& members_of(uint64_t inode);
   void namespace_gone(uint64_t inode);
+  // Whether an open descriptor alone keeps a namespace that has no process
+  // left and holds a tracked device; it is then kept, as scan finds it.
+  bool kept_open(uint64_t inode);
 
   NodeState& node_;
   Bounds& bounds_;

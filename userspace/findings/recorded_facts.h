@@ -110,8 +110,16 @@ struct RecordedOpenHolders {
   std::vector<FdHolder> found;
 };
 
+// The descriptor found keeping a namespace open once its last process had
+// left (NamespaceSource::held_open); pid 0 when none does.
+struct RecordedHeldOpen {
+  uint64_t inode = 0;
+  int pid = 0;
+  int fd = -1;
+};
+
 using NodeFact = std::variant<RecordedSnapshot, RecordedRead, RecordedMembers, RecordedNamespaceOf,
                               RecordedAttribution, RecordedDevice, RecordedHostLayout, RecordedBusyDevice,
-                              RecordedOpenHolders>;
+                              RecordedOpenHolders, RecordedHeldOpen>;
 
 }  // namespace mountleak

@@ -13,6 +13,7 @@ nlohmann::json namespace_json(const MountNamespace& ns) {
   if (ns.pinned_only) j["pinned_only"] = true;
   if (!ns.pinned_at.empty()) j["pinned_at"] = ns.pinned_at;
   if (ns.pinned_from) j["pinned_from"] = ns.pinned_from;
+  if (ns.held_open_by > 0) j["held_open_by"] = {{"pid", ns.held_open_by}, {"fd", ns.held_open_fd}};
   if (ns.trimmed) j["trimmed"] = true;
   if (!ns.read_error.empty()) j["read_error"] = ns.read_error;
   return j;
@@ -113,6 +114,14 @@ struct FactJson {
             {"ts_ns", f.ts_ns},
             {"dev", f.dev ? nlohmann::json(f.dev->str()) : nlohmann::json(nullptr)},
             {"from", f.from}};
+  }
+  nlohmann::json operator()(const RecordedHeldOpen& f) const {
+    nlohmann::json j = {{"event", "recorded_held_open"}, {"inode", f.inode}, {"pid", nullptr}};
+    if (f.pid > 0) {
+      j["pid"] = f.pid;
+      j["fd"] = f.fd;
+    }
+    return j;
   }
   nlohmann::json operator()(const RecordedOpenHolders& f) const {
     nlohmann::json found = nlohmann::json::array();

@@ -13,6 +13,8 @@ using namespace replay_fields;
 namespace {
 
 constexpr uint64_t kU64 = std::numeric_limits<uint64_t>::max();
+// A descriptor number: below the kernel's hard limit on open files (fs.nr_open).
+constexpr uint64_t kMaxFd = std::numeric_limits<int>::max();
 constexpr int64_t kMaxMs = int64_t{1} << 40;
 // More namespaces than any snapshot trace would keep (--max-namespaces is at
 // most 2^24).
@@ -46,6 +48,13 @@ Result<MountNamespace> namespace_value(const nlohmann::json& j) {
   if (j.contains("pinned_from")) {
     TRY(from, unsigned_field(j, "pinned_from", kU64));
     ns.pinned_from = *from;
+  }
+  if (auto held = j.find("held_open_by"); held != j.end()) {
+    if (!held->is_object()) return Error{"field held_open_by: not an object"};
+    TRY(by, unsigned_field(*held, "pid", kMaxPid));
+    TRY(fd, unsigned_field(*held, "fd", kMaxFd));
+    ns.held_open_by = static_cast<int>(*by);
+    ns.held_open_fd = static_cast<int>(*fd);
   }
   if (auto t = j.find("trimmed"); t != j.end()) ns.trimmed = t->is_boolean() && t->get<bool>();
   TRY(read_error, string_field(j, "read_error", kMaxString, true));
@@ -159,6 +168,20 @@ Result<NodeFact> namespace_of_fact(const nlohmann::json& j) {
   if (auto it = j.find("inode"); it != j.end() && !it->is_null()) {
     TRY(inode, unsigned_field(j, "inode", kU64));
     f.inode = *inode;
+  }
+  return NodeFact{f};
+}
+
+Result<NodeFact> held_open_fact(const nlohmann::json& j) {
+  RecordedHeldOpen f;
+  TRY(inode, unsigned_field(j, "inode", kU64));
+  f.inode = *inode;
+  if (auto it = j.find("pid"); it != j.end() && !it->is_null()) {
+    TRY(pid, unsigned_field(j, "pid", kMaxPid));
+    TRY(fd, unsigned_field(j, "fd", kMaxFd));
+    if (*pid == 0) return Error{"field pid: 0"};
+    f.pid = static_cast<int>(*pid);
+    f.fd = static_cast<int>(*fd);
   }
   return NodeFact{f};
 }
@@ -374,6 +397,7 @@ Result<NodeFact> parse_recorded_fact(const nlohmann::json& j) {
   else if (*name == "recorded_host_layout") fact = host_layout_fact(j);
   else if (*name == "recorded_busy_device") fact = busy_device_fact(j);
   else if (*name == "recorded_open_holders") fact = open_holders_fact(j);
+  else if (*name == "recorded_held_open") fact = held_open_fact(j);
   if (!fact) return Error{*name + ": " + fact.error().message};
   return fact;
 }

@@ -43,6 +43,7 @@ void RecordedNode::clear() {
   snapshots_.clear();
   reads_.clear();
   namespace_of_.clear();
+  held_open_.clear();
   attributions_.clear();
   tracked_.clear();
   devices_.clear();
@@ -53,7 +54,7 @@ void RecordedNode::clear() {
 
 void RecordedNode::load(const NodeFact& fact) {
   const size_t questions = reads_.size() + namespace_of_.size() + attributions_.size() + tracked_.size() +
-                           devices_.size() + busy_.size();
+                           devices_.size() + busy_.size() + held_open_.size();
   if (questions >= kMaxQuestions) {
     ++dropped_;
     return;
@@ -92,6 +93,8 @@ void RecordedNode::load(const NodeFact& fact) {
     busy_[{b->pid, b->ts_ns}] = *b;
   } else if (const auto* o = std::get_if<RecordedOpenHolders>(&fact)) {
     keep(open_holders_[o->dev], o->found);
+  } else if (const auto* h = std::get_if<RecordedHeldOpen>(&fact)) {
+    keep(held_open_[h->inode], *h);
   }
 }
 
@@ -132,6 +135,14 @@ std::optional<uint64_t> RecordedNode::namespace_of(int pid) {
 }
 
 std::map<uint64_t, std::vector<int>> RecordedNode::members() { return members_; }
+
+std::optional<DescriptorPin> RecordedNode::held_open(uint64_t inode, const DescriptorPin*) {
+  const RecordedHeldOpen* h = take(held_open_[inode], [&] {
+    return "the descriptor holding mount namespace " + std::to_string(inode) + " open";
+  });
+  if (!h || h->pid == 0) return std::nullopt;
+  return DescriptorPin{inode, h->pid, h->fd};
+}
 
 Attribution RecordedNode::attribute(const std::vector<int>& pids) {
   auto what = [&] {

@@ -43,6 +43,7 @@ class RecordedNode : public NamespaceSource, public NodeLookups {
   Result<MountNamespace> read(int pid, size_t max_mountinfo_bytes) override;
   std::optional<uint64_t> namespace_of(int pid) override;
   std::map<uint64_t, std::vector<int>> members() override;
+  std::optional<DescriptorPin> held_open(uint64_t inode, const DescriptorPin* last) override;
 
   // NodeLookups
   Attribution attribute(const std::vector<int>& pids) override;
@@ -79,6 +80,7 @@ class RecordedNode : public NamespaceSource, public NodeLookups {
   Answers<RecordedHostLayout> layouts_;
   std::map<std::pair<uint32_t, uint64_t>, RecordedBusyDevice> busy_;
   std::map<DevId, Answers<std::vector<FdHolder>>> open_holders_;
+  std::map<uint64_t, Answers<RecordedHeldOpen>> held_open_;
   // members() as the recorded changes make it, the host's namespace left out.
   std::map<uint64_t, std::vector<int>> members_;
   uint64_t unanswered_ = 0;

@@ -84,6 +84,12 @@ std::map<uint64_t, std::vector<int>> RecordingNamespaceSource::members() {
   return all;
 }
 
+std::optional<DescriptorPin> RecordingNamespaceSource::held_open(uint64_t inode, const DescriptorPin* last) {
+  auto pin = inner_.held_open(inode, last);
+  write(pin ? RecordedHeldOpen{inode, pin->pid, pin->fd} : RecordedHeldOpen{inode, 0, -1});
+  return pin;
+}
+
 void RecordingNodeLookups::write(NodeFact fact) {
   out_.write(Record{now_ ? now_() : std::chrono::system_clock::now(), std::move(fact)});
 }

@@ -60,4 +60,18 @@ std::vector<DescriptorPin> find_descriptor_pins(const std::string& proc,
   return out;
 }
 
+std::optional<DescriptorPin> find_descriptor_pin(const std::string& proc, uint64_t mntns) {
+  const auto pins = find_descriptor_pins(proc, [mntns](uint64_t inode) { return inode != mntns; });
+  if (pins.empty()) return std::nullopt;
+  return pins.front();
+}
+
+bool descriptor_still_pins(const std::string& proc, const DescriptorPin& pin) {
+  const std::string path = proc + "/" + std::to_string(pin.pid) + "/fd/" + std::to_string(pin.fd);
+  char link[40];
+  const ssize_t n = ::readlink(path.c_str(), link, sizeof link);
+  if (n <= 0 || static_cast<size_t>(n) >= sizeof link) return false;
+  return parse_mnt_ns_root(std::string_view(link, static_cast<size_t>(n))) == pin.mntns;
+}
+
 }  // namespace mountleak

@@ -8,6 +8,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -26,5 +27,12 @@ struct DescriptorPin {
 // system.
 std::vector<DescriptorPin> find_descriptor_pins(const std::string& proc,
                                                 const std::function<bool(uint64_t)>& known);
+
+// The first descriptor found that keeps namespace `mntns` open, if any.
+std::optional<DescriptorPin> find_descriptor_pin(const std::string& proc, uint64_t mntns);
+
+// Whether the descriptor still is that namespace: the process may have
+// closed it, exited, or put another file under the same number.
+bool descriptor_still_pins(const std::string& proc, const DescriptorPin& pin);
 
 }  // namespace mountleak

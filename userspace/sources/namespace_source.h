@@ -10,6 +10,7 @@
 #include <optional>
 #include <vector>
 
+#include "sources/descriptor_pins.h"
 #include "sources/namespace_enumerator.h"
 #include "util/result.h"
 
@@ -27,6 +28,13 @@ class NamespaceSource {
   // Every process by mount namespace, from one pass over all of them, and
   // every thread that is not in its process's namespace.
   virtual std::map<uint64_t, std::vector<int>> members() = 0;
+  // A descriptor that keeps namespace `inode` open though no process is in
+  // it; `last` (the one found before) is checked first, the one cheap case.
+  // Asked only of namespaces holding a tracked device, whose last process
+  // has left: the search reads every process's descriptors.
+  virtual std::optional<DescriptorPin> held_open(uint64_t /*inode*/, const DescriptorPin* /*last*/) {
+    return std::nullopt;
+  }
 };
 
 }  // namespace mountleak

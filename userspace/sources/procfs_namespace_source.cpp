@@ -11,6 +11,9 @@ Result<NodeSnapshot> ProcfsNamespaceSource::snapshot(const SnapshotLimits& limit
   options.host_mntns = host_mntns_;
   options.process_details = false;
   options.limits = limits;
+  // A namespace only a descriptor keeps is found at start, as scan finds it;
+  // later ones when their last process leaves (Reconciler).
+  options.descriptor_pinned_namespaces = true;
   return enumerate_node(paths_, options);
 }
 
@@ -25,5 +28,10 @@ std::optional<uint64_t> ProcfsNamespaceSource::namespace_of(int pid) {
 }
 
 std::map<uint64_t, std::vector<int>> ProcfsNamespaceSource::members() { return task_members(paths_.proc()); }
+
+std::optional<DescriptorPin> ProcfsNamespaceSource::held_open(uint64_t inode, const DescriptorPin* last) {
+  if (last && last->mntns == inode && descriptor_still_pins(paths_.proc(), *last)) return *last;
+  return find_descriptor_pin(paths_.proc(), inode);
+}
 
 }  // namespace mountleak

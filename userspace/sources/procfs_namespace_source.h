@@ -18,6 +18,7 @@ class ProcfsNamespaceSource : public NamespaceSource {
   Result<MountNamespace> read(int pid, size_t max_mountinfo_bytes) override;
   std::optional<uint64_t> namespace_of(int pid) override;
   std::map<uint64_t, std::vector<int>> members() override;
+  std::optional<DescriptorPin> held_open(uint64_t inode, const DescriptorPin* last) override;
 
  private:
   const HostPaths& paths_;
