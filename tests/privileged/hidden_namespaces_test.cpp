@@ -119,6 +119,14 @@ std::vector<nlohmann::json> holders_with_pid(const nlohmann::json& event, int pi
   return out;
 }
 
+// The holders of a leak event that name a descriptor keeping their namespace.
+std::vector<nlohmann::json> held_open_holders(const nlohmann::json& event) {
+  std::vector<nlohmann::json> out;
+  for (const auto& h : event.value("holders", nlohmann::json::array()))
+    if (h.contains("held_open_by")) out.push_back(h);
+  return out;
+}
+
 class HiddenNamespaces : public SeedNodeTest {
  protected:
   void TearDown() override {
@@ -141,6 +149,22 @@ class HiddenNamespaces : public SeedNodeTest {
           line["device"].value("minor", 0u) == node_->dev_id().minor)
         return line;
     return std::nullopt;
+  }
+  // The kubelet unmounts; trace's leak must name the keeper's descriptor,
+  // with no process in the namespace.
+  void expect_leak_names_descriptor(pid_t keeper, int fd) {
+    ASSERT_TRUE(node_->kubelet_unmount_pod_volume().ok());
+    ASSERT_TRUE(node_->kubelet_unmount_global().ok());
+    auto leak = trace_->wait_for(
+        [&](const nlohmann::json& e) { return e.value("event", "") == "leak" && !held_open_holders(e).empty(); },
+        10s);
+    ASSERT_TRUE(leak) << trace_->describe();
+    auto held = held_open_holders(*leak);
+    EXPECT_EQ(held[0]["held_open_by"]["pid"], keeper) << leak->dump(2);
+    EXPECT_EQ(held[0]["held_open_by"]["fd"], fd) << leak->dump(2);
+    EXPECT_TRUE(held[0]["pids"].empty()) << held[0].dump();
+    EXPECT_NE(held[0]["hint"].get<std::string>().find("descriptor " + std::to_string(fd)), std::string::npos)
+        << held[0].dump();
   }
   pid_t child_ = -1;
   std::unique_ptr<TraceProcess> trace_;
@@ -224,14 +248,6 @@ TEST_P(HiddenNamespaces, ScanNamesTheProcessWhoseDescriptorAloneKeepsANamespace)
   EXPECT_TRUE(refused) << release.out;
 }
 
-// The holders of a leak event that name a descriptor keeping their namespace.
-std::vector<nlohmann::json> held_open_holders(const nlohmann::json& event) {
-  std::vector<nlohmann::json> out;
-  for (const auto& h : event.value("holders", nlohmann::json::array()))
-    if (h.contains("held_open_by")) out.push_back(h);
-  return out;
-}
-
 // Already kept by a descriptor when trace starts: its first read of the
 // node finds it, as scan does.
 TEST_P(HiddenNamespaces, TraceStartedLaterNamesTheDescriptorKeepingALeakedCopy) {
@@ -241,16 +257,7 @@ TEST_P(HiddenNamespaces, TraceStartedLaterNamesTheDescriptorKeepingALeakedCopy) 
   trace_ = std::make_unique<TraceProcess>(node_->cli_args());
   ASSERT_TRUE(trace_->started());
   ASSERT_TRUE(trace_->wait_for_event("ready", 20s)) << trace_->stderr_text();
-  ASSERT_TRUE(node_->kubelet_unmount_pod_volume().ok());
-  ASSERT_TRUE(node_->kubelet_unmount_global().ok());
-
-  auto leak = trace_->wait_for(
-      [&](const nlohmann::json& e) { return e.value("event", "") == "leak" && !held_open_holders(e).empty(); }, 10s);
-  ASSERT_TRUE(leak) << trace_->describe();
-  auto held = held_open_holders(*leak);
-  EXPECT_EQ(held[0]["held_open_by"]["pid"], keeper) << leak->dump(2);
-  EXPECT_EQ(held[0]["held_open_by"]["fd"], fd) << leak->dump(2);
-  EXPECT_TRUE(held[0]["pids"].empty()) << held[0].dump();
+  expect_leak_names_descriptor(keeper, fd);
 }
 
 // The namespace's last process exits while trace runs and a descriptor
@@ -265,17 +272,7 @@ TEST_P(HiddenNamespaces, TraceKeepsANamespaceWhoseLastProcessLeftWhileADescripto
   ASSERT_GT(keeper, 0) << "could not keep a mount namespace on a descriptor";
   // Past a liveness sweep: the namespace's only process is gone by then.
   std::this_thread::sleep_for(3s);
-  ASSERT_TRUE(node_->kubelet_unmount_pod_volume().ok());
-  ASSERT_TRUE(node_->kubelet_unmount_global().ok());
-
-  auto leak = trace_->wait_for(
-      [&](const nlohmann::json& e) { return e.value("event", "") == "leak" && !held_open_holders(e).empty(); }, 10s);
-  ASSERT_TRUE(leak) << trace_->describe();
-  auto held = held_open_holders(*leak);
-  EXPECT_EQ(held[0]["held_open_by"]["pid"], keeper) << leak->dump(2);
-  EXPECT_EQ(held[0]["held_open_by"]["fd"], fd) << leak->dump(2);
-  EXPECT_NE(held[0]["hint"].get<std::string>().find("descriptor " + std::to_string(fd)), std::string::npos)
-      << held[0].dump();
+  expect_leak_names_descriptor(keeper, fd);
 }
 
 // A descriptor can be swapped between the look at its link and the open:

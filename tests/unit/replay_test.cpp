@@ -90,8 +90,12 @@ class ReplayTest : public ::testing::Test {
       step(20ms);
       tick();
     }
-    node_.set(kHostNs, kHostPid, host_root());
     step(3ms);
+    host_unmounts_volume();
+  }
+  // The host unmounts the volume; the collector settles.
+  void host_unmounts_volume() {
+    node_.set(kHostNs, kHostPid, host_root());
     KernelEvent umount = event(EventKind::kUmount, kHostPid, kHostNs);
     umount.payload = UmountCall{"/var/lib/kubelet/plugins/rbd/mounts/pool-image-a", 0};
     collector_->on_event(umount);
@@ -162,14 +166,7 @@ TEST_F(ReplayTest, ANamespaceKeptByADescriptorReplaysToTheSameLeak) {
     step(1s);
     tick();
   }
-  node_.set(kHostNs, kHostPid, host_root());
-  KernelEvent umount = event(EventKind::kUmount, kHostPid, kHostNs);
-  umount.payload = UmountCall{"/var/lib/kubelet/plugins/rbd/mounts/pool-image-a", 0};
-  collector_->on_event(umount);
-  for (int i = 0; i < 5; ++i) {
-    step(20ms);
-    tick();
-  }
+  host_unmounts_volume();
   auto live_leaks = live_.of("leak");
   ASSERT_EQ(live_leaks.size(), 1u);
   ASSERT_EQ(live_leaks[0]["holders"][0]["held_open_by"]["pid"], 777) << live_leaks[0].dump();
