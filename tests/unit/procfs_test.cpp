@@ -158,10 +158,19 @@ TEST(RealProc, EnumerateFindsOwnNamespace) {
   EXPECT_TRUE(std::binary_search(ns.pids.begin(), ns.pids.end(), static_cast<int>(::getpid())));
   EXPECT_FALSE(ns.mounts.empty());
   EXPECT_TRUE(ns.read_error.empty());
-  EXPECT_EQ(snap->method, "mountinfo");
+  // statmount where this kernel (and our privileges) allow it, else text.
+  EXPECT_EQ(snap->method, choose_mount_table_on(paths.proc(), MountTableMethod::kAuto).method);
   EXPECT_EQ(snap->counters.namespaces, snap->namespaces.size());
   EXPECT_GE(snap->counters.pids_listed, 2u);
-  EXPECT_GE(snap->counters.mountinfo_lines, ns.mounts.size());
+  EXPECT_GE(snap->counters.mountinfo_lines + snap->counters.statmount_mounts, ns.mounts.size());
+  // Either way, the same table as mountinfo's text.
+  EnumerateOptions text;
+  text.mount_table = MountTableMethod::kMountinfo;
+  auto by_text = enumerate_node(paths, text);
+  ASSERT_TRUE(by_text) << by_text.error().message;
+  EXPECT_EQ(by_text->method, "mountinfo");
+  ASSERT_TRUE(by_text->namespaces.count(own));
+  EXPECT_EQ(by_text->namespaces.at(own).mounts, ns.mounts);
   ASSERT_TRUE(snap->processes.count(::getpid()));
   EXPECT_EQ(snap->processes.at(::getpid()).mntns, own);
 
