@@ -16,6 +16,8 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+
 #include <nlohmann/json.hpp>
 
 #include "mountleak_process.h"
@@ -71,10 +73,26 @@ bool refuse_mount_api(int err) {
 
 // What a finding is: everything but when it was printed, and of the summary
 // only what it found (the counters and method differ by design).
+// Each run's own mountleak process is a member of the host's namespace, so
+// it is left out of the holders' pids and processes.
 nlohmann::json comparable(std::vector<nlohmann::json> lines) {
   nlohmann::json out = nlohmann::json::array();
   for (auto& l : lines) {
     l.erase("time");
+    if (l.contains("holders"))
+      for (auto& h : l["holders"]) {
+        if (!h.contains("processes")) continue;
+        nlohmann::json kept = nlohmann::json::array();
+        for (auto& p : h["processes"]) {
+          if (p.value("comm", "") == "mountleak") {
+            auto& pids = h["pids"];
+            pids.erase(std::remove(pids.begin(), pids.end(), p["pid"]), pids.end());
+          } else {
+            kept.push_back(p);
+          }
+        }
+        h["processes"] = kept;
+      }
     if (l.value("event", "") == "scan_summary")
       l = {{"event", "scan_summary"}, {"devices", l["devices"]}, {"needs_action", l["needs_action"]},
            {"warnings", l["warnings"]}, {"issues", l["issues"]}};
@@ -98,7 +116,9 @@ class MountTableNode : public ::testing::Test {
     ASSERT_TRUE(bind_with(global, node_->tmp_dir() + deep_suffix(), MS_PRIVATE));
 
     fixture::ContainerSpec leak;
-    leak.kubelet_mount_point = "/var/lib/kube let\n\\134" + std::string("\xc3\x28");
+    // Valid UTF-8: the runtime's metadata is JSON. The host's binds carry
+    // the bytes that are not.
+    leak.kubelet_mount_point = "/var/lib/kube let\n\\134\tx";
     fixture::ContainerSpec deep;
     deep.kubelet_mount_point = "/var/lib/kubelet" + deep_suffix().substr(0, 2000);
     fixture::ContainerSpec slave;
@@ -165,11 +185,12 @@ TEST_F(MountTableStatmount, StatmountAndMountinfoFindTheSameHolders) {
   for (const std::string needle : {"\"role\":\"leak\"", "\"role\":\"fd\"", "unbindable", "hostile a\\tb\\nc\\\\d",
                                    "d123456789abcdef0123456789abcdef/d123456789abcdef"})
     EXPECT_NE(found.find(needle), std::string::npos) << needle << " not in " << found;
-  EXPECT_EQ(comparable(by_statmount), comparable(by_text));
+  EXPECT_EQ(nlohmann::json::diff(comparable(by_statmount), comparable(by_text)), nlohmann::json::array());
 }
 
 TEST_F(MountTableStatmount, AllAgreesToo) {
-  EXPECT_EQ(comparable(scan("statmount", {"--all"})), comparable(scan("mountinfo", {"--all"})));
+  EXPECT_EQ(nlohmann::json::diff(comparable(scan("statmount", {"--all"})), comparable(scan("mountinfo", {"--all"}))),
+            nlohmann::json::array());
 }
 
 TEST_F(MountTableStatmount, TheTableSaysTheMethod) {
@@ -196,7 +217,7 @@ TEST_P(MountTableFallback, AutoFallsBackSaysWhyAndFindsTheSame) {
   const auto by_text = scan("mountinfo");
   ASSERT_GE(by_auto.size(), 2u);
   EXPECT_NE(by_auto[0].dump().find("\"role\":\"leak\""), std::string::npos) << by_auto[0].dump();
-  EXPECT_EQ(comparable(by_auto), comparable(by_text));
+  EXPECT_EQ(nlohmann::json::diff(comparable(by_auto), comparable(by_text)), nlohmann::json::array());
 
   RunResult demanded = run_mountleak(
       with({"scan", "--mount-table", "statmount", "--device", node_->device_path()}, node_->cli_args()),
