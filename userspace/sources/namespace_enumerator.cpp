@@ -10,10 +10,12 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <charconv>
 #include <cstring>
 #include <deque>
 #include <set>
+#include <thread>
 #include <unordered_map>
 
 #include "sources/deadline_child.h"
@@ -24,6 +26,9 @@
 namespace mountleak {
 
 namespace {
+
+// Threads reading mount tables at once in an unbounded walk.
+constexpr unsigned kMaxReaders = 4;
 
 std::string pid_file(const std::string& proc, int pid, const char* leaf) {
   return proc + "/" + std::to_string(pid) + "/" + leaf;
@@ -175,6 +180,52 @@ void read_members_mount_table(const std::string& proc, bool statmount, MountName
     ns.read_error = last_error.empty() ? "no member process could be read" : last_error;
     snap.warnings.push_back("mount namespace " + std::to_string(ns.inode) +
                             ": mount table not read: " + ns.read_error);
+  }
+}
+
+// What reading one namespace may add to a snapshot's counters.
+void add_read_counters(ScanCounters& into, const ScanCounters& from) {
+  into.mountinfo_lines += from.mountinfo_lines;
+  into.parse_issues += from.parse_issues;
+  into.statmount_mounts += from.statmount_mounts;
+  into.statmount_fallbacks += from.statmount_fallbacks;
+  into.mountinfo_too_large += from.mountinfo_too_large;
+  into.pids_vanished += from.pids_vanished;
+}
+
+// An unbounded walk (scan's) reads its namespaces on a few threads: the
+// kernel producing each table is most of a scan's time, and namespaces are
+// independent. Each namespace gets its own accumulator, merged in `order`
+// afterwards, so counters, warnings and issues come out as a sequential walk
+// gives them. A bounded walk (trace's) stays sequential: which namespaces its
+// bounds leave out or trim depends on the order tables are read in.
+void read_tables_in_parallel(const std::string& proc, bool statmount, const std::vector<uint64_t>& order,
+                             std::unordered_map<uint64_t, std::vector<int>>& members, size_t max_bytes,
+                             unsigned threads, NodeSnapshot& snap) {
+  const size_t n = order.size();
+  std::vector<MountNamespace> tables(n);
+  std::vector<NodeSnapshot> side(n);
+  for (size_t i = 0; i < n; ++i) {
+    tables[i].inode = order[i];
+    tables[i].pids = std::move(members[order[i]]);
+    side[i].method = snap.method;
+  }
+  std::atomic<size_t> next{0};
+  auto work = [&] {
+    std::string buf;
+    for (size_t i; (i = next.fetch_add(1)) < n;)
+      read_members_mount_table(proc, statmount, tables[i], buf, max_bytes, side[i]);
+  };
+  std::vector<std::thread> pool;
+  for (unsigned t = 1; t < threads; ++t) pool.emplace_back(work);
+  work();
+  for (auto& t : pool) t.join();
+  for (size_t i = 0; i < n; ++i) {
+    add_read_counters(snap.counters, side[i].counters);
+    for (auto& issue : side[i].issues) snap.issues.push_back(std::move(issue));
+    for (auto& w : side[i].warnings) snap.warnings.push_back(std::move(w));
+    // Every member gone: the namespace went away with them.
+    if (!tables[i].pids.empty()) snap.namespaces.emplace(order[i], std::move(tables[i]));
   }
 }
 
@@ -371,6 +422,14 @@ Result<NodeSnapshot> enumerate_node(const HostPaths& paths, const EnumerateOptio
     if (ino != snap.host_mntns) order.push_back(ino);
 
   const SnapshotLimits& limits = options.limits;
+  const unsigned threads = std::min({std::max(1u, std::thread::hardware_concurrency()), kMaxReaders,
+                                     static_cast<unsigned>(order.size())});
+  const bool unbounded = !limits.max_namespaces && !limits.max_mounts && !limits.interrupted;
+  if (unbounded && threads > 1) {
+    read_tables_in_parallel(proc, table_method.statmount, order, members, limits.max_mountinfo_bytes, threads,
+                            snap);
+    order.clear();
+  }
   size_t mounts_read = 0;
   std::string buf;
   for (const uint64_t ino : order) {
