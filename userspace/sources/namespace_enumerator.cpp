@@ -15,6 +15,7 @@
 #include <cstring>
 #include <deque>
 #include <set>
+#include <system_error>
 #include <thread>
 #include <unordered_map>
 
@@ -217,7 +218,11 @@ void read_tables_in_parallel(const std::string& proc, bool statmount, const std:
       read_members_mount_table(proc, statmount, tables[i], buf, max_bytes, side[i]);
   };
   std::vector<std::thread> pool;
-  for (unsigned t = 1; t < threads; ++t) pool.emplace_back(work);
+  try {
+    for (unsigned t = 1; t < threads; ++t) pool.emplace_back(work);
+  } catch (const std::system_error&) {
+    // No thread to be had (a pids limit): fewer readers, same result.
+  }
   work();
   for (auto& t : pool) t.join();
   for (size_t i = 0; i < n; ++i) {

@@ -7,6 +7,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstring>
 #include <vector>
 
@@ -260,15 +261,18 @@ Result<StatmountTable> read_mount_table_statmount(uint64_t mnt_ns_id, const Stat
   uint64_t last = 0;
   for (;;) {
     const size_t at = ids.size();
-    if ((at + kIdsPerCall) * sizeof(uint64_t) > max_bytes)
-      return Error{what + ": more mounts than " + std::to_string(max_bytes) + " bytes hold", EFBIG};
-    ids.resize(at + kIdsPerCall);
+    // Never more ids than the budget holds, so a small budget refuses only
+    // a table that really exceeds it.
+    const size_t room = max_bytes / sizeof(uint64_t) - std::min(at, max_bytes / sizeof(uint64_t));
+    if (room == 0) return Error{what + ": more mounts than " + std::to_string(max_bytes) + " bytes hold", EFBIG};
+    const size_t batch = std::min(kIdsPerCall, room);
+    ids.resize(at + batch);
     const api::MntIdReq req = request(mnt_ns_id, api::kListmountRoot, last);
-    const long n = sys_listmount(req, ids.data() + at, kIdsPerCall);
+    const long n = sys_listmount(req, ids.data() + at, batch);
     ++out.calls;
     if (n < 0) return Error::from_errno(what + ": listmount");
     ids.resize(at + static_cast<size_t>(n));
-    if (static_cast<size_t>(n) < kIdsPerCall) break;
+    if (static_cast<size_t>(n) < batch) break;
     last = ids.back();
   }
   spent = ids.size() * sizeof(uint64_t);
