@@ -166,12 +166,14 @@ void register_scan_command(CLI::App& app, CommandAction& action) {
   static const std::map<std::string, MountTableMethod> kMountTables = {
       {"auto", MountTableMethod::kAuto}, {"statmount", MountTableMethod::kStatmount},
       {"mountinfo", MountTableMethod::kMountinfo}};
-  cmd->add_option("--mount-table", req.mount_table,
-                  "How each mount namespace's table is read: statmount (listmount(2)/statmount(2), no text "
-                  "to parse; exit 2 if this kernel cannot), mountinfo (/proc/PID/mountinfo text), or auto: "
-                  "statmount where the kernel has every field needed, else mountinfo. Both give the same "
-                  "findings; scan_summary's method says which was used and method_note why not statmount")
-      ->transform(CLI::CheckedTransformer(kMountTables, CLI::ignore_case))
+  cmd->add_option_function<std::string>(
+         "--mount-table", [&req](const std::string& v) { req.mount_table = kMountTables.at(v); },
+         "How each mount namespace's table is read: statmount (listmount(2)/statmount(2), no text to "
+         "parse; exit 2 if this kernel cannot), mountinfo (/proc/PID/mountinfo text), or auto: "
+         "statmount where the kernel has every field needed (6.15+), else mountinfo. Both give the "
+         "same findings; scan_summary's method says which was used and method_note why not statmount")
+      ->check(CLI::IsMember({"auto", "statmount", "mountinfo"}).description(""))
+      ->type_name("auto|statmount|mountinfo")
       ->default_str("auto");
   add_cmdline_option(*cmd, req.cmdline);
   cmd->add_option("--ceph-conf", req.ceph.conf_path,
