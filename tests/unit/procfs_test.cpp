@@ -338,6 +338,34 @@ TEST_F(SyntheticProc, GroupsByNamespaceAndReadsEachOnce) {
   EXPECT_FALSE(snap->processes.count(30));
 }
 
+// An unbounded walk reads namespaces on several threads, a bounded one in
+// order; with bounds that bind nothing both must give the same snapshot,
+// down to the order of warnings and issues.
+TEST_F(SyntheticProc, ParallelAndSequentialReadsGiveTheSameSnapshot) {
+  write_file(proc_ + "/40/mountinfo", "not a mountinfo line\n" + read_file(proc_ + "/40/mountinfo").value());
+  auto parallel = enumerate_node(paths_, EnumerateOptions{});
+  EnumerateOptions bounded;
+  bounded.limits.max_namespaces = 1000;  // never reached: only makes the walk sequential
+  auto sequential = enumerate_node(paths_, bounded);
+  ASSERT_TRUE(parallel && sequential);
+  EXPECT_EQ(parallel->namespaces.size(), sequential->namespaces.size());
+  for (const auto& [ino, ns] : sequential->namespaces) {
+    ASSERT_TRUE(parallel->namespaces.count(ino)) << ino;
+    const auto& p = parallel->namespaces.at(ino);
+    EXPECT_EQ(p.pids, ns.pids);
+    EXPECT_EQ(p.mounts, ns.mounts);
+    EXPECT_EQ(p.mountinfo_origin, ns.mountinfo_origin);
+    EXPECT_EQ(p.read_error, ns.read_error);
+  }
+  EXPECT_EQ(parallel->warnings, sequential->warnings);
+  ASSERT_EQ(parallel->issues.size(), sequential->issues.size());
+  ASSERT_FALSE(parallel->issues.empty());
+  EXPECT_EQ(parallel->issues[0].origin, sequential->issues[0].origin);
+  EXPECT_EQ(parallel->counters.mountinfo_lines, sequential->counters.mountinfo_lines);
+  EXPECT_EQ(parallel->counters.parse_issues, sequential->counters.parse_issues);
+  EXPECT_EQ(parallel->counters.pids_vanished, sequential->counters.pids_vanished);
+}
+
 TEST_F(SyntheticProc, LimitsLeaveOutTrimAndRefuseButNeverTheHost) {
   const uint64_t a = ns_of(1), b = ns_of(20), c = ns_of(40);
   EnumerateOptions options;
