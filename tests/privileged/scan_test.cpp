@@ -21,6 +21,7 @@
 #include "fixture/unanswering_fuse.h"
 #include "mountleak_process.h"
 #include "seed_test_support.h"
+#include "sources/statmount_reader.h"
 
 namespace mountleak::testing {
 namespace {
@@ -279,7 +280,14 @@ TEST(ScanOnThisHost, HostNamespaceFallbackIsSaid) {
   ASSERT_FALSE(lines.empty());
   const auto& summary = lines.back();
   EXPECT_EQ(summary["event"], "scan_summary");
-  EXPECT_EQ(summary["method"], "mountinfo");
+  // statmount where the kernel has every field it needs, else mountinfo and why.
+  const MountTableChoice here = choose_mount_table_on("/proc", MountTableMethod::kAuto);
+  EXPECT_EQ(summary["method"], here.method) << summary.dump();
+  if (here.statmount) {
+    EXPECT_TRUE(summary["method_note"].is_null()) << summary.dump();
+  } else {
+    EXPECT_EQ(summary["method_note"], here.reason) << summary.dump();
+  }
   EXPECT_FALSE(summary["host_mntns_source"].get<std::string>().empty());
 }
 

@@ -158,10 +158,19 @@ TEST(RealProc, EnumerateFindsOwnNamespace) {
   EXPECT_TRUE(std::binary_search(ns.pids.begin(), ns.pids.end(), static_cast<int>(::getpid())));
   EXPECT_FALSE(ns.mounts.empty());
   EXPECT_TRUE(ns.read_error.empty());
-  EXPECT_EQ(snap->method, "mountinfo");
+  // statmount where this kernel (and our privileges) allow it, else text.
+  EXPECT_EQ(snap->method, choose_mount_table_on(paths.proc(), MountTableMethod::kAuto).method);
   EXPECT_EQ(snap->counters.namespaces, snap->namespaces.size());
   EXPECT_GE(snap->counters.pids_listed, 2u);
-  EXPECT_GE(snap->counters.mountinfo_lines, ns.mounts.size());
+  EXPECT_GE(snap->counters.mountinfo_lines + snap->counters.statmount_mounts, ns.mounts.size());
+  // Either way, the same table as mountinfo's text.
+  EnumerateOptions text;
+  text.mount_table = MountTableMethod::kMountinfo;
+  auto by_text = enumerate_node(paths, text);
+  ASSERT_TRUE(by_text) << by_text.error().message;
+  EXPECT_EQ(by_text->method, "mountinfo");
+  ASSERT_TRUE(by_text->namespaces.count(own));
+  EXPECT_EQ(by_text->namespaces.at(own).mounts, ns.mounts);
   ASSERT_TRUE(snap->processes.count(::getpid()));
   EXPECT_EQ(snap->processes.at(::getpid()).mntns, own);
 
@@ -327,6 +336,34 @@ TEST_F(SyntheticProc, GroupsByNamespaceAndReadsEachOnce) {
   EXPECT_EQ(td.mntns, b);
   EXPECT_FALSE(snap->processes.count(20));
   EXPECT_FALSE(snap->processes.count(30));
+}
+
+// An unbounded walk reads namespaces on several threads, a bounded one in
+// order; with bounds that bind nothing both must give the same snapshot,
+// down to the order of warnings and issues.
+TEST_F(SyntheticProc, ParallelAndSequentialReadsGiveTheSameSnapshot) {
+  write_file(proc_ + "/40/mountinfo", "not a mountinfo line\n" + read_file(proc_ + "/40/mountinfo").value());
+  auto parallel = enumerate_node(paths_, EnumerateOptions{});
+  EnumerateOptions bounded;
+  bounded.limits.max_namespaces = 1000;  // never reached: only makes the walk sequential
+  auto sequential = enumerate_node(paths_, bounded);
+  ASSERT_TRUE(parallel && sequential);
+  EXPECT_EQ(parallel->namespaces.size(), sequential->namespaces.size());
+  for (const auto& [ino, ns] : sequential->namespaces) {
+    ASSERT_TRUE(parallel->namespaces.count(ino)) << ino;
+    const auto& p = parallel->namespaces.at(ino);
+    EXPECT_EQ(p.pids, ns.pids);
+    EXPECT_EQ(p.mounts, ns.mounts);
+    EXPECT_EQ(p.mountinfo_origin, ns.mountinfo_origin);
+    EXPECT_EQ(p.read_error, ns.read_error);
+  }
+  EXPECT_EQ(parallel->warnings, sequential->warnings);
+  ASSERT_EQ(parallel->issues.size(), sequential->issues.size());
+  ASSERT_FALSE(parallel->issues.empty());
+  EXPECT_EQ(parallel->issues[0].origin, sequential->issues[0].origin);
+  EXPECT_EQ(parallel->counters.mountinfo_lines, sequential->counters.mountinfo_lines);
+  EXPECT_EQ(parallel->counters.parse_issues, sequential->counters.parse_issues);
+  EXPECT_EQ(parallel->counters.pids_vanished, sequential->counters.pids_vanished);
 }
 
 TEST_F(SyntheticProc, LimitsLeaveOutTrimAndRefuseButNeverTheHost) {

@@ -11,6 +11,7 @@
 #include "sources/bpf/tracer.h"
 #include "sources/event_sink.h"
 #include "sources/kernel_info.h"
+#include "sources/statmount_reader.h"
 #include "util/capabilities.h"
 
 namespace mountleak {
@@ -60,12 +61,20 @@ int run_probe(const CommonOptions& options) {
   // Without a trial (no privileges, nothing loads), the program types alone.
   auto hooks = trial.loaded ? trial.hooks : choose_hooks(mountleak_hooks(), features);
 
+  // How scan would read mount tables here (scan --mount-table auto).
+  const MountTableChoice table = choose_mount_table_on(options.paths.proc(), MountTableMethod::kAuto);
+
   if (options.output == OutputFormat::kJson) {
     ProbeReport report{kernel, tracefs.available, tracefs.detail, programs, trial.loaded, trial.detail,
                        trial.refused, hooks};
-    fmt::print("{}\n", json_line(probe_json(report)));
+    nlohmann::json j = probe_json(report);
+    j["mount_table"] = {{"method", table.method},
+                        {"note", table.reason.empty() ? nlohmann::json(nullptr) : nlohmann::json(table.reason)}};
+    fmt::print("{}\n", json_line(j));
   } else {
     fmt::print("tracefs    {}\n", tracefs.detail);
+    fmt::print("mounts     scan reads mount tables via {}{}\n", table.method,
+               table.reason.empty() ? "" : " (" + table.reason + ")");
     fmt::print("load       {}\n", trial.loaded ? trial.detail
                                                : "FAILED: " + trial.detail +
                                                      " (hooks below judged from program types alone)");

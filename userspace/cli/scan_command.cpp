@@ -3,6 +3,8 @@
 
 #include <fmt/core.h>
 
+#include <map>
+
 #include "cli/common_options.h"
 #include "cli/option_checks.h"
 #include "findings/record.h"
@@ -26,6 +28,7 @@ struct ScanOptions {
 ScanSummary summary_of(const ScanReport& report) {
   ScanSummary s;
   s.method = report.method;
+  s.method_note = report.method_note;
   s.host_mntns = report.host_mntns;
   s.host_mntns_source = report.host_mntns_source;
   s.devices = report.devices.size();
@@ -36,6 +39,12 @@ ScanSummary summary_of(const ScanReport& report) {
   s.warnings = report.warnings;
   s.layout = report.layout;
   return s;
+}
+
+// "statmount", or "mountinfo (why not statmount)".
+std::string method_phrase(const ScanReport& report) {
+  if (report.method_note.empty()) return report.method;
+  return report.method + " (" + printable(report.method_note) + ")";
 }
 
 void print_json_line(const Event& event) {
@@ -58,7 +67,7 @@ void print_risks(const ScanReport& report, OutputFormat output) {
   if (report.risks.empty()) {
     fmt::print("No hostPath risk: no mount namespace binds the kubelet root, a directory above it or one it "
                "mounts volumes under with private propagation ({} mount namespaces read via {}).\n",
-               report.counters.namespaces, report.method);
+               report.counters.namespaces, method_phrase(report));
     return;
   }
   if (report.layout && report.layout->host_root != "/")
@@ -100,10 +109,12 @@ int run_scan_command(ScanOptions& options) {
     if (report->devices.empty())
       fmt::print("No {} found ({} mount namespaces read via {}).\n",
                  req.all ? "leaked or shared tracked devices" : "holders",
-                 report->counters.namespaces, report->method);
+                 report->counters.namespaces, method_phrase(*report));
     if (report->layout && report->layout->host_root != "/")
       fmt::print("Paths are {}.\n", printable(report->layout->paths_note()));
     for (const auto& d : report->devices) fmt::print("{}\n", terminal_safe(device_block(d)));
+    if (!report->devices.empty())
+      fmt::print("({} mount namespaces read via {}.)\n", report->counters.namespaces, method_phrase(*report));
   }
   return report->needs_action() ? kExitFindings : kExitOk;
 }
@@ -114,7 +125,8 @@ void register_scan_command(CLI::App& app, CommandAction& action) {
   auto options = std::make_shared<ScanOptions>();
   CLI::App* cmd = app.add_subcommand("scan", "Find who holds a block device and name its container and pod, without eBPF");
   cmd->footer("Find every holder of a block device and name its container and pod, without eBPF.\n"
-      "Reads each mount namespace's mountinfo once, plus open file descriptors.\n"
+      "Reads each mount namespace's mount table once (listmount/statmount where the\n"
+      "kernel can, else its mountinfo; see --mount-table), plus open file descriptors.\n"
       "With no selector, --all is assumed.\n\n"
       "--risks asks another question: which containers WILL leak. It lists every mount\n"
       "namespace that binds the kubelet root, a directory above it (/, /var, /var/lib) or one\n"
@@ -151,6 +163,18 @@ void register_scan_command(CLI::App& app, CommandAction& action) {
                   "The host's mount namespace: a PID or an ns file [default: PID 1's, else our own]")
       ->check(pid_or_absolute_path());
   cmd->add_flag("!--no-fds", req.scan_fds, "Do not look for open file descriptors");
+  static const std::map<std::string, MountTableMethod> kMountTables = {
+      {"auto", MountTableMethod::kAuto}, {"statmount", MountTableMethod::kStatmount},
+      {"mountinfo", MountTableMethod::kMountinfo}};
+  cmd->add_option_function<std::string>(
+         "--mount-table", [&req](const std::string& v) { req.mount_table = kMountTables.at(v); },
+         "How each mount namespace's table is read: statmount (listmount(2)/statmount(2), no text to "
+         "parse; exit 2 if this kernel cannot), mountinfo (/proc/PID/mountinfo text), or auto: "
+         "statmount where the kernel has every field needed (6.15+), else mountinfo. Both give the "
+         "same findings; scan_summary's method says which was used and method_note why not statmount")
+      ->check(CLI::IsMember({"auto", "statmount", "mountinfo"}).description(""))
+      ->type_name("auto|statmount|mountinfo")
+      ->default_str("auto");
   add_cmdline_option(*cmd, req.cmdline);
   cmd->add_option("--ceph-conf", req.ceph.conf_path,
                   "Ask this cluster about rbd devices' watchers and lockers "

@@ -75,7 +75,8 @@ struct HoldersFound {
 
 // scan's last word: how the node was read and what that cost.
 struct ScanSummary {
-  std::string method;  // "mountinfo" or "listmount"
+  std::string method;       // how mount tables were read: "statmount" or "mountinfo"
+  std::string method_note;  // why mountinfo, when statmount was not used
   uint64_t host_mntns = 0;
   std::string host_mntns_source;
   size_t devices = 0;

@@ -23,6 +23,10 @@ struct ScanCounters {
   uint64_t descriptor_pins = 0;  // namespaces only an open descriptor keeps
   uint64_t namespaces = 0;
   uint64_t mountinfo_lines = 0;
+  uint64_t statmount_mounts = 0;     // mounts read through statmount(2)
+  // Namespaces read as mountinfo text although statmount was chosen: those
+  // no process is in, and any statmount could not read.
+  uint64_t statmount_fallbacks = 0;
   uint64_t parse_issues = 0;
   uint64_t fds_scanned = 0;           // find_fd_holders: descriptors looked at
   uint64_t fds_unreadable = 0;        // find_fd_holders: fd dirs or links refused
@@ -39,7 +43,8 @@ struct NodeSnapshot {
   std::map<int, ProcessInfo> processes;           // empty unless process_details
   uint64_t host_mntns = 0;
   std::string host_mntns_source;  // the ns file host_mntns was taken from
-  std::string method;             // "mountinfo" or "listmount"
+  std::string method;             // how mount tables were read: "statmount" or "mountinfo"
+  std::string method_note;        // why mountinfo, when statmount was not used
   ScanCounters counters;
   std::vector<ParseIssue> issues;
   std::vector<std::string> warnings;  // degraded results, for the user to see

@@ -52,6 +52,8 @@ nlohmann::json scan_counters_json(const ScanCounters& c) {
           {"descriptor_pins", c.descriptor_pins},
           {"namespaces", c.namespaces},
           {"mountinfo_lines", c.mountinfo_lines},
+          {"statmount_mounts", c.statmount_mounts},
+          {"statmount_fallbacks", c.statmount_fallbacks},
           {"parse_issues", c.parse_issues},
           {"fds_scanned", c.fds_scanned},
           {"fds_unreadable", c.fds_unreadable},
@@ -176,6 +178,7 @@ struct EventJson {
     for (const auto& i : s.issues) issues.push_back({{"file", i.origin}, {"line", i.line}, {"reason", i.reason}});
     nlohmann::json j = {{"event", "scan_summary"},
                         {"method", s.method},
+                        {"method_note", s.method_note.empty() ? nlohmann::json(nullptr) : nlohmann::json(s.method_note)},
                         {"host_mntns", s.host_mntns},
                         {"host_mntns_source", s.host_mntns_source},
                         {"devices", s.devices},

@@ -45,6 +45,7 @@ Result<ScanReport> run_risk_scan(const HostPaths& paths, const ScanRequest& requ
   EnumerateOptions options;
   options.host_mntns = request.host_mntns;
   options.process_details = false;  // read lazily, only for the namespaces at risk
+  options.mount_table = request.mount_table;
   auto snap = enumerate_node(paths, options);
   if (!snap) return snap.error();
   static const std::vector<MountEntry> kNoMounts;

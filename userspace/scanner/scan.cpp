@@ -105,6 +105,7 @@ ScanReport start_report(const NodeSnapshot& snap, const HostPaths& paths) {
   report.layout = HostLayout::build(paths, host != snap.namespaces.end() ? host->second.mounts : kNoMounts);
   const HostLayout& layout = *report.layout;
   report.method = snap.method;
+  report.method_note = snap.method_note;
   report.host_mntns = snap.host_mntns;
   report.host_mntns_source = snap.host_mntns_source;
   report.issues = snap.issues;
@@ -120,6 +121,7 @@ Result<ScanReport> run_scan(const HostPaths& paths, const ScanRequest& request) 
   EnumerateOptions options;
   options.host_mntns = request.host_mntns;
   options.process_details = false;  // read lazily, only for holders
+  options.mount_table = request.mount_table;
   // The descriptor walk --no-fds turns off also finds namespaces that only
   // an open descriptor keeps.
   options.descriptor_pinned_namespaces = request.scan_fds;

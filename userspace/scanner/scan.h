@@ -28,6 +28,7 @@ struct ScanRequest {
   bool risks = false;
   std::string host_mntns;            // "" = auto (PID 1, else our own)
   bool scan_fds = true;              // look for open descriptors too
+  MountTableMethod mount_table = MountTableMethod::kAuto;  // --mount-table
   CmdlinePolicy cmdline = CmdlinePolicy::kRedacted;
   // Ask the Ceph cluster about rbd devices (watchers, lockers). Empty
   // conf_path: <host-root>/etc/ceph/ceph.conf when it exists, else skipped.
@@ -39,7 +40,8 @@ struct ScanReport {
   std::vector<DeviceHolders> devices;
   std::vector<HostpathRisk> risks;  // --risks
   bool risks_asked = false;
-  std::string method;               // "mountinfo" or "listmount"
+  std::string method;               // how mount tables were read: "statmount" or "mountinfo"
+  std::string method_note;          // why mountinfo, when statmount was not used
   uint64_t host_mntns = 0;
   std::string host_mntns_source;
   ScanCounters counters;

@@ -10,10 +10,13 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <charconv>
 #include <cstring>
 #include <deque>
 #include <set>
+#include <system_error>
+#include <thread>
 #include <unordered_map>
 
 #include "sources/deadline_child.h"
@@ -25,6 +28,9 @@ namespace mountleak {
 
 namespace {
 
+// Threads reading mount tables at once in an unbounded walk.
+constexpr unsigned kMaxReaders = 4;
+
 std::string pid_file(const std::string& proc, int pid, const char* leaf) {
   return proc + "/" + std::to_string(pid) + "/" + leaf;
 }
@@ -33,7 +39,9 @@ bool all_digits(std::string_view s) {
   return !s.empty() && std::all_of(s.begin(), s.end(), [](char c) { return c >= '0' && c <= '9'; });
 }
 
+// A table read as mountinfo text.
 void absorb(MountTable&& table, MountNamespace& ns, NodeSnapshot& snap) {
+  if (snap.method == "statmount") ++snap.counters.statmount_fallbacks;
   snap.counters.mountinfo_lines += table.lines;
   snap.counters.parse_issues += table.issues.size();
   for (auto& issue : table.issues) snap.issues.push_back(std::move(issue));
@@ -76,14 +84,70 @@ Status resolve_host_namespace(const std::string& proc, const EnumerateOptions& o
                ino.error().errno_value};
 }
 
-// Reads the namespace's mountinfo from the first member that still exists
-// and is still in it. Members found gone are removed from ns.pids.
-void read_members_mountinfo(const std::string& proc, MountNamespace& ns, std::string& buf,
-                            size_t max_bytes, NodeSnapshot& snap) {
+// How one member's namespace went through statmount.
+enum class ByStatmount { kRead, kGone, kTooLarge, kFailed };
+
+// The member's namespace through listmount/statmount: its ns file is opened
+// (a magic link: nothing of the container's is resolved), must still be the
+// namespace grouped (the pid may have been reused), and names it by id.
+ByStatmount read_member_statmount(const std::string& proc, int pid, MountNamespace& ns, size_t max_bytes,
+                                  NodeSnapshot& snap, std::string& error) {
+  const std::string path = pid_file(proc, pid, "ns/mnt");
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
+    const Error e = Error::from_errno("opening " + path);
+    if (process_vanished(e)) return ByStatmount::kGone;
+    error = e.message;
+    return ByStatmount::kFailed;
+  }
+  struct stat st {};
+  if (::fstat(fd, &st) != 0 || st.st_ino != ns.inode) {
+    ::close(fd);
+    return ByStatmount::kGone;
+  }
+  auto id = mount_namespace_id(fd);
+  auto table = id ? read_mount_table_statmount(*id, StatmountBudget{max_bytes}) : Result<StatmountTable>(id.error());
+  ::close(fd);
+  if (!table) {
+    error = path + ": " + table.error().message;
+    if (table.error().errno_value == EFBIG) {
+      ++snap.counters.mountinfo_too_large;
+      return ByStatmount::kTooLarge;
+    }
+    return ByStatmount::kFailed;
+  }
+  ns.mountinfo_origin = "statmount(mnt_ns_id " + std::to_string(*id) + " of " + path + ")";
+  snap.counters.statmount_mounts += table->table.mounts.size();
+  ns.mounts = std::move(table->table.mounts);
+  return ByStatmount::kRead;
+}
+
+// Reads the namespace's mount table from the first member that still exists
+// and is still in it: through statmount when chosen, else (or when that
+// fails for a reason other than the member being gone) its mountinfo.
+// Members found gone are removed from ns.pids.
+void read_members_mount_table(const std::string& proc, bool statmount, MountNamespace& ns, std::string& buf,
+                              size_t max_bytes, NodeSnapshot& snap) {
   std::vector<int> gone;
   std::string last_error;
   bool read = false;
   for (const int pid : ns.pids) {
+    if (statmount) {
+      const ByStatmount r = read_member_statmount(proc, pid, ns, max_bytes, snap, last_error);
+      if (r == ByStatmount::kRead) {
+        read = true;
+        break;
+      }
+      if (r == ByStatmount::kGone) {
+        gone.push_back(pid);
+        continue;
+      }
+      if (r == ByStatmount::kTooLarge) break;  // its text is no smaller
+      // Any other failure: this namespace is read as text instead.
+      snap.warnings.push_back("mount namespace " + std::to_string(ns.inode) + ": statmount failed (" + last_error +
+                              "); read its mountinfo instead");
+      statmount = false;
+    }
     const std::string path = pid_file(proc, pid, "mountinfo");
     auto st = read_file_into(path, buf, max_bytes);
     if (!st) {
@@ -117,6 +181,56 @@ void read_members_mountinfo(const std::string& proc, MountNamespace& ns, std::st
     ns.read_error = last_error.empty() ? "no member process could be read" : last_error;
     snap.warnings.push_back("mount namespace " + std::to_string(ns.inode) +
                             ": mount table not read: " + ns.read_error);
+  }
+}
+
+// What reading one namespace may add to a snapshot's counters.
+void add_read_counters(ScanCounters& into, const ScanCounters& from) {
+  into.mountinfo_lines += from.mountinfo_lines;
+  into.parse_issues += from.parse_issues;
+  into.statmount_mounts += from.statmount_mounts;
+  into.statmount_fallbacks += from.statmount_fallbacks;
+  into.mountinfo_too_large += from.mountinfo_too_large;
+  into.pids_vanished += from.pids_vanished;
+}
+
+// An unbounded walk (scan's) reads its namespaces on a few threads: the
+// kernel producing each table is most of a scan's time, and namespaces are
+// independent. Each namespace gets its own accumulator, merged in `order`
+// afterwards, so counters, warnings and issues come out as a sequential walk
+// gives them. A bounded walk (trace's) stays sequential: which namespaces its
+// bounds leave out or trim depends on the order tables are read in.
+void read_tables_in_parallel(const std::string& proc, bool statmount, const std::vector<uint64_t>& order,
+                             std::unordered_map<uint64_t, std::vector<int>>& members, size_t max_bytes,
+                             unsigned threads, NodeSnapshot& snap) {
+  const size_t n = order.size();
+  std::vector<MountNamespace> tables(n);
+  std::vector<NodeSnapshot> side(n);
+  for (size_t i = 0; i < n; ++i) {
+    tables[i].inode = order[i];
+    tables[i].pids = std::move(members[order[i]]);
+    side[i].method = snap.method;
+  }
+  std::atomic<size_t> next{0};
+  auto work = [&] {
+    std::string buf;
+    for (size_t i; (i = next.fetch_add(1)) < n;)
+      read_members_mount_table(proc, statmount, tables[i], buf, max_bytes, side[i]);
+  };
+  std::vector<std::thread> pool;
+  try {
+    for (unsigned t = 1; t < threads; ++t) pool.emplace_back(work);
+  } catch (const std::system_error&) {
+    // No thread to be had (a pids limit): fewer readers, same result.
+  }
+  work();
+  for (auto& t : pool) t.join();
+  for (size_t i = 0; i < n; ++i) {
+    add_read_counters(snap.counters, side[i].counters);
+    for (auto& issue : side[i].issues) snap.issues.push_back(std::move(issue));
+    for (auto& w : side[i].warnings) snap.warnings.push_back(std::move(w));
+    // Every member gone: the namespace went away with them.
+    if (!tables[i].pids.empty()) snap.namespaces.emplace(order[i], std::move(tables[i]));
   }
 }
 
@@ -264,13 +378,18 @@ std::optional<uint64_t> parse_mnt_ns_root(std::string_view root) {
 Result<NodeSnapshot> enumerate_node(const HostPaths& paths, const EnumerateOptions& options) {
   const std::string proc = paths.proc();
   NodeSnapshot snap;
-  snap.method = "mountinfo";
 
   const std::vector<int> pids = list_pids(proc);
   if (pids.empty()) return Error{"listing " + proc + ": no process directories", 0};
   snap.counters.pids_listed = pids.size();
 
   if (auto st = resolve_host_namespace(proc, options, snap); !st) return st.error();
+
+  const MountTableChoice table_method = choose_mount_table_on(proc, options.mount_table);
+  if (table_method.refused)
+    return Error{"--mount-table statmount: " + table_method.reason, ENOTSUP};
+  snap.method = table_method.method;
+  snap.method_note = table_method.reason;
 
   // Group by namespace, threads that unshared alone with theirs.
   std::unordered_map<uint64_t, std::vector<int>> members;
@@ -308,6 +427,14 @@ Result<NodeSnapshot> enumerate_node(const HostPaths& paths, const EnumerateOptio
     if (ino != snap.host_mntns) order.push_back(ino);
 
   const SnapshotLimits& limits = options.limits;
+  const unsigned threads = std::min({std::max(1u, std::thread::hardware_concurrency()), kMaxReaders,
+                                     static_cast<unsigned>(order.size())});
+  const bool unbounded = !limits.max_namespaces && !limits.max_mounts && !limits.interrupted;
+  if (unbounded && threads > 1) {
+    read_tables_in_parallel(proc, table_method.statmount, order, members, limits.max_mountinfo_bytes, threads,
+                            snap);
+    order.clear();
+  }
   size_t mounts_read = 0;
   std::string buf;
   for (const uint64_t ino : order) {
@@ -321,7 +448,7 @@ Result<NodeSnapshot> enumerate_node(const HostPaths& paths, const EnumerateOptio
     MountNamespace ns;
     ns.inode = ino;
     ns.pids = std::move(members[ino]);
-    read_members_mountinfo(proc, ns, buf, limits.max_mountinfo_bytes, snap);
+    read_members_mount_table(proc, table_method.statmount, ns, buf, limits.max_mountinfo_bytes, snap);
     // Every member gone: the namespace went away with them.
     if (ns.pids.empty()) continue;
     if (!host && limits.max_mounts && mounts_read + ns.mounts.size() > limits.max_mounts &&

@@ -7,10 +7,10 @@
 // an nsfs bind mount or an open descriptor keeps alive (where lsns goes
 // blind).
 //
-// Why mountinfo and not listmount(2)/statmount(2): measured on this kernel
-// (6.18) for a namespace of 502 mounts, reading and parsing mountinfo takes
-// 0.36 ms, listmount plus one statmount per mount 1.28 ms. The kernel's
-// per-call cost dominates, so method is always "mountinfo" for now.
+// Each namespace's table comes through listmount(2)/statmount(2) where the
+// kernel has what that needs (sources/statmount_reader.h), else as its
+// mountinfo text; both give the same MountEntry values. Namespaces no process
+// is in are always read as text, by a child that enters them.
 
 #include <chrono>
 #include <cstdint>
@@ -24,6 +24,7 @@
 #include "model/mountinfo.h"
 #include "model/node_snapshot.h"
 #include "sources/procfs.h"
+#include "sources/statmount_reader.h"
 #include "util/result.h"
 
 namespace mountleak {
@@ -45,6 +46,8 @@ struct EnumerateOptions {
   // PID or the path of a namespace file.
   std::string host_mntns;
   bool process_details = true;    // fill NodeSnapshot::processes
+  // How mount tables are read: auto takes statmount where the kernel can.
+  MountTableMethod mount_table = MountTableMethod::kAuto;
   bool pinned_namespaces = true;  // look for and read nsfs-pinned namespaces
   // Look for and read namespaces an open descriptor alone keeps: one more
   // pass over every process's descriptors.
@@ -52,8 +55,9 @@ struct EnumerateOptions {
   SnapshotLimits limits;
 };
 
-// Fails only when the proc root cannot be listed or the host namespace given
-// in options cannot be resolved; everything else degrades into counters and
+// Fails only when the proc root cannot be listed, the host namespace given
+// in options cannot be resolved, or statmount was demanded and this kernel
+// cannot give it; everything else degrades into counters and
 // warnings.
 Result<NodeSnapshot> enumerate_node(const HostPaths& paths, const EnumerateOptions& options);
 

@@ -21,7 +21,8 @@ constexpr const char* kWhyAdminTracing =
     "mounting tracefs when it is not mounted, and listing the kernel's BTF objects (a module's "
     "functions, where an fexit program was bound)";
 constexpr const char* kWhyAdminSetns =
-    "setns(2) into a mount namespace that only an nsfs bind mount keeps alive, to read its mount table";
+    "setns(2) into a mount namespace that only an nsfs bind mount keeps alive, to read its mount table, "
+    "and statmount(2) of another namespace's mounts";
 constexpr const char* kWhyChroot = "setns(2) into a mount namespace (the kernel asks for it beside CAP_SYS_ADMIN)";
 constexpr const char* kWhyPtrace =
     "reading other processes' /proc/PID/ns/mnt, root, cwd, fd and fdinfo (every process that is not "
