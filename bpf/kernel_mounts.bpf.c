@@ -62,7 +62,9 @@ int BPF_PROG(ml_fexit_path_mount, const char *dev_name, struct path *path, const
 }
 
 /* attach_recursive_mnt(source_mnt, ...): its later arguments changed over
- * time; the source is always first and the result is read by helper.
+ * time (Debian's 6.1 has (source, dest, dest_mp, bool moving), its 6.12
+ * (source, top, dest_mp, mnt_tree_flags_t flags)); the source is always
+ * first and the result is read by helper, so one program serves both.
  * mount(2) is reported once, by path_mount, with its flags and paths (it
  * can only attach in the caller's own namespace); this program reports the
  * attaches of the new mount API (move_mount), which path_mount never sees.

@@ -17,7 +17,7 @@
 # the ratios mean anything, and they are not the same as on real hardware.
 #
 # Steps: build mountleak and trace_overhead (unless --no-build), fetch the
-# kernel (scripts/vm/fetch_kernel.sh, cached in BUILD/vm-cache, shared with
+# kernel (scripts/vm/fetch_kernel.sh, cached in BUILD/vm-cache/KERNEL, shared with
 # the vm lane), build an initramfs (scripts/vm/build_initramfs.sh) with the
 # lane's tests/vm/guest_init.sh as /init, running its "bench" scenario, boot and judge it with
 # tests/vm/run_vm_tests.sh, then read the benchmark's JSON line.
@@ -27,6 +27,7 @@
 #   --no-build          use the binaries as they are
 #   --mountleak PATH    default BUILD/mountleak
 #   --bench PATH        default BUILD/bench/trace_overhead
+#   --kernel 6.1|6.12   which of Debian 12's kernels (fetch_kernel.sh), default 6.1
 #   --work DIR          default BUILD/vm-bench (initramfs, logs, results)
 #   --out FILE          the results table, default WORK/results.txt
 #   --rounds N --containers N --syscalls N --settle-ms N   benchmark sizes
@@ -45,7 +46,7 @@ die() {
 }
 
 build_dir="${BUILD_DIR:-build}"
-build=1 mountleak="" bench="" work="" out="" timeout_s=260
+build=1 kernel=6.1 mountleak="" bench="" work="" out="" timeout_s=260
 # Sized for about 2 minutes of TCG on a busy 2-core machine (see
 # bench/README.md, "In the vm lane's guest").
 rounds=6 containers=80 syscalls=200000 settle_ms=300
@@ -56,6 +57,7 @@ while (($#)); do
     --no-build) build=0; shift ;;
     --mountleak) mountleak="$2"; shift 2 ;;
     --bench) bench="$2"; shift 2 ;;
+    --kernel) kernel="$2"; shift 2 ;;
     --work) work="$2"; shift 2 ;;
     --out) out="$2"; shift 2 ;;
     --rounds) rounds="$2"; shift 2 ;;
@@ -73,7 +75,7 @@ mountleak="${mountleak:-$build_dir/mountleak}"
 bench="${bench:-$build_dir/bench/trace_overhead}"
 work="${work:-$build_dir/vm-bench}"
 out="${out:-$work/results.txt}"
-export MOUNTLEAK_VM_CACHE="${MOUNTLEAK_VM_CACHE:-$build_dir/vm-cache}"
+export MOUNTLEAK_VM_CACHE="${MOUNTLEAK_VM_CACHE:-$build_dir/vm-cache/$kernel}"
 for tool in qemu-system-x86_64 jq python3; do
   command -v "$tool" >/dev/null || die "$tool missing (scripts/setup.sh installs it)"
 done
@@ -86,7 +88,7 @@ fi
 [[ -x "$mountleak" && -x "$bench" ]] || die "no $mountleak or $bench (build them, or drop --no-build)"
 
 mkdir -p "$work"
-"$root/scripts/vm/fetch_kernel.sh" "$MOUNTLEAK_VM_CACHE"
+"$root/scripts/vm/fetch_kernel.sh" --kernel "$kernel" "$MOUNTLEAK_VM_CACHE"
 bench_args="--tiers --ftrace-event setns-event=syscalls/sys_enter_setns --no-target --warmup-phases 1 --chunk-calls 1000"
 bench_args+=" --rounds $rounds --containers $containers --syscalls $syscalls --settle-ms $settle_ms"
 bench_args+=" --mountleak $mountleak ${extra[*]:-}"

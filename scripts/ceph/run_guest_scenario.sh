@@ -7,7 +7,9 @@
 # optionally mountleak scan and trace, release, unmap). Stops the cluster and
 # QEMU on any exit, signals included.
 #
-# usage: run_guest_scenario.sh --work DIR [--mountleak PATH [--trace]] [--timeout S]
+# usage: run_guest_scenario.sh --work DIR [--kernel 6.1|6.12] [--mountleak PATH [--trace]]
+#          [--timeout S]
+#   --kernel K        which of Debian 12's kernels (fetch_kernel.sh; default 6.1)
 #   --work DIR        initramfs, logs, and the kernel cache (DIR/vm-cache,
 #                     or $MOUNTLEAK_VM_CACHE) reused across runs
 #   --mountleak PATH  ship this binary and check `scan --device` in the guest
@@ -27,10 +29,11 @@ die() {
   exit 1
 }
 
-work="" mountleak="" timeout_s=300 trace=0
+work="" kernel=6.1 mountleak="" timeout_s=300 trace=0
 while (($#)); do
   case "$1" in
     --work) work="$2"; shift 2 ;;
+    --kernel) kernel="$2"; shift 2 ;;
     --mountleak) mountleak="$(realpath "$2")"; shift 2 ;;
     --timeout) timeout_s="$2"; shift 2 ;;
     --trace) trace=1; shift ;;
@@ -48,7 +51,7 @@ done
 
 # Modules: rbd pulls libceph and libcrc32c; crc32c_generic implements the
 # checksum they ask for; ext4 for the volume; e1000 is the NIC of -nic user.
-"$vm_scripts/fetch_kernel.sh" "$cache" rbd ext4 e1000 crc32c_generic
+"$vm_scripts/fetch_kernel.sh" --kernel "$kernel" "$cache" rbd ext4 e1000 crc32c_generic
 initramfs="$work/guest-rbd.cpio.gz"
 args=(--kernel "$cache" --init "$here/guest_init.sh" --out "$initramfs" --strip
   --program socat --program mkfs.ext4 --file "$here/guest_rbd_scenario.sh"
@@ -79,32 +82,25 @@ read -r -a guest_args <<<"$("$here/guest_args.sh" "$cluster")"
 declare -A arg=()
 for ((i = 0; i + 1 < ${#guest_args[@]}; i += 2)); do arg[${guest_args[i]}]="${guest_args[i + 1]}"; done
 
-# no_timer_check: on a loaded host TCG can miss the kernel's IO-APIC timer
-# check, which then panics ("IO-APIC + timer doesn't work"); seen here.
-cmdline="console=ttyS0 panic=-1 quiet no_timer_check mlceph_mon=${arg[--mon]} mlceph_osd=${arg[--osd]}"
+cmdline="mlceph_mon=${arg[--mon]} mlceph_osd=${arg[--osd]}"
 cmdline+=" mlceph_mon_v2=${arg[--mon-v2]} mlceph_key=${arg[--key]} mlceph_pool=${arg[--pool]} mlceph_image=${arg[--image]}"
 [[ -n "$mountleak" ]] && cmdline+=" mlceph_mountleak=$mountleak"
 ((trace)) && cmdline+=" mlceph_trace=1"
-accel="${MOUNTLEAK_VM_ACCEL:-tcg}"
-cpu=max
-[[ "$accel" == kvm ]] && cpu=host
 console="$work/guest-rbd.console.log"
 results="$work/guest-rbd.results.log"
-rm -f "$console" "$results"
-say "booting ($accel); console: $console"
+say "booting (${MOUNTLEAK_VM_ACCEL:-tcg}); console: $console"
 start=$SECONDS
-# -nic user: slirp, whose 10.0.2.2 is this host's 127.0.0.1. No hostfwd:
-# nothing listens anywhere but on the cluster's loopback ports. In the
-# background, so that a signal's trap runs at once (bash defers traps while
-# a foreground child runs) and kills it.
-timeout -k 10 "$timeout_s" qemu-system-x86_64 -accel "$accel" -cpu "$cpu" -m 1G -smp 2 -no-reboot \
-  -display none -vga none -monitor none -nodefaults -serial "file:$console" -serial "file:$results" \
-  -nic user,model=e1000 -kernel "$cache/vmlinuz" -initrd "$initramfs" \
-  -append "$cmdline" </dev/null >"$work/guest-rbd.qemu.log" 2>&1 &
+# The vm lane's boot (qemu_guest.sh) with a NIC: -nic user is slirp, whose
+# 10.0.2.2 is this host's 127.0.0.1. No hostfwd: nothing listens anywhere
+# but on the cluster's loopback ports. In the background, so that a
+# signal's trap runs at once (bash defers traps while a foreground child
+# runs) and stops it; it stops QEMU in turn.
+"$vm_scripts/qemu_guest.sh" --kernel-dir "$cache" --initrd "$initramfs" --console "$console" \
+  --results "$results" --timeout "$timeout_s" --accel "${MOUNTLEAK_VM_ACCEL:-tcg}" --memory 1G \
+  --nic user,model=e1000 --append "$cmdline" --qemu-log "$work/guest-rbd.qemu.log" &
 qemu_pid=$!
 wait "$qemu_pid" || true
 qemu_pid=""
-[[ -f "$results" ]] && sed -i 's/\r$//' "$results"
 grep '^guest_rbd:\|^guest_init:\|^{' "$console" >&2 || true
 rc="$(sed -n 's/^@@GUEST_RBD rc=\([0-9]*\).*/\1/p' "$console" | head -n1)"
 [[ -n "$rc" ]] || die "the guest gave no result within ${timeout_s} s (see $console)"

@@ -1,8 +1,7 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: Apache-2.0
-# Fetches Debian's own kernel (the package linux-image-amd64 depends on
-# today) with `apt-get download`, and lays out in OUT_DIR what a QEMU guest
-# needs from it:
+# Fetches one of Debian 12's kernels with `apt-get download`, and lays out in
+# OUT_DIR what a QEMU guest needs from it:
 #   OUT_DIR/vmlinuz, OUT_DIR/config       the kernel and its build config
 #   OUT_DIR/modules/lib/modules/<kver>/   the requested modules, their
 #                                         dependencies, and a modules.dep
@@ -12,13 +11,23 @@
 # download happens once per build tree (and per kernel update). When apt
 # cannot answer (offline) an already fetched kernel is used as it is.
 #
-# usage: fetch_kernel.sh OUT_DIR [MODULE...]
+# usage: fetch_kernel.sh [--kernel 6.1|6.12] OUT_DIR [MODULE...]
+#   --kernel 6.1   (default) the package linux-image-amd64 depends on today:
+#                  Debian 12's own kernel
+#   --kernel 6.12  the newest linux-image-6.12.*+deb12-amd64 the archive has
+#                  (bookworm's backported 6.12, from the same archive)
+#   Each kernel wants its own OUT_DIR: the cache holds one package.
 #   default modules: loop ext4 overlay crc32c_generic rbd. crc32c_generic is
 #   named because libcrc32c (under rbd) wants it only as a soft dependency on
 #   the crypto alias "crc32c", which .modinfo's depends= does not list.
 set -euo pipefail
 
-out="${1:?usage: fetch_kernel.sh OUT_DIR [MODULE...]}"
+kernel=6.1
+if [[ "${1:-}" == --kernel ]]; then
+  kernel="${2:?--kernel needs 6.1 or 6.12}"
+  shift 2
+fi
+out="${1:?usage: fetch_kernel.sh [--kernel 6.1|6.12] OUT_DIR [MODULE...]}"
 shift
 modules=("$@")
 ((${#modules[@]})) || modules=(loop ext4 overlay crc32c_generic rbd)
@@ -29,16 +38,30 @@ die() {
   exit 1
 }
 
-# The versioned package behind the meta-package, e.g. linux-image-6.1.0-56-amd64.
+# The versioned package of the kernel asked for, e.g. linux-image-6.1.0-56-amd64
+# (behind the meta-package) or linux-image-6.12.117+deb12-amd64 (no
+# meta-package names it: the highest version among the names wins).
 resolve_package() {
-  apt-cache depends linux-image-amd64 2>/dev/null |
-    awk '$1 == "Depends:" && $2 ~ /^linux-image-[0-9].*-amd64$/ { print $2; exit }'
+  case "$kernel" in
+    6.1)
+      apt-cache depends linux-image-amd64 2>/dev/null |
+        awk '$1 == "Depends:" && $2 ~ /^linux-image-6\.1\.[0-9].*-amd64$/ { print $2; exit }'
+      ;;
+    6.12)
+      apt-cache search --names-only '^linux-image-6\.12\.[0-9]+\+deb12-amd64$' 2>/dev/null |
+        awk '{ print $1 }' | sort -V | tail -n1
+      ;;
+  esac
 }
+case "$kernel" in
+  6.1 | 6.12) ;;
+  *) die "--kernel must be 6.1 or 6.12, not $kernel" ;;
+esac
 
 package="$(resolve_package || true)"
 if [[ -z "$package" && $EUID -eq 0 && -z "${MOUNTLEAK_VM_NO_APT_UPDATE:-}" ]]; then
   # A machine that never ran `apt-get update` knows no candidates yet.
-  say "apt-cache knows no linux-image-amd64; running apt-get update"
+  say "apt-cache knows no $kernel kernel package; running apt-get update"
   apt-get update -qq >&2 || true
   package="$(resolve_package || true)"
 fi
@@ -48,8 +71,8 @@ version=""
 
 if [[ -z "$package" || -z "$version" ]]; then
   [[ -s "$out/package" && -s "$out/vmlinuz" ]] ||
-    die "cannot resolve linux-image-amd64 with apt-cache, and nothing is cached in $out"
-  say "apt-cache cannot resolve linux-image-amd64; using the cached $(cat "$out/package")"
+    die "cannot resolve Debian's $kernel kernel with apt-cache, and nothing is cached in $out"
+  say "apt-cache cannot resolve Debian's $kernel kernel; using the cached $(cat "$out/package")"
   exit 0
 fi
 

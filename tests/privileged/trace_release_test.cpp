@@ -125,6 +125,15 @@ class TraceRelease : public SeedNodeTest {
       if (is_release_of(e, c)) return e;
     return trace_->wait_for([&](const nlohmann::json& e) { return is_release_of(e, c); }, 15s);
   }
+  // The first event of this kind, already read or still to come: the
+  // releaser's record and the model's leak_resolved (from the unmount's own
+  // event) race, and waiting for the one skips past the other (seen on
+  // 6.12's tracepoint tier: leak_resolved before release).
+  std::optional<nlohmann::json> seen_or_wait(const std::string& kind) {
+    for (const auto& e : trace_->events())
+      if (e.value("event", "") == kind) return e;
+    return trace_->wait_for_event(kind, kFindingTimeout);
+  }
   // A process whose cwd is the collector's copy of the global mount: the
   // copy is in use, so a plain unmount of it fails with EBUSY.
   // The global mount as the collector sees it.
@@ -160,7 +169,7 @@ TEST_P(TraceRelease, ReleasesTheLeakedCopyAtTheHostsUnmountAndTheDeviceIsFree) {
   EXPECT_EQ((*release)["mntns"], holders_of_container(*leak, collector->id)[0]["mntns"]);
   expect_names(*release, *collector, GetParam().expected_runtime);
   // The model follows: the leak is over.
-  auto resolved = trace_->wait_for_event("leak_resolved", kFindingTimeout);
+  auto resolved = seen_or_wait("leak_resolved");
   ASSERT_TRUE(resolved) << trace_->describe();
   EXPECT_EQ((*resolved)["reason"], "copies_gone");
 

@@ -29,9 +29,10 @@
 # Fails on any mismatch, a missing result or a timeout. run_guest_scenario.sh
 # stops the cluster and QEMU on every exit.
 #
-# usage: rbd_busy_test.sh --work DIR --mountleak PATH [--timeout S]
-#   DIR/vm-cache holds the kernel; a package the vm lane already downloaded
-#   (DIR/../vm-cache) is reused rather than fetched again.
+# usage: rbd_busy_test.sh --work DIR [--kernel 6.1|6.12] --mountleak PATH [--timeout S]
+#   --kernel is fetch_kernel.sh's (default 6.1). DIR/vm-cache holds the
+#   kernel; a package the vm lane already downloaded for the same kernel
+#   (DIR/../vm-cache/KERNEL) is reused rather than fetched again.
 set -euo pipefail
 
 here="$(cd "$(dirname "$0")" && pwd)"
@@ -41,16 +42,17 @@ die() {
   exit 1
 }
 
-work="" mountleak="" timeout_s=240
+work="" kernel=6.1 mountleak="" timeout_s=240
 while (($#)); do
   case "$1" in
     --work) work="$2"; shift 2 ;;
+    --kernel) kernel="$2"; shift 2 ;;
     --mountleak) mountleak="$2"; shift 2 ;;
     --timeout) timeout_s="$2"; shift 2 ;;
     *) die "unknown argument $1" ;;
   esac
 done
-[[ -n "$work" && -x "$mountleak" ]] || die "usage: rbd_busy_test.sh --work DIR --mountleak PATH [--timeout S]"
+[[ -n "$work" && -x "$mountleak" ]] || die "usage: rbd_busy_test.sh --work DIR [--kernel 6.1|6.12] --mountleak PATH [--timeout S]"
 command -v jq >/dev/null || die "jq missing (install jq)"
 mkdir -p "$work"
 work="$(cd "$work" && pwd)"
@@ -60,7 +62,7 @@ work="$(cd "$work" && pwd)"
 # would re-extract the kernel on every alternation. The .deb is shared.
 cache="$work/vm-cache"
 mkdir -p "$cache"
-for deb in "$work"/../vm-cache/linux-image-*.deb; do
+for deb in "$work/../vm-cache/$kernel"/linux-image-*.deb; do
   [[ -f "$deb" && ! -e "$cache/${deb##*/}" ]] || continue
   ln "$deb" "$cache/" 2>/dev/null || cp "$deb" "$cache/"
 done
@@ -71,7 +73,7 @@ status=0 child=""
 # cluster (in the background, as bash runs no trap while a foreground child runs).
 trap '[[ -n "$child" ]] && kill -TERM "$child" 2>/dev/null && wait "$child"; exit 143' TERM INT HUP
 MOUNTLEAK_VM_CACHE="$cache" "$here/../../scripts/ceph/run_guest_scenario.sh" \
-  --work "$work" --mountleak "$mountleak" --trace --timeout "$timeout_s" &
+  --work "$work" --kernel "$kernel" --mountleak "$mountleak" --trace --timeout "$timeout_s" &
 child=$!
 wait "$child" || status=$?
 child=""

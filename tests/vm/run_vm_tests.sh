@@ -9,9 +9,12 @@
 #   privileged_tracepoint  the same with every `mountleak trace` forced to the
 #                          tracepoint tier (--no-feature fentry,kprobe)
 # Modes:
-#   prepare --work DIR --mountleak PATH --privileged-tests PATH [--file PATH]...
-#       fetch the kernel (cached in DIR/../vm-cache, or $MOUNTLEAK_VM_CACHE),
-#       build DIR/initramfs.cpio.gz, pick TCG or KVM (DIR/accel)
+#   prepare --work DIR [--kernel 6.1|6.12] --mountleak PATH --privileged-tests PATH
+#           [--file PATH]...
+#       fetch that kernel (default 6.1; cached in DIR/../vm-cache/KERNEL, or
+#       $MOUNTLEAK_VM_CACHE), build DIR/initramfs.cpio.gz, pick TCG or KVM
+#       (DIR/accel); the kernel's cache dir is kept in DIR/kernel-cache for
+#       the modes below. One work dir per kernel.
 #   boot --work DIR --log NAME --timeout S [--limit SCENARIO=S]...
 #        [--filter SCENARIO=GTEST_FILTER]... SCENARIO...
 #       one guest runs the scenarios in order, each killed after its own
@@ -30,10 +33,11 @@ set -euo pipefail
 
 here="$(cd "$(dirname "$0")" && pwd)"
 scripts="$here/../../scripts/vm"
-kernel_cmdline="console=ttyS0 panic=-1 quiet"
 # Debian 6.1's CONFIG_LSM with bpf kept last, as the LSM tier needs; named
-# explicitly so a config change cannot silently drop it.
-kernel_cmdline+=" lsm=landlock,lockdown,yama,loadpin,safesetid,integrity,apparmor,bpf"
+# explicitly so a config change cannot silently drop it. 6.12's CONFIG_LSM
+# starts with the same list (then selinux, smack, tomoyo, bpf, ipe), so
+# both kernels boot with the same LSMs.
+kernel_cmdline="lsm=landlock,lockdown,yama,loadpin,safesetid,integrity,apparmor,bpf"
 
 say() { echo "vm: $*"; }
 die() {
@@ -48,11 +52,12 @@ if [[ "$mode" == judge || "$mode" == run ]]; then
   scenario="${1:?usage: run_vm_tests.sh $mode SCENARIO ...}"
   shift
 fi
-work="" mountleak="" privileged="" log="" filter="" timeout_s=480
+work="" kernel=6.1 mountleak="" privileged="" log="" filter="" timeout_s=480
 files=() limits=() filters=() scenarios=()
 while (($#)); do
   case "$1" in
     --work) work="$2"; shift 2 ;;
+    --kernel) kernel="$2"; shift 2 ;;
     --mountleak) mountleak="$2"; shift 2 ;;
     --privileged-tests) privileged="$2"; shift 2 ;;
     --file) files+=("$2"); shift 2 ;;
@@ -66,42 +71,23 @@ while (($#)); do
 done
 [[ -n "$work" ]] || die "--work is required"
 mkdir -p "$work"
-cache="${MOUNTLEAK_VM_CACHE:-$work/../vm-cache}"
+# prepare picks the kernel's cache; the other modes boot what it prepared.
+if [[ "$mode" == prepare ]]; then
+  cache="${MOUNTLEAK_VM_CACHE:-$work/../vm-cache/$kernel}"
+  mkdir -p "$cache"
+  cache="$(cd "$cache" && pwd)"
+  echo "$cache" >"$work/kernel-cache"
+else
+  cache="$(cat "$work/kernel-cache" 2>/dev/null || echo "${MOUNTLEAK_VM_CACHE:-$work/../vm-cache/$kernel}")"
+fi
 
-boot() {  # accel timeout console_log results_log extra-cmdline
-  local accel="$1" limit="$2" console="$3" results="$4" extra="$5" cpu=max
-  [[ "$accel" == kvm ]] && cpu=host
-  rm -f "$console" "$results"
-  # ttyS0 is the console (kernel messages and streamed output, for people);
-  # ttyS1 carries only the guest's results, so nothing interleaves with them.
-  timeout -k 10 "$limit" qemu-system-x86_64 -accel "$accel" -cpu "$cpu" -m 2G -smp 2 -no-reboot \
-    -display none -vga none -monitor none -nodefaults \
-    -serial "file:$console" -serial "file:$results" \
-    -kernel "$cache/vmlinuz" -initrd "$work/initramfs.cpio.gz" \
-    -append "$kernel_cmdline $extra" </dev/null >"$work/qemu.stderr" 2>&1 &
-  local qemu=$!
-  # A guest whose vCPU stops taking timer interrupts never recovers: stop it
-  # at once rather than at the limit (see emulator_stalled).
-  while kill -0 "$qemu" 2>/dev/null; do
-    if emulator_stalled "$console"; then
-      kill "$qemu" 2>/dev/null || true
-      wait "$qemu" || true
-      return "$stalled_status"
-    fi
-    sleep 2
-  done
-  wait "$qemu"
-}
-
-# Under TCG a vCPU sometimes stops taking its timer interrupts and IPIs
-# (seen once in CI: CPU 0 silent, the other CPU spinning in an IPI for
-# minutes, during a tracefs write in the benchmark). The kernel names it:
-# "rcu_preempt kthread timer wakeup didn't happen". No guest program can
-# make an emulated CPU's timer stop firing, so this is the emulator's fault,
-# not a test's: the guest is booted once more, and both boots are logged.
+# One guest through the shared boot (scripts/vm/qemu_guest.sh); its exit
+# status is QEMU's, or stalled_status when the emulated CPU stalled.
 stalled_status=90
-emulator_stalled() {  # console_log
-  grep -qE "rcu: rcu_(preempt|sched) kthread timer wakeup didn't happen" "$1" 2>/dev/null
+boot() {  # accel timeout console_log results_log extra-cmdline
+  "$scripts/qemu_guest.sh" --kernel-dir "$cache" --initrd "$work/initramfs.cpio.gz" \
+    --console "$3" --results "$4" --timeout "$2" --accel "$1" \
+    --append "$kernel_cmdline $5" --qemu-log "$work/qemu.stderr"
 }
 
 # KVM, where it exists, is tried once per work dir with a guest that only
@@ -132,7 +118,7 @@ prepare() {
   command -v qemu-system-x86_64 >/dev/null || die "qemu-system-x86_64 missing (install qemu-system-x86)"
   command -v jq >/dev/null || die "jq missing (install jq)"
   local start=$SECONDS
-  "$scripts/fetch_kernel.sh" "$cache"
+  "$scripts/fetch_kernel.sh" --kernel "$kernel" "$cache"
   local args=(--kernel "$cache" --init "$here/guest_init.sh" --out "$work/initramfs.cpio.gz" --strip
     --program mkfs.ext4 --program losetup --program dash
     --file "$mountleak" --file "$privileged"
@@ -244,8 +230,6 @@ boot_lane() {  # name scenario-args...
       ((status != stalled_status)) || say "the second guest stalled too: the scenarios without a result fail"
     fi
   fi
-  # A tty that was not switched to raw adds \r to every line.
-  [[ -f "$results" ]] && sed -i 's/\r$//' "$results"
   echo "$status $((SECONDS - start)) $timeout_s" >"$work/$name.status"
   say "guest ran $((SECONDS - start)) s (qemu exit $status); logs: $console $results"
   [[ "$mode" == run ]] || grep -E '^mlvm: scenario .* exited' "$console" 2>/dev/null | sed 's/^/vm: guest: /' || true
