@@ -141,8 +141,10 @@ inline pid_t spawn_after_setup(const std::function<bool()>& setup,
 // which keeps a private copy of every mount but has no process left, by
 // bind-mounting its nsfs file at <dir>/mnt (what `unshare --mount=FILE`
 // does). Returns the pinner's pid, or -1 when the kernel refused the bind:
-// it refuses (EINVAL) a namespace whose id does not sort after the binder's,
-// and ids come from per-CPU batches, so callers try again.
+// it refuses (EINVAL) a namespace whose id does not sort after the binder's.
+// Ids come from per-CPU batches (gen_cookie, Linux 6.x), so a namespace made
+// on one CPU can sort before one made earlier on another: both are made on
+// the same CPU here, and callers still try again.
 inline pid_t spawn_pinner(const std::string& dir) {
   int ready[2];
   if (pipe(ready) != 0) return -1;
@@ -157,6 +159,10 @@ inline pid_t spawn_pinner(const std::string& dir) {
   }
   close(ready[0]);
   prctl(PR_SET_PDEATHSIG, SIGKILL);
+  cpu_set_t one_cpu;
+  CPU_ZERO(&one_cpu);
+  CPU_SET(sched_getcpu() >= 0 ? sched_getcpu() : 0, &one_cpu);
+  sched_setaffinity(0, sizeof one_cpu, &one_cpu);  // inherited by the owner below
   std::string pin = dir + "/mnt";
   char ok = 0;
   if (unshare(CLONE_NEWNS) == 0 && mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) == 0 &&
