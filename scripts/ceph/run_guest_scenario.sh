@@ -95,12 +95,21 @@ start=$SECONDS
 # but on the cluster's loopback ports. In the background, so that a
 # signal's trap runs at once (bash defers traps while a foreground child
 # runs) and stops it; it stops QEMU in turn.
-"$vm_scripts/qemu_guest.sh" --kernel-dir "$cache" --initrd "$initramfs" --console "$console" \
-  --results "$results" --timeout "$timeout_s" --accel "${MOUNTLEAK_VM_ACCEL:-tcg}" --memory 1G \
-  --nic user,model=e1000 --append "$cmdline" --qemu-log "$work/guest-rbd.qemu.log" &
-qemu_pid=$!
-wait "$qemu_pid" || true
-qemu_pid=""
+# An emulator fault (qemu_guest.sh's status 90: a stalled vCPU, or a panic
+# while booting, before the scenario ran) boots the guest once more.
+for attempt in 1 2; do
+  "$vm_scripts/qemu_guest.sh" --kernel-dir "$cache" --initrd "$initramfs" --console "$console" \
+    --results "$results" --timeout "$timeout_s" --accel "${MOUNTLEAK_VM_ACCEL:-tcg}" --memory 1G \
+    --nic user,model=e1000 --append "$cmdline" --qemu-log "$work/guest-rbd.qemu.log" &
+  qemu_pid=$!
+  status=0
+  wait "$qemu_pid" || status=$?
+  qemu_pid=""
+  ((status == 90 && attempt == 1)) || break
+  cp "$console" "$work/guest-rbd.fault.console.log"
+  say "the emulated guest failed before the scenario ran (an emulator fault, not a result;" \
+    "console: $work/guest-rbd.fault.console.log): booting it again"
+done
 grep '^guest_rbd:\|^guest_init:\|^{' "$console" >&2 || true
 rc="$(sed -n 's/^@@GUEST_RBD rc=\([0-9]*\).*/\1/p' "$console" | head -n1)"
 [[ -n "$rc" ]] || die "the guest gave no result within ${timeout_s} s (see $console)"

@@ -219,7 +219,7 @@ boot_lane() {  # name scenario-args...
   local left=$((timeout_s - (SECONDS - start)))
   if ((status == stalled_status)); then
     cp "$console" "$work/$name.stalled.console.log"
-    say "the emulated guest stalled after $((SECONDS - start)) s (a vCPU stopped taking timer interrupts:" \
+    say "the emulated guest stalled after $((SECONDS - start)) s (a vCPU stopped taking timer interrupts, or the kernel panicked while booting:" \
       "an emulator fault, not a result); its console: $work/$name.stalled.console.log"
     if ((left < 30)); then
       say "no time left in the lane's limit to boot it again"
