@@ -104,6 +104,19 @@ class ReplayTest : public ::testing::Test {
       tick();
     }
   }
+  // Nothing of the node is left: the replay answers from the log alone,
+  // every line parses, every question is answered, the findings are the
+  // live run's.
+  ReplayCounters replay_from_the_log_alone(RecordedOutput& replayed) {
+    node_.namespaces.clear();
+    node_.pid_ns.clear();
+    node_.descriptors.clear();
+    ReplayCounters c = replay(log_.lines, replayed);
+    EXPECT_EQ(c.bad_lines, 0u) << (c.bad_examples.empty() ? "" : c.bad_examples[0]);
+    EXPECT_EQ(c.unanswered, 0u);
+    EXPECT_EQ(findings(replayed), findings(live_));
+    return c;
+  }
   ReplayCounters replay(const std::vector<std::string>& lines, RecordedOutput& out) {
     Replayer replayer(out);
     for (size_t i = 0; i < lines.size(); ++i) replayer.feed_line(lines[i], "log:" + std::to_string(i + 1));
@@ -129,16 +142,10 @@ TEST_F(ReplayTest, RecordedSeedScenarioReplaysToTheSameFindings) {
   ASSERT_EQ(live_.of("mntns_copy").size(), 1u);
   ASSERT_EQ(live_.of("leak").size(), 1u);
 
-  // Nothing of the node is left: the replay answers from the log alone.
-  node_.namespaces.clear();
-  node_.pid_ns.clear();
   RecordedOutput replayed;
-  ReplayCounters c = replay(log_.lines, replayed);
-  EXPECT_EQ(c.bad_lines, 0u) << (c.bad_examples.empty() ? "" : c.bad_examples[0]);
+  ReplayCounters c = replay_from_the_log_alone(replayed);
   EXPECT_EQ(c.runs, 1u);
   EXPECT_EQ(c.events, 3u);
-  EXPECT_EQ(c.unanswered, 0u);
-  EXPECT_EQ(findings(replayed), findings(live_));
   auto leaks = replayed.of("leak");
   ASSERT_EQ(leaks.size(), 1u);
   EXPECT_EQ(leaks[0]["holders"][0]["mntns"], kContainerNs);
@@ -171,14 +178,8 @@ TEST_F(ReplayTest, ANamespaceKeptByADescriptorReplaysToTheSameLeak) {
   ASSERT_EQ(live_leaks.size(), 1u);
   ASSERT_EQ(live_leaks[0]["holders"][0]["held_open_by"]["pid"], 777) << live_leaks[0].dump();
 
-  node_.namespaces.clear();
-  node_.pid_ns.clear();
-  node_.descriptors.clear();
   RecordedOutput replayed;
-  ReplayCounters c = replay(log_.lines, replayed);
-  EXPECT_EQ(c.bad_lines, 0u) << (c.bad_examples.empty() ? "" : c.bad_examples[0]);
-  EXPECT_EQ(c.unanswered, 0u);
-  EXPECT_EQ(findings(replayed), findings(live_));
+  replay_from_the_log_alone(replayed);
 }
 
 TEST_F(ReplayTest, HostileAndBrokenLinesAreCountedNotFatal) {
