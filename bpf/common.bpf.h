@@ -244,4 +244,58 @@ static __always_inline bool pending_take(struct pending_syscall *out, bool expec
 	return true;
 }
 
+/*
+ * A kretprobe sees only the return value: the arguments it needs are saved
+ * by the kprobe at the function's entry, per thread, in a map of that
+ * function's own (ML_ENTRY_MAP), never in `pending`. path_mount calls
+ * attach_recursive_mnt on the same thread, and a syscall tracepoint of
+ * another hook may be active beside a kprobe: one shared slot per thread
+ * would be overwritten by the inner call and read back by the outer one.
+ *
+ * A record cannot outlive its call into another call's return: the entry
+ * overwrites any record its thread left (a return the kernel missed, e.g.
+ * more calls in flight than the kretprobe's instances), and when it cannot
+ * store one it deletes the old one; the return always deletes. A return
+ * finds its own entry's arguments or none, and none is counted.
+ *
+ * The bound: calls in flight at once, which kretprobe instances cap anyway
+ * (the kernel's default is 2 per CPU, at least 10), plus stale records of
+ * threads that exited after a missed return, until the bound is reached.
+ */
+#define ML_ENTRY_MAX 1024
+#define ML_ENTRY_MAP(name)                                      \
+	struct {                                                \
+		__uint(type, BPF_MAP_TYPE_HASH);                \
+		__uint(max_entries, ML_ENTRY_MAX);              \
+		__type(key, __u32);                             \
+		__type(value, struct pending_syscall);          \
+	} name SEC(".maps")
+
+/* At a kprobe: keeps `p` for this thread's return from the same function. */
+static __always_inline void entry_save(void *map, const struct pending_syscall *p)
+{
+	__u32 tid = (__u32)bpf_get_current_pid_tgid();
+
+	if (bpf_map_update_elem(map, &tid, p, BPF_ANY)) {
+		count(ML_CNT_DROPPED_PENDING);
+		bpf_map_delete_elem(map, &tid);
+	}
+}
+
+/* At the kretprobe: the entry's record, removed; false (and counted) when
+ * the entry was not seen or could not be kept. */
+static __always_inline bool entry_take(void *map, struct pending_syscall *out)
+{
+	__u32 tid = (__u32)bpf_get_current_pid_tgid();
+	struct pending_syscall *p = bpf_map_lookup_elem(map, &tid);
+
+	if (!p) {
+		count(ML_CNT_MISSED_ENTRY);
+		return false;
+	}
+	__builtin_memcpy(out, p, sizeof(*out));
+	bpf_map_delete_elem(map, &tid);
+	return true;
+}
+
 #endif /* MOUNTLEAK_COMMON_BPF_H */

@@ -51,19 +51,63 @@ int BPF_PROG(ml_fexit_remove_store, void *bus, const char *buf, size_t count, lo
 	return rbd_remove_exit(buf, ret);
 }
 
+/* The kprobe tier names the module in the symbol ("MOD:SYM"), which the
+ * kernel resolves among that module's symbols only, so rbd's remove_store
+ * is found where fexit before 6.3 binds vmlinux's (module_fexit.h); the
+ * loader attaches these by that name (sources/bpf/attach.h). buf is sysfs's
+ * page, kept until the store returns. */
+ML_ENTRY_MAP(rbd_remove_args);
+
+SEC("?kprobe/rbd:remove_store")
+int BPF_KPROBE(ml_kprobe_remove_store, void *bus, const char *buf)
+{
+	struct pending_syscall p = {.args = {(__u64)buf}};
+
+	entry_save(&rbd_remove_args, &p);
+	return 0;
+}
+
+SEC("?kretprobe/rbd:remove_store")
+int BPF_KRETPROBE(ml_kretprobe_remove_store, long ret)
+{
+	struct pending_syscall p;
+
+	if (!entry_take(&rbd_remove_args, &p))
+		return 0;
+	return rbd_remove_exit((const char *)p.args[0], ret);
+}
+
+ML_ENTRY_MAP(rbd_remove_single_args);
+
+SEC("?kprobe/rbd:remove_single_major_store")
+int BPF_KPROBE(ml_kprobe_remove_single_major_store, void *bus, const char *buf)
+{
+	struct pending_syscall p = {.args = {(__u64)buf}};
+
+	entry_save(&rbd_remove_single_args, &p);
+	return 0;
+}
+
+SEC("?kretprobe/rbd:remove_single_major_store")
+int BPF_KRETPROBE(ml_kretprobe_remove_single_major_store, long ret)
+{
+	struct pending_syscall p;
+
+	if (!entry_take(&rbd_remove_single_args, &p))
+		return 0;
+	return rbd_remove_exit((const char *)p.args[0], ret);
+}
+
 /* bd_prepare_to_claim(bdev, holder[, hops]): the hops argument came later;
  * bdev is first and the return value is read through the helper, so one
  * program serves both. */
-SEC("?fexit/bd_prepare_to_claim")
-int BPF_PROG(ml_fexit_bd_prepare_to_claim, struct block_device *bdev)
+static __always_inline int claim_done(struct block_device *bdev, int ret)
 {
-	__u64 ret = 0;
 	struct ml_busy_event *e;
 
-	/* An int result: only the low 32 bits of the return slot are set. */
-	if (bpf_get_func_ret(ctx, &ret) || (int)ret != -EBUSY)
+	if (ret != -EBUSY)
 		return 0;
-	e = busy_reserve(ML_BUSY_OPEN_EXCL, (int)ret);
+	e = busy_reserve(ML_BUSY_OPEN_EXCL, ret);
 	if (!e)
 		return 0;
 	e->h.tier = ML_TIER_KERNEL;
@@ -72,11 +116,42 @@ int BPF_PROG(ml_fexit_bd_prepare_to_claim, struct block_device *bdev)
 	return 0;
 }
 
+SEC("?fexit/bd_prepare_to_claim")
+int BPF_PROG(ml_fexit_bd_prepare_to_claim, struct block_device *bdev)
+{
+	__u64 ret = 0;
+
+	/* An int result: only the low 32 bits of the return slot are set. */
+	if (bpf_get_func_ret(ctx, &ret))
+		return 0;
+	return claim_done(bdev, (int)ret);
+}
+
+ML_ENTRY_MAP(claim_args);
+
+SEC("?kprobe/bd_prepare_to_claim")
+int BPF_KPROBE(ml_kprobe_bd_prepare_to_claim, struct block_device *bdev)
+{
+	struct pending_syscall p = {.args = {(__u64)bdev}};
+
+	entry_save(&claim_args, &p);
+	return 0;
+}
+
+SEC("?kretprobe/bd_prepare_to_claim")
+int BPF_KRETPROBE(ml_kretprobe_bd_prepare_to_claim, int ret)
+{
+	struct pending_syscall p;
+
+	if (!entry_take(&claim_args, &p))
+		return 0;
+	return claim_done((struct block_device *)p.args[0], ret);
+}
+
 /* Every ioctl on a block device, loop's included, passes here; the
  * tracepoint tier's ioctl exit sees the same failures, one syscall exit at
  * a time. */
-SEC("?fexit/blkdev_ioctl")
-int BPF_PROG(ml_fexit_blkdev_ioctl, struct file *file, unsigned int cmd, unsigned long arg, long ret)
+static __always_inline int blkdev_ioctl_done(struct file *file, unsigned int cmd, long ret)
 {
 	struct ml_busy_event *e;
 
@@ -90,4 +165,33 @@ int BPF_PROG(ml_fexit_blkdev_ioctl, struct file *file, unsigned int cmd, unsigne
 	name_block_file(e, file);
 	event_submit(e);
 	return 0;
+}
+
+SEC("?fexit/blkdev_ioctl")
+int BPF_PROG(ml_fexit_blkdev_ioctl, struct file *file, unsigned int cmd, unsigned long arg, long ret)
+{
+	return blkdev_ioctl_done(file, cmd, ret);
+}
+
+/* Every block-device ioctl pays the entry's map update, not only failing
+ * ones: the result is known only at return. */
+ML_ENTRY_MAP(blkdev_ioctl_args);
+
+SEC("?kprobe/blkdev_ioctl")
+int BPF_KPROBE(ml_kprobe_blkdev_ioctl, struct file *file, unsigned int cmd)
+{
+	struct pending_syscall p = {.args = {(__u64)file, cmd}};
+
+	entry_save(&blkdev_ioctl_args, &p);
+	return 0;
+}
+
+SEC("?kretprobe/blkdev_ioctl")
+int BPF_KRETPROBE(ml_kretprobe_blkdev_ioctl, long ret)
+{
+	struct pending_syscall p;
+
+	if (!entry_take(&blkdev_ioctl_args, &p))
+		return 0;
+	return blkdev_ioctl_done((struct file *)p.args[0], (unsigned int)p.args[1], ret);
 }

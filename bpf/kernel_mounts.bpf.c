@@ -3,7 +3,10 @@
  * Kernel tier for mount-table changes: the functions that do the work,
  * whichever syscall led there. Off by default ("?" sections); the loader
  * turns them on when the kernel accepts fexit (or kprobes) and the tier
- * table picks them.
+ * table picks them. Each function has an fexit program and, for kernels
+ * with kprobes but no BPF trampolines, a kprobe/kretprobe pair that saves
+ * the arguments at entry (ML_ENTRY_MAP, common.bpf.h) and builds the same
+ * event at return through the same helper.
  *
  *  - path_mount: mount(2) in all its forms, propagation changes included.
  *  - attach_recursive_mnt: every mount attached to a tree (new, bind,
@@ -40,9 +43,8 @@ static __always_inline void dentry_name(char *dst, __u32 size, struct dentry *d)
 		dst[0] = 0;
 }
 
-SEC("?fexit/path_mount")
-int BPF_PROG(ml_fexit_path_mount, const char *dev_name, struct path *path, const char *type_page,
-	     unsigned long flags, void *data_page, int ret)
+static __always_inline int mount_done(const char *dev_name, struct path *path, unsigned long flags,
+				      int ret)
 {
 	struct ml_mount_event *e;
 
@@ -61,6 +63,37 @@ int BPF_PROG(ml_fexit_path_mount, const char *dev_name, struct path *path, const
 	return 0;
 }
 
+SEC("?fexit/path_mount")
+int BPF_PROG(ml_fexit_path_mount, const char *dev_name, struct path *path, const char *type_page,
+	     unsigned long flags, void *data_page, int ret)
+{
+	return mount_done(dev_name, path, flags, ret);
+}
+
+/* dev_name is do_mount's kernel copy and path its lookup: both live until
+ * path_mount has returned. */
+ML_ENTRY_MAP(path_mount_args);
+
+SEC("?kprobe/path_mount")
+int BPF_KPROBE(ml_kprobe_path_mount, const char *dev_name, struct path *path, const char *type_page,
+	       unsigned long flags)
+{
+	struct pending_syscall p = {.args = {(__u64)dev_name, (__u64)path, flags}};
+
+	entry_save(&path_mount_args, &p);
+	return 0;
+}
+
+SEC("?kretprobe/path_mount")
+int BPF_KRETPROBE(ml_kretprobe_path_mount, int ret)
+{
+	struct pending_syscall p;
+
+	if (!entry_take(&path_mount_args, &p))
+		return 0;
+	return mount_done((const char *)p.args[0], (struct path *)p.args[1], p.args[2], ret);
+}
+
 /* attach_recursive_mnt(source_mnt, ...): its later arguments changed over
  * time (Debian's 6.1 has (source, dest, dest_mp, bool moving), its 6.12
  * (source, top, dest_mp, mnt_tree_flags_t flags)); the source is always
@@ -69,16 +102,13 @@ int BPF_PROG(ml_fexit_path_mount, const char *dev_name, struct path *path, const
  * can only attach in the caller's own namespace); this program reports the
  * attaches of the new mount API (move_mount), which path_mount never sees.
  * Reporting both doubled the ring traffic of every bind. */
-SEC("?fexit/attach_recursive_mnt")
-int BPF_PROG(ml_fexit_attach_recursive_mnt, struct mount *source_mnt)
+static __always_inline int attached(struct mount *source_mnt, int ret)
 {
 	struct pt_regs *regs = user_regs();
-	__u64 ret = 0;
 	struct ml_mount_event *e;
 	__u32 ns;
 
-	/* An int result: only the low 32 bits of the return slot are set. */
-	if (bpf_get_func_ret(ctx, &ret) || (int)ret != 0)
+	if (ret != 0)
 		return 0;
 	if (ML_REGS_SYSCALL_NR(regs) == ML_NR_MOUNT)
 		return 0;
@@ -95,6 +125,39 @@ int BPF_PROG(ml_fexit_attach_recursive_mnt, struct mount *source_mnt)
 	e->fstype[0] = 0;
 	event_submit(e);
 	return 0;
+}
+
+SEC("?fexit/attach_recursive_mnt")
+int BPF_PROG(ml_fexit_attach_recursive_mnt, struct mount *source_mnt)
+{
+	__u64 ret = 0;
+
+	/* An int result: only the low 32 bits of the return slot are set. */
+	if (bpf_get_func_ret(ctx, &ret))
+		return 0;
+	return attached(source_mnt, (int)ret);
+}
+
+/* Its own map: it runs inside path_mount on the same thread. */
+ML_ENTRY_MAP(attach_mnt_args);
+
+SEC("?kprobe/attach_recursive_mnt")
+int BPF_KPROBE(ml_kprobe_attach_recursive_mnt, struct mount *source_mnt)
+{
+	struct pending_syscall p = {.args = {(__u64)source_mnt}};
+
+	entry_save(&attach_mnt_args, &p);
+	return 0;
+}
+
+SEC("?kretprobe/attach_recursive_mnt")
+int BPF_KRETPROBE(ml_kretprobe_attach_recursive_mnt, int ret)
+{
+	struct pending_syscall p;
+
+	if (!entry_take(&attach_mnt_args, &p))
+		return 0;
+	return attached((struct mount *)p.args[0], ret);
 }
 
 static __always_inline int umount_done(struct path *path, int flags, long ret)
@@ -136,18 +199,14 @@ int BPF_PROG(ml_fexit_path_umount, struct path *path, int flags, int ret)
 	return umount_done(path, flags, ret);
 }
 
-/* kprobe fallback: the entry saves the path, the return reads the result. */
+ML_ENTRY_MAP(path_umount_args);
+
 SEC("?kprobe/path_umount")
 int BPF_KPROBE(ml_kprobe_path_umount, struct path *path, int flags)
 {
-	struct pending_syscall p = {};
-	__u32 tid = (__u32)bpf_get_current_pid_tgid();
+	struct pending_syscall p = {.args = {(__u64)path, flags}};
 
-	p.args[0] = (__u64)path;
-	p.args[1] = flags;
-	p.kind = ML_EV_UMOUNT;
-	if (bpf_map_update_elem(&pending, &tid, &p, BPF_ANY))
-		count(ML_CNT_DROPPED_PENDING);
+	entry_save(&path_umount_args, &p);
 	return 0;
 }
 
@@ -156,7 +215,7 @@ int BPF_KRETPROBE(ml_kretprobe_path_umount, int ret)
 {
 	struct pending_syscall p;
 
-	if (!pending_take(&p, true))
+	if (!entry_take(&path_umount_args, &p))
 		return 0;
 	return umount_done((struct path *)p.args[0], (int)p.args[1], ret);
 }
@@ -180,9 +239,7 @@ static __always_inline bool emit_propagated(__u32 kind, __u32 ns, struct mount *
 
 /* The propagated copies are chained through mnt_hash in tree_list; each
  * one's parent is the mount it was attached under, in its namespace. */
-SEC("?fexit/propagate_mnt")
-int BPF_PROG(ml_fexit_propagate_mnt, struct mount *dest_mnt, struct mountpoint *dest_mp,
-	     struct mount *source_mnt, struct hlist_head *tree_list, int ret)
+static __always_inline int copies_propagated(struct hlist_head *tree_list, int ret)
 {
 	struct hlist_node *node;
 	__u32 own_ns = current_mntns();
@@ -204,11 +261,40 @@ int BPF_PROG(ml_fexit_propagate_mnt, struct mount *dest_mnt, struct mountpoint *
 	return 0;
 }
 
+SEC("?fexit/propagate_mnt")
+int BPF_PROG(ml_fexit_propagate_mnt, struct mount *dest_mnt, struct mountpoint *dest_mp,
+	     struct mount *source_mnt, struct hlist_head *tree_list, int ret)
+{
+	return copies_propagated(tree_list, ret);
+}
+
+/* tree_list is the caller's (attach_recursive_mnt's) list head. */
+ML_ENTRY_MAP(propagate_mnt_args);
+
+SEC("?kprobe/propagate_mnt")
+int BPF_KPROBE(ml_kprobe_propagate_mnt, struct mount *dest_mnt, struct mountpoint *dest_mp,
+	       struct mount *source_mnt, struct hlist_head *tree_list)
+{
+	struct pending_syscall p = {.args = {(__u64)tree_list}};
+
+	entry_save(&propagate_mnt_args, &p);
+	return 0;
+}
+
+SEC("?kretprobe/propagate_mnt")
+int BPF_KRETPROBE(ml_kretprobe_propagate_mnt, int ret)
+{
+	struct pending_syscall p;
+
+	if (!entry_take(&propagate_mnt_args, &p))
+		return 0;
+	return copies_propagated((struct hlist_head *)p.args[0], ret);
+}
+
 /* The mounts an unmount takes away, the propagated ones included, are on
  * `list` through mnt_list. Its return type changed (int, then void), which
  * does not matter: it is not read. */
-SEC("?fexit/propagate_umount")
-int BPF_PROG(ml_fexit_propagate_umount, struct list_head *list)
+static __always_inline int umounts_propagated(struct list_head *list)
 {
 	struct list_head *pos;
 	__u32 own_ns = current_mntns();
@@ -231,18 +317,78 @@ int BPF_PROG(ml_fexit_propagate_umount, struct list_head *list)
 	return 0;
 }
 
+SEC("?fexit/propagate_umount")
+int BPF_PROG(ml_fexit_propagate_umount, struct list_head *list)
+{
+	return umounts_propagated(list);
+}
+
+/* list is umount_tree's local list head, alive until it returns. */
+ML_ENTRY_MAP(propagate_umount_args);
+
+SEC("?kprobe/propagate_umount")
+int BPF_KPROBE(ml_kprobe_propagate_umount, struct list_head *list)
+{
+	struct pending_syscall p = {.args = {(__u64)list}};
+
+	entry_save(&propagate_umount_args, &p);
+	return 0;
+}
+
+SEC("?kretprobe/propagate_umount")
+int BPF_KRETPROBE(ml_kretprobe_propagate_umount)
+{
+	struct pending_syscall p;
+
+	if (!entry_take(&propagate_umount_args, &p))
+		return 0;
+	return umounts_propagated((struct list_head *)p.args[0]);
+}
+
+static __always_inline int setattr_done(const struct pending_syscall *p, long ret)
+{
+	if (ret == 0)
+		emit_mount_call(p, 0, ML_TIER_KERNEL);
+	return 0;
+}
+
 SEC("?fexit/" ML_SYSCALL_FUNC(mount_setattr))
 int BPF_PROG(ml_fexit_sys_mount_setattr, const struct pt_regs *regs, long ret)
 {
 	struct pending_syscall p = {.kind = ML_EV_MOUNT_SETATTR};
 
-	if (ret != 0)
-		return 0;
 	p.args[0] = PT_REGS_PARM1_CORE_SYSCALL(regs);
 	p.args[1] = PT_REGS_PARM2_CORE_SYSCALL(regs);
 	p.args[2] = PT_REGS_PARM3_CORE_SYSCALL(regs);
 	p.args[3] = PT_REGS_PARM4_CORE_SYSCALL(regs);
 	p.args[4] = PT_REGS_PARM5_CORE_SYSCALL(regs);
-	emit_mount_call(&p, 0, ML_TIER_KERNEL);
+	return setattr_done(&p, ret);
+}
+
+ML_ENTRY_MAP(mount_setattr_args);
+
+/* A kprobe on the syscall function sees the wrapper's registers, whose
+ * first argument is the user's (ARCH_HAS_SYSCALL_WRAPPER); BPF_KSYSCALL
+ * reads the syscall's arguments through them on every architecture. */
+SEC("?kprobe/" ML_SYSCALL_FUNC(mount_setattr))
+int BPF_KSYSCALL(ml_kprobe_sys_mount_setattr, int dfd, const char *path, unsigned int flags,
+		 struct ml_mount_attr *uattr, __u64 usize)
+{
+	struct pending_syscall p = {
+		.args = {(__u64)dfd, (__u64)path, flags, (__u64)uattr, usize},
+		.kind = ML_EV_MOUNT_SETATTR,
+	};
+
+	entry_save(&mount_setattr_args, &p);
 	return 0;
+}
+
+SEC("?kretprobe/" ML_SYSCALL_FUNC(mount_setattr))
+int BPF_KRETPROBE(ml_kretprobe_sys_mount_setattr, long ret)
+{
+	struct pending_syscall p;
+
+	if (!entry_take(&mount_setattr_args, &p))
+		return 0;
+	return setattr_done(&p, ret);
 }

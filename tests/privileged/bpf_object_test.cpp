@@ -62,7 +62,7 @@ TEST(KernelProber, ReadsThisKernelsBtfAndSymbols) {
   auto found = btf.btf_function("", "path_umount");
   ASSERT_TRUE(found) << found.error().message;
   EXPECT_EQ(*found, Presence::kPresent);
-  auto symbol = btf.kernel_symbol("path_umount");
+  auto symbol = btf.kernel_symbol("", "path_umount");
   ASSERT_TRUE(symbol) << symbol.error().message;
   EXPECT_EQ(*symbol, Presence::kPresent);
   EXPECT_EQ(attach_target_unusable({ProgramKind::kFexit, "", "ml_no_such_function"}, btf),

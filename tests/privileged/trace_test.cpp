@@ -39,6 +39,15 @@ std::string expected_tier() {
   return tier && *tier ? tier : "tracepoint";
 }
 
+// The kind of program expected to serve those hooks, when the VM lane forces
+// one: "kprobe" (MOUNTLEAK_TEST_EXPECT_PROGRAMS) where fentry is turned off,
+// so that a tracer that ignored --no-feature and kept fexit cannot pass as
+// the kprobe tier. Empty: not checked.
+std::string expected_programs() {
+  const char* kind = getenv("MOUNTLEAK_TEST_EXPECT_PROGRAMS");
+  return kind && *kind ? kind : "";
+}
+
 // The kernel tier names paths by their last component only.
 bool same_path(const nlohmann::json& reported, const std::string& full) {
   std::string r = reported.is_string() ? reported.get<std::string>() : "";
@@ -80,6 +89,15 @@ class TraceSeed : public SeedNodeTest {
     for (const char* hook :
          {"mntns_create", "setns", "mount", "mount_setattr", "umount", "open_excl_busy", "detach_busy"})
       EXPECT_EQ((*ready)["tier"][hook], expected_tier()) << ready->dump();
+    if (expected_programs() == "kprobe")
+      for (const auto& hook : (*ready)["hooks"]) {
+        if (hook.value("tier", "") != "kernel") continue;
+        for (const auto& program : hook["programs"]) {
+          const std::string name = program.get<std::string>();
+          EXPECT_TRUE(name.rfind("ml_kprobe_", 0) == 0 || name.rfind("ml_kretprobe_", 0) == 0)
+              << hook.value("hook", "?") << " is served by " << name << ", not a kprobe";
+        }
+      }
   }
   std::optional<nlohmann::json> wait_naming(const std::string& kind, const fixture::Container& c,
                                             std::chrono::milliseconds timeout = kFindingTimeout) {

@@ -64,6 +64,14 @@ class MadeUpKernelBtf : public ::testing::Test {
                              "propagate_mnt", "propagate_umount", "__x64_sys_mount_setattr",
                              "bd_prepare_to_claim", "blkdev_ioctl", "remove_store"});
     write_btf(vmlinux_, sys_ / "kernel" / "btf" / "vmlinux");
+    // Its symbols: the same functions (a kprobe finds path_mount in neither).
+    kallsyms_ = (sys_ / "kallsyms").string();
+    std::ofstream(kallsyms_) << "ffffffff81000000 T copy_mnt_ns\nffffffff81000100 T mntns_install\n"
+                                "ffffffff81000200 t attach_recursive_mnt\nffffffff81000300 T path_umount\n"
+                                "ffffffff81000400 T propagate_mnt\nffffffff81000500 T propagate_umount\n"
+                                "ffffffff81000600 T __x64_sys_mount_setattr\n"
+                                "ffffffff81000700 T bd_prepare_to_claim\nffffffff81000800 T blkdev_ioctl\n"
+                                "ffffffff81000900 t remove_store\n";
   }
   void TearDown() override {
     btf__free(vmlinux_);
@@ -74,9 +82,12 @@ class MadeUpKernelBtf : public ::testing::Test {
     add_functions(rbd, functions);
     write_btf(rbd, sys_ / "kernel" / "btf" / "rbd");
     btf__free(rbd);
+    std::ofstream symbols(kallsyms_, std::ios::app);
+    for (const char* f : functions) symbols << "ffffffffc0000000 t " << f << "\t[rbd]\n";
   }
 
   fs::path sys_;
+  std::string kallsyms_;
   btf* vmlinux_ = nullptr;
 };
 
@@ -98,7 +109,7 @@ TEST_F(MadeUpKernelBtf, KernelBtfReadsVmlinuxAndModuleBtf) {
 
 TEST_F(MadeUpKernelBtf, ProberPassesOverCandidatesWhoseFunctionsAreMissing) {
   write_rbd_btf({"remove_single_major_store"});
-  KernelProber prober(BpfObjectSource{}, sys_.string());
+  KernelProber prober(BpfObjectSource{}, sys_.string(), kallsyms_);
   EXPECT_EQ(prober.program_unusable("ml_fexit_path_mount"), "no function path_mount in vmlinux's BTF");
   EXPECT_EQ(prober.program_unusable("ml_fexit_path_umount"), "");
   EXPECT_EQ(prober.program_unusable("ml_kretprobe_path_umount"), "");
@@ -113,11 +124,19 @@ TEST_F(MadeUpKernelBtf, ProberPassesOverCandidatesWhoseFunctionsAreMissing) {
                                    "vmlinux's BTF)"),
                 std::string::npos)
           << choice.reason;
+      EXPECT_NE(choice.reason.find("kernel tier unavailable (ml_kprobe_path_mount: no function path_mount in "
+                                   "vmlinux's BTF or the kernel's symbols)"),
+                std::string::npos)
+          << choice.reason;
     } else if (choice.hook == "rbd_remove_busy") {
       EXPECT_EQ(choice.tier, Tier::kKernel);
       EXPECT_EQ(choice.programs,
                 (std::vector<std::string>{"ml_fexit_remove_single_major_store", "ml_exit_write_legacy"}));
       EXPECT_NE(choice.reason.find("ml_fexit_remove_store: rbd's BTF has no function remove_store"),
+                std::string::npos)
+          << choice.reason;
+      // vmlinux's remove_store is no kprobe target for rbd's either.
+      EXPECT_NE(choice.reason.find("ml_kprobe_remove_store: no function remove_store among rbd's symbols"),
                 std::string::npos)
           << choice.reason;
     } else {
@@ -126,8 +145,35 @@ TEST_F(MadeUpKernelBtf, ProberPassesOverCandidatesWhoseFunctionsAreMissing) {
   }
 }
 
+// Where fexit would bind vmlinux's remove_store (before 6.3) but rbd has its
+// own, the kprobes on "rbd:remove_store" serve the hook, ahead of watching
+// write(2), which every syscall would pay for.
+TEST_F(MadeUpKernelBtf, RbdTakesItsKprobesWhereFexitCannotReachRemoveStore) {
+  write_rbd_btf({"remove_single_major_store", "remove_store"});
+  KernelProber prober(BpfObjectSource{}, sys_.string(), kallsyms_);
+  EXPECT_EQ(prober.program_unusable("ml_kprobe_remove_store"), "");
+  EXPECT_EQ(prober.program_unusable("ml_kretprobe_remove_single_major_store"), "");
+
+  class ShadowedRemoveStore : public EverythingLoads {
+   public:
+    using EverythingLoads::EverythingLoads;
+    std::string program_unusable(const std::string& program) override {
+      if (program == "ml_fexit_remove_store") return "bound to vmlinux's (fixed in 6.3)";
+      return EverythingLoads::program_unusable(program);
+    }
+  } features(prober);
+  for (const auto& choice : choose_hooks(mountleak_hooks(), features))
+    if (choice.hook == "rbd_remove_busy") {
+      EXPECT_EQ(choice.tier, Tier::kKernel);
+      EXPECT_EQ(choice.programs,
+                (std::vector<std::string>{"ml_kprobe_remove_single_major_store", "ml_kretprobe_remove_single_major_store",
+                                          "ml_kprobe_remove_store", "ml_kretprobe_remove_store"}))
+          << choice.reason;
+    }
+}
+
 TEST_F(MadeUpKernelBtf, ModuleWithoutBtfIsPassedOverWithTheReason) {
-  KernelProber prober(BpfObjectSource{}, sys_.string());
+  KernelProber prober(BpfObjectSource{}, sys_.string(), kallsyms_);
   const std::string why = prober.program_unusable("ml_fexit_remove_single_major_store");
   EXPECT_NE(why.find("the kernel has no BTF for rbd"), std::string::npos) << why;
   // Loaded afterwards: asked again, not remembered.

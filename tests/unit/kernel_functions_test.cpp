@@ -42,12 +42,20 @@ TEST(AttachTargetOfSection, ReadsKindModuleAndFunction) {
   t = attach_target_of_section("kprobe/path_umount+0x10");
   ASSERT_TRUE(t);
   EXPECT_EQ(t->function, "path_umount");
+
+  // The kernel's "MOD:SYM" for a module's function (bpf/kernel_busy.bpf.c).
+  t = attach_target_of_section("?kretprobe/rbd:remove_store");
+  ASSERT_TRUE(t);
+  EXPECT_EQ(t->kind, ProgramKind::kKprobe);
+  EXPECT_EQ(t->module, "rbd");
+  EXPECT_EQ(t->function, "remove_store");
 }
 
 TEST(AttachTargetOfSection, NoneForSectionsWithoutAKernelFunction) {
   for (const char* section : {"tp/syscalls/sys_exit_write", "?tp/syscalls/sys_enter_getppid",
                               "raw_tp/sched_process_fork", "?lsm/sb_umount", "license", "fexit/",
-                              "fexit.module/:remove_store", "fexit.module/rbd", "fexit.module/rbd:"})
+                              "fexit.module/:remove_store", "fexit.module/rbd", "fexit.module/rbd:",
+                              "kprobe/:remove_store", "kretprobe/rbd:"})
     EXPECT_FALSE(attach_target_of_section(section)) << section;
 }
 
@@ -57,9 +65,9 @@ class FakeKernel : public KernelFunctions {
  public:
   std::map<std::string, std::set<std::string>> btf;  // "" is vmlinux
   std::set<std::string> unreadable;
-  std::set<std::string> symbols;
+  std::set<std::string> symbols;  // "function" for vmlinux's, "module:function" for a module's
   bool symbols_readable = true;
-  std::vector<std::string> asked;  // "btf:<module>:<function>", "sym:<function>"
+  std::vector<std::string> asked;  // "btf:<module>:<function>", "sym:<module>:<function>"
 
   Result<Presence> btf_function(const std::string& module, const std::string& function) override {
     asked.push_back("btf:" + module + ":" + function);
@@ -68,17 +76,23 @@ class FakeKernel : public KernelFunctions {
     if (it == btf.end()) return Error{"the kernel has no BTF for " + module, ENOENT};
     return it->second.count(function) ? Presence::kPresent : Presence::kAbsent;
   }
-  Result<Presence> kernel_symbol(const std::string& function) override {
-    asked.push_back("sym:" + function);
+  Result<Presence> kernel_symbol(const std::string& module, const std::string& function) override {
+    asked.push_back("sym:" + module + ":" + function);
     if (!symbols_readable) return Error{"reading /proc/kallsyms: Permission denied", EACCES};
-    return symbols.count(function) ? Presence::kPresent : Presence::kAbsent;
+    if (!module.empty()) return symbols.count(module + ":" + function) ? Presence::kPresent : Presence::kAbsent;
+    for (const auto& symbol : symbols)
+      if (symbol == function || (symbol.find(':') != symbol.npos && symbol.substr(symbol.find(':') + 1) == function))
+        return Presence::kPresent;
+    return Presence::kAbsent;
   }
 };
 
 AttachTarget fexit(std::string function, std::string module = "") {
   return {ProgramKind::kFexit, std::move(module), std::move(function)};
 }
-AttachTarget kprobe(std::string function) { return {ProgramKind::kKprobe, "", std::move(function)}; }
+AttachTarget kprobe(std::string function, std::string module = "") {
+  return {ProgramKind::kKprobe, std::move(module), std::move(function)};
+}
 
 TEST(AttachTargetUnusable, FexitNeedsTheFunctionInVmlinuxBtf) {
   FakeKernel k;
@@ -120,6 +134,18 @@ TEST(AttachTargetUnusable, ModuleFexitLooksOnlyInThatModulesBtf) {
   EXPECT_EQ(attach_target_unusable(fexit("remove_single_major_store", "rbd"), k), "");
   EXPECT_EQ(attach_target_unusable(fexit("remove_store", "rbd"), k), "rbd's BTF has no function remove_store");
   for (const auto& question : k.asked) EXPECT_EQ(question.rfind("btf:rbd:", 0), 0u) << question;
+}
+
+TEST(AttachTargetUnusable, ModuleKprobeLooksOnlyAmongThatModulesSymbols) {
+  FakeKernel k;
+  k.btf[""] = {"remove_store"};
+  k.symbols = {"remove_store", "rbd:remove_single_major_store"};  // rbd's remove_store is not there
+  EXPECT_EQ(attach_target_unusable(kprobe("remove_single_major_store", "rbd"), k), "");
+  // vmlinux's function of the same name is not rbd's, in BTF or in kallsyms.
+  EXPECT_EQ(attach_target_unusable(kprobe("remove_store", "rbd"), k), "no function remove_store among rbd's symbols");
+  for (const auto& question : k.asked) EXPECT_EQ(question.rfind("sym:rbd:", 0), 0u) << question;
+  k.symbols_readable = false;
+  EXPECT_EQ(attach_target_unusable(kprobe("remove_store", "rbd"), k), "");
 }
 
 TEST(AttachTargetUnusable, ModuleWithoutBtfIsUnusableAnUnreadableOneUnjudged) {

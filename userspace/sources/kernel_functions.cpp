@@ -22,7 +22,9 @@ std::optional<AttachTarget> attach_target_of_section(std::string_view section) {
     if (!section.starts_with(prefix.text)) continue;
     std::string_view rest = section.substr(prefix.text.size());
     AttachTarget target{prefix.kind, "", ""};
-    if (prefix.text == "fexit.module/") {
+    // "fexit.module/MOD:F", and "kprobe/MOD:F", the kernel's own spelling
+    // of a module's function for a kprobe (bpf/kernel_busy.bpf.c).
+    if (prefix.text == "fexit.module/" || (prefix.kind == ProgramKind::kKprobe && rest.find(':') != rest.npos)) {
       const size_t colon = rest.find(':');
       if (colon == std::string_view::npos || colon == 0) return std::nullopt;
       target.module = std::string(rest.substr(0, colon));
@@ -39,6 +41,12 @@ std::optional<AttachTarget> attach_target_of_section(std::string_view section) {
 
 std::string attach_target_unusable(const AttachTarget& target, KernelFunctions& functions) {
   const auto& f = target.function;
+  if (!target.module.empty() && target.kind == ProgramKind::kKprobe) {
+    // A kprobe needs no BTF: the module's symbol is what it attaches to.
+    auto symbol = functions.kernel_symbol(target.module, f);
+    if (!symbol || *symbol == Presence::kPresent) return "";
+    return "no function " + f + " among " + target.module + "'s symbols";
+  }
   if (!target.module.empty()) {
     auto found = functions.btf_function(target.module, f);
     if (!found)  // no BTF at all is a clear no; an unreadable one, no answer
@@ -49,7 +57,7 @@ std::string attach_target_unusable(const AttachTarget& target, KernelFunctions& 
   if (found && *found == Presence::kPresent) return "";
   if (target.kind != ProgramKind::kKprobe)
     return found ? "no function " + f + " in vmlinux's BTF" : "";
-  auto symbol = functions.kernel_symbol(f);
+  auto symbol = functions.kernel_symbol("", f);
   if (!symbol || *symbol == Presence::kPresent) return "";
   return "no function " + f + (found ? " in vmlinux's BTF or" : " in") + " the kernel's symbols";
 }

@@ -19,7 +19,7 @@ namespace mountleak {
 
 // A kernel function a program attaches to, as its section names it:
 // "fexit/path_umount", "kretprobe/path_umount",
-// "fexit.module/rbd:remove_store" (module_fexit.h).
+// "fexit.module/rbd:remove_store" (module_fexit.h), "kprobe/rbd:remove_store".
 struct AttachTarget {
   ProgramKind kind;     // kFentry, kFexit or kKprobe (kretprobes too)
   std::string module;   // empty: vmlinux's own function
@@ -40,8 +40,9 @@ class KernelFunctions {
   // `function` among its own types. An error when that BTF cannot be read;
   // errno_value ENOENT when there is none.
   virtual Result<Presence> btf_function(const std::string& module, const std::string& function) = 0;
-  // Whether `function` is in the kernel's symbol table (/proc/kallsyms).
-  virtual Result<Presence> kernel_symbol(const std::string& function) = 0;
+  // Whether `function` is in the kernel's symbol table (/proc/kallsyms):
+  // `module`'s own when given, anyone's when empty.
+  virtual Result<Presence> kernel_symbol(const std::string& module, const std::string& function) = 0;
 };
 
 // Why a program attached at `target` cannot load on this kernel, or empty
@@ -50,7 +51,8 @@ class KernelFunctions {
 //   module's function is named with fexit.module/, never looked for in
 //   every module as libbpf would), the module's own for fexit.module/.
 // - kprobes need no BTF: a function BTF lacks (pahole leaves out some) is
-//   looked for among the kernel's symbols before it is judged missing.
+//   looked for among the kernel's symbols before it is judged missing; a
+//   module's ("kprobe/MOD:F") among that module's symbols only.
 std::string attach_target_unusable(const AttachTarget& target, KernelFunctions& functions);
 
 }  // namespace mountleak

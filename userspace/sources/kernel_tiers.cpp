@@ -66,23 +66,32 @@ HookProgram lsm(std::string name) { return {ProgramKind::kLsm, std::move(name)};
 
 const std::vector<Hook>& mountleak_hooks() {
   // The kernel-tier candidates join these lists, ahead of the tracepoint
-  // ones, without any change to the collector.
+  // ones, without any change to the collector. Every fexit candidate has a
+  // kprobe/kretprobe one after it, for kernels with kprobes but no BPF
+  // trampolines (arm64 before 6.0): same events, same tier.
   static const std::vector<Hook> hooks = {
       {"mntns_create", "mount namespace copies (clone/unshare with CLONE_NEWNS)",
        {{Tier::kKernel, ProgramKind::kFexit, {fexit("ml_fexit_copy_mnt_ns")}},
+        {Tier::kKernel, ProgramKind::kKprobe, {kprobe("ml_kprobe_copy_mnt_ns"), kprobe("ml_kretprobe_copy_mnt_ns")}},
         {Tier::kTracepoint, ProgramKind::kRawTracepoint,
          {raw_tracepoint("ml_fork"), tracepoint("ml_enter_unshare"), tracepoint("ml_exit_unshare")}}}},
       {"setns", "tasks entering another mount namespace",
        {{Tier::kKernel, ProgramKind::kFexit, {fexit("ml_fexit_mntns_install")}},
+        {Tier::kKernel, ProgramKind::kKprobe, {kprobe("ml_kprobe_mntns_install"), kprobe("ml_kretprobe_mntns_install")}},
         {Tier::kTracepoint, ProgramKind::kTracepoint, {tracepoint("ml_enter_setns"), tracepoint("ml_exit_setns")}}}},
       {"mount", "mount(2), open_tree, move_mount, fsmount",
        {{Tier::kKernel, ProgramKind::kFexit, {fexit("ml_fexit_path_mount"), fexit("ml_fexit_attach_recursive_mnt")}},
+        {Tier::kKernel, ProgramKind::kKprobe,
+         {kprobe("ml_kprobe_path_mount"), kprobe("ml_kretprobe_path_mount"), kprobe("ml_kprobe_attach_recursive_mnt"),
+          kprobe("ml_kretprobe_attach_recursive_mnt")}},
         {Tier::kTracepoint, ProgramKind::kTracepoint,
          {tracepoint("ml_enter_mount"), tracepoint("ml_exit_mount"), tracepoint("ml_enter_open_tree"),
           tracepoint("ml_exit_open_tree"), tracepoint("ml_enter_move_mount"), tracepoint("ml_exit_move_mount"),
           tracepoint("ml_enter_fsmount"), tracepoint("ml_exit_fsmount")}}}},
       {"mount_setattr", "mount_setattr(2), incl. propagation changes",
        {{Tier::kKernel, ProgramKind::kFexit, {fexit("ml_fexit_sys_mount_setattr")}},
+        {Tier::kKernel, ProgramKind::kKprobe,
+         {kprobe("ml_kprobe_sys_mount_setattr"), kprobe("ml_kretprobe_sys_mount_setattr")}},
         {Tier::kTracepoint, ProgramKind::kTracepoint,
          {tracepoint("ml_enter_mount_setattr"), tracepoint("ml_exit_mount_setattr")}}}},
       {"umount", "unmounts and their EBUSY failures",
@@ -91,21 +100,32 @@ const std::vector<Hook>& mountleak_hooks() {
         {Tier::kTracepoint, ProgramKind::kTracepoint, {tracepoint("ml_enter_umount"), tracepoint("ml_exit_umount")}}}},
       {"propagation", "copies and unmounts that propagate into other namespaces",
        {{Tier::kKernel, ProgramKind::kFexit, {fexit("ml_fexit_propagate_mnt"), fexit("ml_fexit_propagate_umount")}},
+        {Tier::kKernel, ProgramKind::kKprobe,
+         {kprobe("ml_kprobe_propagate_mnt"), kprobe("ml_kretprobe_propagate_mnt"), kprobe("ml_kprobe_propagate_umount"),
+          kprobe("ml_kretprobe_propagate_umount")}},
         {Tier::kReconcile, std::nullopt, {}}}},
       {"rbd_remove_busy", "rbd unmap failing with EBUSY",
        // The sysfs store functions, not do_rbd_remove: see bpf/kernel_busy.bpf.c.
-       // Where fexit cannot reach rbd's remove_store (module_fexit.h), the
-       // legacy file is watched at write(2) beside it.
+       // Where fexit cannot reach rbd's remove_store (module_fexit.h),
+       // kprobes can ("rbd:remove_store" names the module's); only without
+       // them is the legacy file watched at write(2), which every syscall
+       // of the node pays for.
        {{Tier::kKernel, ProgramKind::kFexit,
          {fexit("ml_fexit_remove_single_major_store"), fexit("ml_fexit_remove_store")}, "rbd"},
+        {Tier::kKernel, ProgramKind::kKprobe,
+         {kprobe("ml_kprobe_remove_single_major_store"), kprobe("ml_kretprobe_remove_single_major_store"),
+          kprobe("ml_kprobe_remove_store"), kprobe("ml_kretprobe_remove_store")}, "rbd"},
         {Tier::kKernel, ProgramKind::kFexit,
          {fexit("ml_fexit_remove_single_major_store"), tracepoint("ml_exit_write_legacy")}, "rbd"},
         {Tier::kTracepoint, ProgramKind::kTracepoint, {tracepoint("ml_exit_write")}}}},
       {"open_excl_busy", "exclusive claims of a block device failing with EBUSY",
        {{Tier::kKernel, ProgramKind::kFexit, {fexit("ml_fexit_bd_prepare_to_claim")}},
+        {Tier::kKernel, ProgramKind::kKprobe,
+         {kprobe("ml_kprobe_bd_prepare_to_claim"), kprobe("ml_kretprobe_bd_prepare_to_claim")}},
         {Tier::kTracepoint, ProgramKind::kTracepoint, {tracepoint("ml_exit_openat"), tracepoint("ml_exit_open")}}}},
       {"detach_busy", "block-device ioctls (loop detach and its kin) failing with EBUSY",
        {{Tier::kKernel, ProgramKind::kFexit, {fexit("ml_fexit_blkdev_ioctl")}},
+        {Tier::kKernel, ProgramKind::kKprobe, {kprobe("ml_kprobe_blkdev_ioctl"), kprobe("ml_kretprobe_blkdev_ioctl")}},
         {Tier::kTracepoint, ProgramKind::kTracepoint, {tracepoint("ml_exit_ioctl")}}}},
   };
   return hooks;

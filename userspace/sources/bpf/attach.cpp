@@ -10,6 +10,7 @@
 #include <string>
 
 #include "sources/bpf/tracefs.h"
+#include "sources/kernel_functions.h"
 
 namespace mountleak {
 
@@ -61,6 +62,19 @@ Result<bpf_link*> attach_tracepoint(bpf_program* prog) {
   return link;
 }
 
+// A kprobe on a module's function, "kprobe/MOD:F": libbpf's own attach
+// reads the function name up to the first character outside [A-Za-z0-9_.]
+// and would probe "MOD". The kprobe PMU takes the kernel's "MOD:F" as it is
+// and looks F up among MOD's symbols only.
+Result<bpf_link*> attach_module_kprobe(bpf_program* prog, const AttachTarget& target) {
+  const std::string section = bpf_program__section_name(prog);
+  LIBBPF_OPTS(bpf_kprobe_opts, opts, .retprobe = section.rfind("kretprobe/", 0) == 0);
+  const std::string symbol = target.module + ":" + target.function;
+  bpf_link* link = bpf_program__attach_kprobe_opts(prog, symbol.c_str(), &opts);
+  if (!link) return Error{std::string(opts.retprobe ? "kretprobe" : "kprobe") + " on " + symbol, errno ? errno : EINVAL};
+  return link;
+}
+
 }  // namespace
 
 Result<bpf_link*> attach_program(bpf_program* prog) {
@@ -68,6 +82,9 @@ Result<bpf_link*> attach_program(bpf_program* prog) {
   if (bpf_program__type(prog) == BPF_PROG_TYPE_KPROBE && is_kprobe_section(bpf_program__section_name(prog)) &&
       access(kKprobePmuType, F_OK) != 0)
     return Error{std::string("no kprobe PMU (") + kKprobePmuType + ")", ENOENT};
+  if (bpf_program__type(prog) == BPF_PROG_TYPE_KPROBE)
+    if (auto target = attach_target_of_section(bpf_program__section_name(prog)); target && !target->module.empty())
+      return attach_module_kprobe(prog, *target);
   bpf_link* link = bpf_program__attach(prog);
   if (!link) return libbpf_failure(errno);
   return link;

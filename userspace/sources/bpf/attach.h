@@ -12,7 +12,9 @@
 // - kprobes: without the kprobe PMU, libbpf falls back to writing
 //   tracefs's kprobe_events (the same automount). That fallback is for
 //   kernels before 4.17, older than any with BTF, so here a missing PMU is
-//   simply the attach failing with ENOENT.
+//   simply the attach failing with ENOENT. A kprobe on a module's function
+//   ("kprobe/rbd:remove_store") is attached by that name, which libbpf's
+//   section parser would cut at the colon.
 
 #include <bpf/libbpf.h>
 

@@ -56,16 +56,19 @@ Result<Presence> KernelBtf::btf_function(const std::string& module, const std::s
   return Presence::kAbsent;
 }
 
-Result<Presence> KernelBtf::kernel_symbol(const std::string& function) {
+Result<Presence> KernelBtf::kernel_symbol(const std::string& module, const std::string& function) {
   // "ffffffff81234560 T path_umount", or "... t remove_store\t[rbd]".
   std::ifstream in(kallsyms_);
   if (!in) return Error::from_errno("reading " + kallsyms_);
+  const std::string owner = "[" + module + "]";
   for (std::string line; std::getline(in, line);) {
     const size_t type = line.find(' ');
     const size_t name = type == std::string::npos ? type : line.find(' ', type + 1);
     if (name == std::string::npos) continue;
     const size_t end = line.find('\t', name + 1);
-    if (line.compare(name + 1, end == std::string::npos ? std::string::npos : end - name - 1, function) == 0)
+    if (line.compare(name + 1, end == std::string::npos ? std::string::npos : end - name - 1, function) != 0)
+      continue;
+    if (module.empty() || (end != std::string::npos && line.compare(end + 1, std::string::npos, owner) == 0))
       return Presence::kPresent;
   }
   return Presence::kAbsent;

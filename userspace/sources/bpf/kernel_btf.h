@@ -27,7 +27,7 @@ class KernelBtf : public KernelFunctions {
   // life; a module's is read afresh each time (it can be loaded or
   // unloaded meanwhile).
   Result<Presence> btf_function(const std::string& module, const std::string& function) override;
-  Result<Presence> kernel_symbol(const std::string& function) override;
+  Result<Presence> kernel_symbol(const std::string& module, const std::string& function) override;
 
  private:
   Result<btf*> vmlinux();

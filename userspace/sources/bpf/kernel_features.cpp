@@ -55,14 +55,14 @@ std::string KernelProber::program_unusable(const std::string& program) {
   if (target->module.empty()) {
     if (!vmlinux_unusable_) {
       vmlinux_unusable_.emplace();
-      KernelBtf btf(sys_root_);
+      KernelBtf btf(sys_root_, kallsyms_);
       for (const auto& [name, section] : sections())
         if (auto t = attach_target_of_section(section); t && t->module.empty())
           vmlinux_unusable_->emplace(name, attach_target_unusable(*t, btf));
     }
     return vmlinux_unusable_->at(program);
   }
-  KernelBtf btf(sys_root_);
+  KernelBtf btf(sys_root_, kallsyms_);
   std::string why = attach_target_unusable(*target, btf);
   return why.empty() ? shadowed_by_vmlinux(it->second) : why;
 }

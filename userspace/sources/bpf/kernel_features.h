@@ -18,9 +18,11 @@ namespace mountleak {
 
 class KernelProber : public FeatureSource {
  public:
-  // sys_root: where sysfs is mounted (HostPaths::sys() from a container).
-  explicit KernelProber(BpfObjectSource source, std::string sys_root = "/sys")
-      : source_(std::move(source)), sys_root_(std::move(sys_root)) {}
+  // sys_root: where sysfs is mounted (HostPaths::sys() from a container);
+  // kallsyms: the kernel's symbols, for kprobes on functions BTF lacks.
+  explicit KernelProber(BpfObjectSource source, std::string sys_root = "/sys",
+                        std::string kallsyms = "/proc/kallsyms")
+      : source_(std::move(source)), sys_root_(std::move(sys_root)), kallsyms_(std::move(kallsyms)) {}
   FeatureProbe probe(ProgramKind kind) override;
   // Asked each time, not cached: a module can be loaded while we run.
   bool module_loaded(const std::string& name) override;
@@ -36,6 +38,7 @@ class KernelProber : public FeatureSource {
   const std::map<std::string, std::string>& sections();
   BpfObjectSource source_;
   std::string sys_root_;
+  std::string kallsyms_;
   std::map<ProgramKind, FeatureProbe> cache_;
   std::optional<std::map<std::string, std::string>> sections_;
   // By program, for every program on a vmlinux function: found with one
