@@ -7,6 +7,7 @@
 #
 # Kernel command line:
 #   mlvm_run=probe,privileged_kernel,privileged_tracepoint   what to run, in order
+#            (also probe_kprobe, privileged_kprobe: fentry turned off)
 #            (or bench: the guest benchmark, scripts/bench_guest.sh)
 #   mlvm_filter_<scenario>=<gtest filter>                    for privileged_*
 #   mlvm_limit_<scenario>=<seconds>                          kill it after that
@@ -157,7 +158,7 @@ bench() {
 
 probe() {
   # stdout alone is the JSON the host checks; stderr is kept for humans.
-  "$MLVM_MOUNTLEAK" probe -o json 2>/tmp/probe.err
+  "$MLVM_MOUNTLEAK" probe -o json "$@" 2>/tmp/probe.err
   rc=$?
   cat /tmp/probe.err >"$console"
   return $rc
@@ -167,6 +168,8 @@ emit "@@MLVM KERNEL $(uname -r)"
 for name in $run_list; do
   case "$name" in
     probe) scenario probe probe ;;
+    # What a kernel with kprobes but no BPF trampolines gets.
+    probe_kprobe) scenario probe_kprobe probe --no-feature fentry ;;
     bench) scenario bench bench ;;
     privileged_kernel)
       # The trace tests check the ready event's tier for their hooks.
@@ -181,6 +184,14 @@ for name in $run_list; do
       export MOUNTLEAK_TEST_TRACE_ARGS="--no-feature fentry,kprobe"
       scenario privileged_tracepoint privileged privileged_tracepoint
       unset MOUNTLEAK_TEST_TRACE_ARGS MOUNTLEAK_TEST_EXPECT_TIER
+      ;;
+    privileged_kprobe)
+      # The kernel tier without trampolines: every hook's kprobe candidate.
+      export MOUNTLEAK_TEST_EXPECT_TIER=kernel
+      export MOUNTLEAK_TEST_EXPECT_PROGRAMS=kprobe
+      export MOUNTLEAK_TEST_TRACE_ARGS="--no-feature fentry"
+      scenario privileged_kprobe privileged privileged_kprobe
+      unset MOUNTLEAK_TEST_TRACE_ARGS MOUNTLEAK_TEST_EXPECT_TIER MOUNTLEAK_TEST_EXPECT_PROGRAMS
       ;;
     *) emit "@@MLVM UNKNOWN $name" ;;
   esac

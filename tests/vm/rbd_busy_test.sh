@@ -18,8 +18,8 @@
 #     (whose store function's name vmlinux has too)
 #   - each kernel-tier trace's ready event: rbd's programs are bound in rbd's
 #     own BTF (attached_in), not vmlinux's; where the kernel binds fexit by
-#     symbol name (before 6.3), remove_store is refused, and the legacy file
-#     is watched at write(2) beside the kernel tier's remove_single_major
+#     symbol name (before 6.3), remove_store's fexit is refused, and the hook
+#     takes kprobes on rbd's functions ("rbd:remove_store") instead
 #   - probe, run before rbd is loaded: the rbd hook falls back, because the
 #     rbd module is not loaded; run after: the kernel tier, saying why where
 #     remove_store cannot be used
@@ -157,12 +157,15 @@ check_trace() {
   jq -c 'select(.event == "busy")' "$trace" | cut -c1-400 | sed "s/^/vm_rbd: $name: /"
   [[ "$tier" == kernel ]] || return 0
   jq -r --arg name "$name" 'select(.event == "ready") | "vm_rbd: \($name): attached_in: \(.attached_in)"' "$trace"
-  # remove_store is loaded only where the kernel binds it by BTF (6.3+); on
-  # older kernels the hook's reason says why.
-  check "$name: rbd's programs are bound in rbd's BTF, not vmlinux's" \
-    'any(.[]; .event == "ready" and .attached_in.ml_fexit_remove_single_major_store == "rbd"
-              and (.attached_in.ml_fexit_remove_store == "rbd"
-                   or any(.hooks[]; .hook == "rbd_remove_busy" and (.reason | contains("fixed in 6.3"))))) ' "$trace"
+  # fexit's remove_store is loaded only where the kernel binds it by BTF
+  # (6.3+). Before, the hook takes the kprobes ("rbd:remove_store" names
+  # rbd's own), saying why; that they reach rbd's and not vmlinux's
+  # function the legacy remove's busy event shows (trace_legacy).
+  check "$name: rbd's fexit programs are bound in rbd's BTF, or its kprobes are used where fexit cannot reach remove_store" \
+    'any(.[]; .event == "ready" and
+              ((.attached_in.ml_fexit_remove_single_major_store == "rbd" and .attached_in.ml_fexit_remove_store == "rbd")
+               or any(.hooks[]; .hook == "rbd_remove_busy" and (.programs | index("ml_kretprobe_remove_store"))
+                                and (.reason | contains("fixed in 6.3"))))) ' "$trace"
 }
 check_trace trace kernel
 check_trace trace_tracepoint tracepoint
@@ -182,7 +185,8 @@ if json_section probe_with_rbd "$probe" "mountleak probe (with rbd loaded)"; the
   jq -r '.hooks[] | select(.hook == "rbd_remove_busy") | "vm_rbd: probe with rbd: \(.tier): \(.programs | join(",")): \(.reason)"' "$probe"
   check "probe with rbd loaded: rbd_remove_busy on the kernel tier, remove_store used only where it binds to rbd's" \
     'any(.[].hooks[]; .hook == "rbd_remove_busy" and .tier == "kernel"
-                      and ((.programs | index("ml_fexit_remove_store")) or (.reason | contains("fixed in 6.3"))))' "$probe"
+                      and ((.programs | index("ml_fexit_remove_store"))
+                           or ((.programs | index("ml_kretprobe_remove_store")) and (.reason | contains("fixed in 6.3")))))' "$probe"
 fi
 
 scan="$work/scan.json"

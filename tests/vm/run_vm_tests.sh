@@ -8,6 +8,10 @@
 #   privileged_kernel      privileged_tests as they are (the kernel tier wins)
 #   privileged_tracepoint  the same with every `mountleak trace` forced to the
 #                          tracepoint tier (--no-feature fentry,kprobe)
+#   probe_kprobe           `mountleak probe -o json --no-feature fentry`: every
+#                          hook on the kernel tier through its kprobe candidate
+#   privileged_kprobe      the same with every `mountleak trace` given
+#                          --no-feature fentry (the kprobe candidates)
 # Modes:
 #   prepare --work DIR [--kernel 6.1|6.12] --mountleak PATH --privileged-tests PATH
 #           [--file PATH]...
@@ -175,6 +179,35 @@ check_probe() {  # json file -> prints findings, returns non-zero on a failed ch
   return $bad
 }
 
+# With fentry turned off: every hook on the kernel tier (rbd's may wait for
+# its module), each through kprobes alone. Every hook with an fexit
+# candidate has a kprobe one after it, and propagation's reconcile fallback
+# would need no program: a kernel-tier hook served by anything but
+# ml_kprobe_*/ml_kretprobe_* programs is a candidate missing or passed over.
+check_probe_kprobe() {  # json file
+  local json="$1" bad=0
+  if ! jq -e . "$json" >/dev/null 2>&1; then
+    say "probe printed no JSON:"
+    cat "$json"
+    return 1
+  fi
+  jq -r '.hooks[] | "vm:   hook \(.hook) -> \(.tier // "NONE") [\(.programs | join(","))] \(.reason)"' "$json"
+  if [[ "$(jq -r '.programs.fexit.available' "$json")" != false || "$(jq -r '.programs.kprobe.available' "$json")" != true ]]; then
+    say "FAIL: probe should see fexit turned off and kprobes available"
+    bad=1
+  fi
+  if ! jq -e '(.hooks | length) > 0 and
+              all(.hooks[]; (.tier == "kernel" and (.programs | length) > 0
+                             and all(.programs[]; test("^ml_k(ret)?probe_")))
+                            or (.reason | test("module is not loaded")))' "$json" >/dev/null; then
+    say "FAIL: with fentry turned off, these hooks are not on their kprobe candidate:"
+    jq -r '.hooks[] | select(.tier != "kernel" or any(.programs[]; test("^ml_k(ret)?probe_") | not))
+           | "vm:   \(.hook): \(.tier // "NONE") [\(.programs | join(","))] (\(.reason))"' "$json"
+    bad=1
+  fi
+  return $bad
+}
+
 check_gtest() {  # output file -> summary, non-zero unless every test passed
   local out="$1"
   local ran passed
@@ -277,6 +310,7 @@ judge() {  # name
     fi
     case "$scenario" in
       probe) check_probe "$out" || failed=1 ;;
+      probe_kprobe) check_probe_kprobe "$out" || failed=1 ;;
       privileged_*) check_gtest "$out" || failed=1 ;;
       *) ;;
     esac
