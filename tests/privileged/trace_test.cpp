@@ -340,6 +340,12 @@ TEST_P(TraceBusy, SetnsMountSetattrAndBlockIoctlAreSeen) {
   ASSERT_TRUE(setattr_event) << trace_->describe();
   EXPECT_EQ((*setattr_event)["tier"], expected_tier());
   EXPECT_EQ((*setattr_event)["mntns"], target_ns.st_ino) << setattr_event->dump();
+  // The call's own arguments, as every tier reads them (the kprobe tier
+  // through the syscall wrapper's inner registers).
+  EXPECT_EQ((*setattr_event)["dfd"], AT_FDCWD) << setattr_event->dump();
+  EXPECT_EQ((*setattr_event)["path"], "/") << setattr_event->dump();
+  EXPECT_EQ((*setattr_event)["flags"], AT_RECURSIVE) << setattr_event->dump();
+  EXPECT_EQ((*setattr_event)["propagation"], "MS_PRIVATE") << setattr_event->dump();
 }
 
 TEST_P(TraceBusy, PropagatedCopiesReachTheModelThroughTheKernelTierHook) {
