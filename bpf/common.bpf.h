@@ -261,6 +261,8 @@ static __always_inline bool pending_take(struct pending_syscall *out, bool expec
  * The bound: calls in flight at once, which kretprobe instances cap anyway
  * (the kernel's default is 2 per CPU, at least 10), plus stale records of
  * threads that exited after a missed return, until the bound is reached.
+ * The map of ml_kprobe_F is named F_args: the loader shrinks the maps of
+ * kprobes it does not load by that name (sources/bpf/entry_maps.h).
  */
 #define ML_ENTRY_MAX 1024
 #define ML_ENTRY_MAP(name)                                      \

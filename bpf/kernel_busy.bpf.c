@@ -56,14 +56,14 @@ int BPF_PROG(ml_fexit_remove_store, void *bus, const char *buf, size_t count, lo
  * is found where fexit before 6.3 binds vmlinux's (module_fexit.h); the
  * loader attaches these by that name (sources/bpf/attach.h). buf is sysfs's
  * page, kept until the store returns. */
-ML_ENTRY_MAP(rbd_remove_args);
+ML_ENTRY_MAP(remove_store_args);
 
 SEC("?kprobe/rbd:remove_store")
 int BPF_KPROBE(ml_kprobe_remove_store, void *bus, const char *buf)
 {
 	struct pending_syscall p = {.args = {(__u64)buf}};
 
-	entry_save(&rbd_remove_args, &p);
+	entry_save(&remove_store_args, &p);
 	return 0;
 }
 
@@ -72,19 +72,19 @@ int BPF_KRETPROBE(ml_kretprobe_remove_store, long ret)
 {
 	struct pending_syscall p;
 
-	if (!entry_take(&rbd_remove_args, &p))
+	if (!entry_take(&remove_store_args, &p))
 		return 0;
 	return rbd_remove_exit((const char *)p.args[0], ret);
 }
 
-ML_ENTRY_MAP(rbd_remove_single_args);
+ML_ENTRY_MAP(remove_single_major_store_args);
 
 SEC("?kprobe/rbd:remove_single_major_store")
 int BPF_KPROBE(ml_kprobe_remove_single_major_store, void *bus, const char *buf)
 {
 	struct pending_syscall p = {.args = {(__u64)buf}};
 
-	entry_save(&rbd_remove_single_args, &p);
+	entry_save(&remove_single_major_store_args, &p);
 	return 0;
 }
 
@@ -93,7 +93,7 @@ int BPF_KRETPROBE(ml_kretprobe_remove_single_major_store, long ret)
 {
 	struct pending_syscall p;
 
-	if (!entry_take(&rbd_remove_single_args, &p))
+	if (!entry_take(&remove_single_major_store_args, &p))
 		return 0;
 	return rbd_remove_exit((const char *)p.args[0], ret);
 }
@@ -127,14 +127,14 @@ int BPF_PROG(ml_fexit_bd_prepare_to_claim, struct block_device *bdev)
 	return claim_done(bdev, (int)ret);
 }
 
-ML_ENTRY_MAP(claim_args);
+ML_ENTRY_MAP(bd_prepare_to_claim_args);
 
 SEC("?kprobe/bd_prepare_to_claim")
 int BPF_KPROBE(ml_kprobe_bd_prepare_to_claim, struct block_device *bdev)
 {
 	struct pending_syscall p = {.args = {(__u64)bdev}};
 
-	entry_save(&claim_args, &p);
+	entry_save(&bd_prepare_to_claim_args, &p);
 	return 0;
 }
 
@@ -143,7 +143,7 @@ int BPF_KRETPROBE(ml_kretprobe_bd_prepare_to_claim, int ret)
 {
 	struct pending_syscall p;
 
-	if (!entry_take(&claim_args, &p))
+	if (!entry_take(&bd_prepare_to_claim_args, &p))
 		return 0;
 	return claim_done((struct block_device *)p.args[0], ret);
 }

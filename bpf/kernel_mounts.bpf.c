@@ -139,14 +139,14 @@ int BPF_PROG(ml_fexit_attach_recursive_mnt, struct mount *source_mnt)
 }
 
 /* Its own map: it runs inside path_mount on the same thread. */
-ML_ENTRY_MAP(attach_mnt_args);
+ML_ENTRY_MAP(attach_recursive_mnt_args);
 
 SEC("?kprobe/attach_recursive_mnt")
 int BPF_KPROBE(ml_kprobe_attach_recursive_mnt, struct mount *source_mnt)
 {
 	struct pending_syscall p = {.args = {(__u64)source_mnt}};
 
-	entry_save(&attach_mnt_args, &p);
+	entry_save(&attach_recursive_mnt_args, &p);
 	return 0;
 }
 
@@ -155,7 +155,7 @@ int BPF_KRETPROBE(ml_kretprobe_attach_recursive_mnt, int ret)
 {
 	struct pending_syscall p;
 
-	if (!entry_take(&attach_mnt_args, &p))
+	if (!entry_take(&attach_recursive_mnt_args, &p))
 		return 0;
 	return attached((struct mount *)p.args[0], ret);
 }
@@ -365,7 +365,7 @@ int BPF_PROG(ml_fexit_sys_mount_setattr, const struct pt_regs *regs, long ret)
 	return setattr_done(&p, ret);
 }
 
-ML_ENTRY_MAP(mount_setattr_args);
+ML_ENTRY_MAP(sys_mount_setattr_args);
 
 /* A kprobe on the syscall function sees the wrapper's registers, whose
  * first argument is the user's (ARCH_HAS_SYSCALL_WRAPPER); BPF_KSYSCALL
@@ -379,7 +379,7 @@ int BPF_KSYSCALL(ml_kprobe_sys_mount_setattr, int dfd, const char *path, unsigne
 		.kind = ML_EV_MOUNT_SETATTR,
 	};
 
-	entry_save(&mount_setattr_args, &p);
+	entry_save(&sys_mount_setattr_args, &p);
 	return 0;
 }
 
@@ -388,7 +388,7 @@ int BPF_KRETPROBE(ml_kretprobe_sys_mount_setattr, long ret)
 {
 	struct pending_syscall p;
 
-	if (!entry_take(&mount_setattr_args, &p))
+	if (!entry_take(&sys_mount_setattr_args, &p))
 		return 0;
 	return setattr_done(&p, ret);
 }

@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "sources/bpf/bpf_object.h"
+#include "sources/bpf/entry_maps.h"
 #include "sources/bpf/object_programs.h"
 #include "sources/kernel_tiers.h"
 
@@ -82,6 +83,33 @@ TEST_F(HookTableAndObject, EveryProgramTheTableNamesIsInTheObjectWithItsKind) {
       for (const auto& program : candidate.programs) check("hook " + hook.name, program);
   for (const auto& probe : probe_programs())
     check("the " + std::string(program_kind_name(probe.probes)) + " probe", probe.program);
+}
+
+// A kretprobe's arguments come from its kprobe's entry map, ml_kprobe_F's
+// being F_args: the loader shrinks the maps of kprobes it does not load by
+// that name (sources/bpf/entry_maps.h), so a map misnamed would stay
+// shrunk under its own kprobe, and every call would be a missed entry.
+TEST_F(HookTableAndObject, EveryKprobeWithAKretprobeHasItsEntryMapAndNoEntryMapIsAnOrphan) {
+  auto obj = open_bpf_object(BpfObjectSource{});
+  ASSERT_TRUE(obj) << obj.error().message;
+  std::set<std::string> entry_maps;
+  bpf_map* map;
+  bpf_object__for_each_map(map, obj->get()) {
+    const std::string program = entry_map_program(bpf_map__name(map));
+    if (program.empty()) continue;
+    entry_maps.insert(program);
+    EXPECT_TRUE(programs_.count(program)) << "entry map " << bpf_map__name(map) << " has no program " << program;
+  }
+  for (const auto& [name, program] : programs_) {
+    if (name.rfind("ml_kretprobe_", 0) != 0) continue;
+    const std::string entry = "ml_kprobe_" + name.substr(std::string("ml_kretprobe_").size());
+    EXPECT_TRUE(programs_.count(entry)) << name << " has no kprobe " << entry;
+    EXPECT_TRUE(entry_maps.count(entry)) << entry << " has no entry map "
+                                         << entry.substr(std::string("ml_kprobe_").size()) << "_args";
+  }
+  EXPECT_EQ(entry_map_program("path_mount_args"), "ml_kprobe_path_mount");
+  EXPECT_EQ(entry_map_program("events"), "");
+  EXPECT_EQ(entry_map_program("_args"), "");
 }
 
 TEST_F(HookTableAndObject, EveryProgramKindHasAProbeProgram) {

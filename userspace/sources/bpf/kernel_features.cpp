@@ -2,6 +2,7 @@
 #include "sources/bpf/kernel_features.h"
 
 #include "sources/bpf/attach.h"
+#include "sources/bpf/entry_maps.h"
 #include "sources/bpf/kernel_btf.h"
 #include "sources/bpf/module_fexit.h"
 #include "sources/bpf/object_programs.h"
@@ -83,6 +84,7 @@ FeatureProbe KernelProber::run(ProgramKind kind) {
   // The probe needs no real ring buffer; keep the allocation small.
   if (bpf_map* events = bpf_object__find_map_by_name(obj->get(), "events"))
     bpf_map__set_max_entries(events, 64 * 1024);
+  shrink_unused_entry_maps(obj->get(), {});
 
   LibbpfLogCapture capture;
   int err = bpf_object__load(obj->get());

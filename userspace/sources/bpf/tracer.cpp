@@ -2,6 +2,7 @@
 #include "sources/bpf/tracer.h"
 
 #include "sources/bpf/attach.h"
+#include "sources/bpf/entry_maps.h"
 #include "sources/bpf/module_fexit.h"
 #include "sources/event_decode.h"
 
@@ -55,6 +56,9 @@ Result<std::unique_ptr<BpfTracer>> BpfTracer::start(const TracerOptions& options
       return Error::from_errno("setting the ring buffer size to " +
                                    std::to_string(options.ringbuf_bytes) + " bytes",
                                -err);
+
+    if (int err = shrink_unused_entry_maps(obj->get(), wanted))
+      return Error::from_errno("sizing the kprobes' entry maps", -err);
 
     LibbpfLogCapture capture;
     if (int err = bpf_object__load(obj->get())) {
