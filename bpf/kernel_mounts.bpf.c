@@ -345,6 +345,18 @@ int BPF_KRETPROBE(ml_kretprobe_propagate_umount)
 	return umounts_propagated((struct list_head *)p.args[0]);
 }
 
+/* mount_setattr(dfd, path, flags, uattr, usize), from the user registers
+ * the syscall function was given. */
+static __always_inline void setattr_args(const struct pt_regs *regs, struct pending_syscall *p)
+{
+	p->kind = ML_EV_MOUNT_SETATTR;
+	p->args[0] = PT_REGS_PARM1_CORE_SYSCALL(regs);
+	p->args[1] = PT_REGS_PARM2_CORE_SYSCALL(regs);
+	p->args[2] = PT_REGS_PARM3_CORE_SYSCALL(regs);
+	p->args[3] = PT_REGS_PARM4_CORE_SYSCALL(regs);
+	p->args[4] = PT_REGS_PARM5_CORE_SYSCALL(regs);
+}
+
 static __always_inline int setattr_done(const struct pending_syscall *p, long ret)
 {
 	if (ret == 0)
@@ -355,30 +367,29 @@ static __always_inline int setattr_done(const struct pending_syscall *p, long re
 SEC("?fexit/" ML_SYSCALL_FUNC(mount_setattr))
 int BPF_PROG(ml_fexit_sys_mount_setattr, const struct pt_regs *regs, long ret)
 {
-	struct pending_syscall p = {.kind = ML_EV_MOUNT_SETATTR};
+	struct pending_syscall p = {};
 
-	p.args[0] = PT_REGS_PARM1_CORE_SYSCALL(regs);
-	p.args[1] = PT_REGS_PARM2_CORE_SYSCALL(regs);
-	p.args[2] = PT_REGS_PARM3_CORE_SYSCALL(regs);
-	p.args[3] = PT_REGS_PARM4_CORE_SYSCALL(regs);
-	p.args[4] = PT_REGS_PARM5_CORE_SYSCALL(regs);
+	if (ret != 0)
+		return 0;
+	setattr_args(regs, &p);
 	return setattr_done(&p, ret);
 }
 
 ML_ENTRY_MAP(sys_mount_setattr_args);
 
 /* A kprobe on the syscall function sees the wrapper's registers, whose
- * first argument is the user's (ARCH_HAS_SYSCALL_WRAPPER); BPF_KSYSCALL
- * reads the syscall's arguments through them on every architecture. */
+ * first argument is the user's (ARCH_HAS_SYSCALL_WRAPPER, which
+ * ML_SYSCALL_FUNC presumes); the syscall's arguments are read through
+ * those, on every architecture. Not BPF_KSYSCALL: its kconfig extern makes
+ * libbpf probe for the wrapper at every load of the object, with a kprobe
+ * of its own, through tracefs's kprobe_events where there is no kprobe
+ * PMU (the automount sources/bpf/attach.h avoids). */
 SEC("?kprobe/" ML_SYSCALL_FUNC(mount_setattr))
-int BPF_KSYSCALL(ml_kprobe_sys_mount_setattr, int dfd, const char *path, unsigned int flags,
-		 struct ml_mount_attr *uattr, __u64 usize)
+int BPF_KPROBE(ml_kprobe_sys_mount_setattr, const struct pt_regs *regs)
 {
-	struct pending_syscall p = {
-		.args = {(__u64)dfd, (__u64)path, flags, (__u64)uattr, usize},
-		.kind = ML_EV_MOUNT_SETATTR,
-	};
+	struct pending_syscall p = {};
 
+	setattr_args(regs, &p);
 	entry_save(&sys_mount_setattr_args, &p);
 	return 0;
 }
