@@ -252,11 +252,17 @@ static __always_inline bool pending_take(struct pending_syscall *out, bool expec
  * another hook may be active beside a kprobe: one shared slot per thread
  * would be overwritten by the inner call and read back by the outer one.
  *
- * A record cannot outlive its call into another call's return: the entry
+ * A record must not outlive its call into another call's return: the entry
  * overwrites any record its thread left (a return the kernel missed, e.g.
  * more calls in flight than the kretprobe's instances), and when it cannot
  * store one it deletes the old one; the return always deletes. A return
- * finds its own entry's arguments or none, and none is counted.
+ * finds its own entry's arguments or none, and none is counted. One case
+ * is left: a missed return, then on the same thread an entry whose program
+ * did not run at all (the kernel skips a kprobe program while another runs
+ * on that CPU) would hand the older call's arguments to the newer return.
+ * Both misses are the kernel's own counters (the kretprobe's nmissed, the
+ * program's recursion misses), and the stale arguments are those of the
+ * same function on the same thread.
  *
  * The bound: calls in flight at once, which kretprobe instances cap anyway
  * (the kernel's default is 2 per CPU, at least 10), plus stale records of
