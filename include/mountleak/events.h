@@ -164,8 +164,8 @@ struct ml_busy_event {
 enum ml_counter {
 	ML_CNT_EMITTED = 0,
 	ML_CNT_DROPPED_RINGBUF = 1,  /* ring buffer full: event lost */
-	ML_CNT_DROPPED_PENDING = 2,  /* pending-syscall map full at entry */
-	ML_CNT_MISSED_ENTRY = 3,     /* exit without a recorded entry */
+	ML_CNT_DROPPED_PENDING = 2,  /* pending-syscall or kprobe entry map full at entry */
+	ML_CNT_MISSED_ENTRY = 3,     /* exit or kretprobe without a recorded entry */
 	ML_CNT_MAX = 4,
 };
 
