@@ -69,11 +69,12 @@ class MadeUpKernelBtf : public ::testing::Test {
     btf__free(vmlinux_);
     fs::remove_all(sys_);
   }
-  void write_rbd_btf(std::initializer_list<const char*> functions) {
-    btf* rbd = btf__new_empty_split(vmlinux_);
-    add_functions(rbd, functions);
-    write_btf(rbd, sys_ / "kernel" / "btf" / "rbd");
-    btf__free(rbd);
+  void write_rbd_btf(std::initializer_list<const char*> functions) { write_module_btf("rbd", functions); }
+  void write_module_btf(const char* module, std::initializer_list<const char*> functions) {
+    btf* b = btf__new_empty_split(vmlinux_);
+    add_functions(b, functions);
+    write_btf(b, sys_ / "kernel" / "btf" / module);
+    btf__free(b);
   }
 
   fs::path sys_;
@@ -98,6 +99,7 @@ TEST_F(MadeUpKernelBtf, KernelBtfReadsVmlinuxAndModuleBtf) {
 
 TEST_F(MadeUpKernelBtf, ProberPassesOverCandidatesWhoseFunctionsAreMissing) {
   write_rbd_btf({"remove_single_major_store"});
+  write_module_btf("dm_mod", {"dm_lock_for_deletion"});
   KernelProber prober(BpfObjectSource{}, sys_.string());
   EXPECT_EQ(prober.program_unusable("ml_fexit_path_mount"), "no function path_mount in vmlinux's BTF");
   EXPECT_EQ(prober.program_unusable("ml_fexit_path_umount"), "");
@@ -124,6 +126,31 @@ TEST_F(MadeUpKernelBtf, ProberPassesOverCandidatesWhoseFunctionsAreMissing) {
       EXPECT_EQ(choice.tier, Tier::kKernel) << choice.hook << ": " << choice.reason;
     }
   }
+}
+
+// dm_mod's remove check is looked up in dm_mod's own BTF: with it the
+// kernel tier serves dm_remove_busy; without it (a dm_mod built without
+// BTF, or a kernel that renamed it) the control device's ioctl does.
+TEST_F(MadeUpKernelBtf, DmRemoveNeedsDmLockForDeletionInDmModsBtf) {
+  KernelProber prober(BpfObjectSource{}, sys_.string());
+  EverythingLoads features(prober);
+  auto dm_choice = [&] {
+    for (const auto& choice : choose_hooks(mountleak_hooks(), features))
+      if (choice.hook == "dm_remove_busy") return choice;
+    ADD_FAILURE() << "no dm_remove_busy hook";
+    return HookChoice{};
+  };
+  write_module_btf("dm_mod", {"dm_get_md"});
+  HookChoice without = dm_choice();
+  EXPECT_EQ(without.tier, Tier::kTracepoint);
+  EXPECT_EQ(without.programs, std::vector<std::string>{"ml_exit_ioctl_dm_remove"});
+  EXPECT_NE(without.reason.find("dm_mod's BTF has no function dm_lock_for_deletion"), std::string::npos)
+      << without.reason;
+
+  write_module_btf("dm_mod", {"dm_get_md", "dm_lock_for_deletion"});
+  HookChoice with = dm_choice();
+  EXPECT_EQ(with.tier, Tier::kKernel) << with.reason;
+  EXPECT_EQ(with.programs, std::vector<std::string>{"ml_fexit_dm_lock_for_deletion"});
 }
 
 TEST_F(MadeUpKernelBtf, ModuleWithoutBtfIsPassedOverWithTheReason) {

@@ -107,6 +107,11 @@ const std::vector<Hook>& mountleak_hooks() {
       {"detach_busy", "block-device ioctls (loop detach and its kin) failing with EBUSY",
        {{Tier::kKernel, ProgramKind::kFexit, {fexit("ml_fexit_blkdev_ioctl")}},
         {Tier::kTracepoint, ProgramKind::kTracepoint, {tracepoint("ml_exit_ioctl")}}}},
+      {"dm_remove_busy", "device-mapper remove (dmsetup remove) failing with EBUSY",
+       // dm's own check before deleting a device, in dm_mod's BTF; else the
+       // control device's ioctl at syscall exit (see bpf/busy.bpf.c).
+       {{Tier::kKernel, ProgramKind::kFexit, {fexit("ml_fexit_dm_lock_for_deletion")}, "dm_mod"},
+        {Tier::kTracepoint, ProgramKind::kTracepoint, {tracepoint("ml_exit_ioctl_dm_remove")}}}},
   };
   return hooks;
 }
