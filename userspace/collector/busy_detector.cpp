@@ -8,6 +8,7 @@
 #include <charconv>
 #include <fstream>
 
+#include "resolve/dm_sysfs.h"
 #include "sources/process_path.h"
 
 namespace mountleak {
@@ -86,6 +87,8 @@ std::optional<BusyDevice> BusyDetector::busy_device(const KernelEvent& e, const 
       return device_at_path(static_cast<int>(e.pid), b, true);
     case BusySource::kRbdRemove:
       return rbd_device(b);
+    case BusySource::kDmRemove:
+      return dm_device(b);
     case BusySource::kDetach:
     case BusySource::kNone:
       break;  // the tracepoint tier names a detached device itself too
@@ -133,6 +136,14 @@ std::optional<BusyDevice> BusyDetector::rbd_device(const BusyFailure& b) {
   auto dev = read_dev_pair(node_.paths.sys() + "/bus/rbd/devices/" + std::to_string(id));
   if (!dev) return std::nullopt;
   return BusyDevice{*dev, "rbd_id"};
+}
+
+// The name (or uuid) the caller gave device-mapper's control device, read
+// from its memory: only compared with what sysfs says each dm device is.
+std::optional<BusyDevice> BusyDetector::dm_device(const BusyFailure& b) {
+  auto dev = dm_device_named(node_.paths, b.path, b.file);
+  if (!dev) return std::nullopt;
+  return BusyDevice{*dev, "dm_name"};
 }
 
 }  // namespace mountleak
