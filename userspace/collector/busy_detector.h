@@ -27,6 +27,7 @@ class BusyDetector {
   std::optional<BusyDevice> unmounted_device(const KernelEvent& e, const BusyFailure& busy);
   std::optional<BusyDevice> rbd_device(const BusyFailure& busy);
   std::optional<BusyDevice> dm_device(const BusyFailure& busy);
+  bool on_tracked_device(const BusyFailure& busy, DevId dev);
 
   NodeState& node_;
   Reconciler& reconciler_;
