@@ -2,7 +2,8 @@
 /*
  * EBUSY failures that name a device someone still holds: `rbd unmap`
  * (a write to /sys/bus/rbd/remove or remove_single_major), exclusive opens
- * of a block device, and detach ioctls (device-mapper remove and friends).
+ * of a block device, detach ioctls (loop's and friends) and device-mapper's
+ * remove on its control device.
  * umount2's EBUSY is reported by mounts.bpf.c.
  *
  * These exits fire for every write/open/ioctl on the node, so each handler
@@ -152,6 +153,72 @@ int ml_exit_open(struct trace_event_raw_sys_exit *ctx)
 			 PT_REGS_PARM2_CORE_SYSCALL(regs));
 }
 
+/*
+ * device-mapper's control device, /dev/mapper/control: the misc device
+ * 10:236 (MAPPER_CTRL_MINOR). Its ioctl handler looks only at an ioctl
+ * command's type and number, never at its size or direction bits, so a
+ * remove is recognised the same way: type 0xfd, number 4 (DM_DEV_REMOVE).
+ */
+#define ML_DM_CONTROL_DEV ((10u << 20) | 236u)
+#define ML_DM_IOCTL_TYPE 0xfd
+#define ML_DM_DEV_REMOVE_NR 4
+/* Where the device's name and uuid sit in the struct dm_ioctl the caller
+ * passes (include/uapi/linux/dm-ioctl.h, unchanged since 2.6): 12 bytes of
+ * version, seven 32-bit counters and flags, a 64-bit dev, then the names. */
+#define ML_DM_IOCTL_NAME_AT 48
+#define ML_DM_NAME_LEN 128
+#define ML_DM_IOCTL_UUID_AT (ML_DM_IOCTL_NAME_AT + ML_DM_NAME_LEN)
+#define ML_DM_UUID_LEN 129
+
+static __always_inline bool is_dm_remove(struct file *f, __u64 cmd)
+{
+	return ((cmd >> 8) & 0xff) == ML_DM_IOCTL_TYPE && (cmd & 0xff) == ML_DM_DEV_REMOVE_NR &&
+	       BPF_CORE_READ(f, f_inode, i_rdev) == ML_DM_CONTROL_DEV;
+}
+
+/* A dm remove failing with EBUSY: the tracepoint tier's dm_remove_busy. The
+ * kernel does not copy its result back into the caller's struct when the
+ * ioctl fails, so the name and uuid the caller gave are still where they
+ * were, and are read here at the exit rather than saved at an entry that
+ * every ioctl on the node would pay for. The caller may have changed them
+ * since (another thread): they only name the device for the collector,
+ * which checks them against sysfs. A struct that cannot be read still
+ * makes the event, with no name. */
+SEC("tp/syscalls/sys_exit_ioctl")
+int ml_exit_ioctl_dm_remove(struct trace_event_raw_sys_exit *ctx)
+{
+	struct ml_busy_event *e;
+	struct pt_regs *regs;
+	struct file *f;
+	__u64 cmd, arg;
+	int fd;
+
+	if (ctx->ret != -EBUSY)
+		return 0;
+	/* ioctl(fd, cmd, arg) */
+	regs = user_regs();
+	cmd = PT_REGS_PARM2_CORE_SYSCALL(regs);
+	fd = (int)PT_REGS_PARM1_CORE_SYSCALL(regs);
+	f = current_file(fd);
+	if (!f || !is_dm_remove(f, cmd))
+		return 0;
+	e = busy_reserve(ML_BUSY_DM_REMOVE, ctx->ret);
+	if (!e)
+		return 0;
+	e->dfd = fd;
+	e->arg = cmd;
+	arg = PT_REGS_PARM3_CORE_SYSCALL(regs);
+	/* Bounded by the struct's own fields: the name is 128 bytes, the uuid
+	 * 129, each NUL-terminated by the kernel's rules but not by a hostile
+	 * caller's; the copies stop at their field's end. */
+	if (!arg || bpf_probe_read_user_str(e->path, ML_DM_NAME_LEN, (const void *)(arg + ML_DM_IOCTL_NAME_AT)) < 0)
+		e->path[0] = 0;
+	if (!arg || bpf_probe_read_user_str(e->file, ML_DM_UUID_LEN, (const void *)(arg + ML_DM_IOCTL_UUID_AT)) < 0)
+		e->file[0] = 0;
+	event_submit(e);
+	return 0;
+}
+
 SEC("tp/syscalls/sys_exit_ioctl")
 int ml_exit_ioctl(struct trace_event_raw_sys_exit *ctx)
 {
@@ -166,7 +233,9 @@ int ml_exit_ioctl(struct trace_event_raw_sys_exit *ctx)
 	regs = user_regs();
 	fd = (int)PT_REGS_PARM1_CORE_SYSCALL(regs);
 	f = current_file(fd);
-	if (!f)
+	/* A dm remove is dm_remove_busy's (above): the control device is no
+	 * block device anyone holds. */
+	if (!f || is_dm_remove(f, PT_REGS_PARM2_CORE_SYSCALL(regs)))
 		return 0;
 	e = busy_reserve(ML_BUSY_DETACH, ctx->ret);
 	if (!e)

@@ -195,3 +195,70 @@ int BPF_KRETPROBE(ml_kretprobe_blkdev_ioctl, long ret)
 		return 0;
 	return blkdev_ioctl_done((struct file *)p.args[0], (unsigned int)p.args[1], ret);
 }
+
+/*
+ * device-mapper's check before it deletes a device, in the dm_mod module
+ * (module BTF on Debian's 6.1 and 6.12, a global function called from
+ * dm-ioctl.c's dev_remove, so never inlined there). It answers -EBUSY while
+ * the dm device is open: mounted in some namespace, or opened by a process.
+ * struct mapped_device is dm's own (drivers/md/dm-core.h), absent from
+ * vmlinux's BTF: this flavour names the one field read, and libbpf finds
+ * the type in dm_mod's BTF when vmlinux has none.
+ */
+struct mapped_device___ml {
+	struct gendisk *disk;
+} __attribute__((preserve_access_index));
+
+static __always_inline int dm_remove_done(struct mapped_device___ml *md, bool mark_deferred, bool only_deferred,
+					  int ret)
+{
+	struct ml_busy_event *e;
+	struct gendisk *disk;
+
+	/* With mark_deferred the remove succeeds and is done when the last
+	 * opener goes (`dmsetup remove --deferred`); only_deferred is that
+	 * deferred work itself. Neither is a remove the caller saw fail. */
+	if (ret != -EBUSY || mark_deferred || only_deferred)
+		return 0;
+	e = busy_reserve(ML_BUSY_DM_REMOVE, ret);
+	if (!e)
+		return 0;
+	e->h.tier = ML_TIER_KERNEL;
+	disk = BPF_CORE_READ(md, disk);
+	if (disk) {
+		e->dev = ((__u64)BPF_CORE_READ(disk, major) << 20) | (__u32)BPF_CORE_READ(disk, first_minor);
+		if (bpf_probe_read_kernel_str(e->path, sizeof(e->path), disk->disk_name) < 0)
+			e->path[0] = 0;
+	}
+	event_submit(e);
+	return 0;
+}
+
+SEC("?fexit.module/dm_mod:dm_lock_for_deletion")
+int BPF_PROG(ml_fexit_dm_lock_for_deletion, struct mapped_device___ml *md, bool mark_deferred,
+	     bool only_deferred, int ret)
+{
+	return dm_remove_done(md, mark_deferred, only_deferred, ret);
+}
+
+ML_ENTRY_MAP(dm_lock_for_deletion_args);
+
+SEC("?kprobe/dm_mod:dm_lock_for_deletion")
+int BPF_KPROBE(ml_kprobe_dm_lock_for_deletion, struct mapped_device___ml *md, bool mark_deferred,
+	       bool only_deferred)
+{
+	struct pending_syscall p = {.args = {(__u64)md, mark_deferred, only_deferred}};
+
+	entry_save(&dm_lock_for_deletion_args, &p);
+	return 0;
+}
+
+SEC("?kretprobe/dm_mod:dm_lock_for_deletion")
+int BPF_KRETPROBE(ml_kretprobe_dm_lock_for_deletion, int ret)
+{
+	struct pending_syscall p;
+
+	if (!entry_take(&dm_lock_for_deletion_args, &p))
+		return 0;
+	return dm_remove_done((struct mapped_device___ml *)p.args[0], p.args[1], p.args[2], ret);
+}

@@ -17,8 +17,9 @@ packages=(
   # the cross tier (tests/arch): another architecture's kernel BTF cut from
   # its image (xz: x86's bzImage payload), the object checked with readelf
   binutils xz-utils
-  # the vm lane: Debian's kernel under QEMU with a busybox initramfs
-  qemu-system-x86 busybox-static jq
+  # the vm lane: Debian's kernel under QEMU with a busybox initramfs, and
+  # dmsetup shipped into it for the dm remove scenarios
+  qemu-system-x86 busybox-static jq dmsetup
   # deploy/: the DaemonSet parsed with yaml-cpp, the unit checked by
   # systemd-analyze, and the DaemonSet's container run under containerd
   libyaml-cpp-dev systemd containerd runc

@@ -47,6 +47,7 @@ enum ml_busy_source {
 	ML_BUSY_UMOUNT = 2,     /* umount2 */
 	ML_BUSY_OPEN_EXCL = 3,  /* open/openat with O_EXCL on a block device */
 	ML_BUSY_DETACH = 4,     /* loop / device-mapper detach ioctl */
+	ML_BUSY_DM_REMOVE = 5,  /* device-mapper remove (`dmsetup remove`): the dm device is open */
 };
 
 /* Which tier produced the event; the collector does not care, but the
@@ -149,15 +150,19 @@ struct ml_propagate_event {
 struct ml_busy_event {
 	struct ml_event_header h;
 	__u64 flags;                  /* open flags, umount flags */
-	__u64 arg;                    /* detach: the ioctl command */
+	__u64 arg;                    /* detach, dm remove (tracepoint tier): the ioctl command */
 	__u64 dev;                    /* kernel dev_t when the hook knew it, else 0 */
 	__u32 source;                 /* enum ml_busy_source */
 	__s32 dfd;                    /* the directory `path` is relative to, or the fd */
 	/* The path or buffer the failing call was given: a umount target (kernel
 	 * tier: its last component), an opened device node, the block device's
-	 * name (detach), the text written to rbd's remove file. */
+	 * name (detach), the text written to rbd's remove file, the dm device's
+	 * name (dm remove: its disk's, "dm-0", on the kernel tier; the name the
+	 * caller gave the control device on the tracepoint tier). */
 	char path[ML_PATH_LEN];
-	char file[ML_NAME_LEN];       /* rbd remove (tracepoint tier): the file written to */
+	/* rbd remove (tracepoint tier): the file written to; dm remove
+	 * (tracepoint tier): the uuid the caller gave, when it gave one. */
+	char file[ML_NAME_LEN];
 };
 
 /* Per-CPU counters, indexed by enum ml_counter, in the map "counters". */

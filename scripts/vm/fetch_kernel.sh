@@ -17,9 +17,11 @@
 #   --kernel 6.12  the newest linux-image-6.12.*+deb12-amd64 the archive has
 #                  (bookworm's backported 6.12, from the same archive)
 #   Each kernel wants its own OUT_DIR: the cache holds one package.
-#   default modules: loop ext4 overlay crc32c_generic rbd. crc32c_generic is
+#   default modules: loop ext4 overlay crc32c_generic rbd dm_mod. crc32c_generic is
 #   named because libcrc32c (under rbd) wants it only as a soft dependency on
 #   the crypto alias "crc32c", which .modinfo's depends= does not list.
+#   dm_mod (device-mapper, with dm-linear built into it) serves the dm
+#   remove scenarios (tests/privileged/dm_remove_test.cpp).
 set -euo pipefail
 
 kernel=6.1
@@ -30,7 +32,7 @@ fi
 out="${1:?usage: fetch_kernel.sh [--kernel 6.1|6.12] OUT_DIR [MODULE...]}"
 shift
 modules=("$@")
-((${#modules[@]})) || modules=(loop ext4 overlay crc32c_generic rbd)
+((${#modules[@]})) || modules=(loop ext4 overlay crc32c_generic rbd dm_mod)
 
 say() { echo "fetch_kernel: $*" >&2; }
 die() {

@@ -160,6 +160,21 @@ TEST(EventDecode, BusyNamesItsSourceAndDevice) {
   EXPECT_EQ(b.arg, 0x4c01u);
 }
 
+TEST(EventDecode, DmRemoveCarriesTheNameAndUuidTheCallerGave) {
+  auto e = wire<ml_busy_event>(ML_EV_BUSY);
+  e.source = ML_BUSY_DM_REMOVE;
+  e.arg = 0xc138fd04;  // DM_DEV_REMOVE
+  std::strcpy(e.path, "vg-data");
+  std::strcpy(e.file, "LVM-abc");
+  auto d = decode_event(&e, sizeof e);
+  ASSERT_TRUE(d);
+  const auto& b = std::get<BusyFailure>(d->payload);
+  EXPECT_EQ(b.source, BusySource::kDmRemove);
+  EXPECT_EQ(b.path, "vg-data");
+  EXPECT_EQ(b.file, "LVM-abc");
+  EXPECT_EQ(b.arg, 0xc138fd04u);
+}
+
 TEST(EventDecode, UnterminatedStringsStopAtTheirField) {
   auto e = wire<ml_mount_event>(ML_EV_MOUNT);
   std::memset(e.source, 'a', sizeof e.source);  // no NUL, and target follows

@@ -77,13 +77,15 @@ class MadeUpKernelBtf : public ::testing::Test {
     btf__free(vmlinux_);
     fs::remove_all(sys_);
   }
-  void write_rbd_btf(std::initializer_list<const char*> functions) {
-    btf* rbd = btf__new_empty_split(vmlinux_);
-    add_functions(rbd, functions);
-    write_btf(rbd, sys_ / "kernel" / "btf" / "rbd");
-    btf__free(rbd);
+  void write_rbd_btf(std::initializer_list<const char*> functions) { write_module_btf("rbd", functions); }
+  // The module's BTF and, as the kernel lists them, its functions in kallsyms.
+  void write_module_btf(const char* module, std::initializer_list<const char*> functions) {
+    btf* b = btf__new_empty_split(vmlinux_);
+    add_functions(b, functions);
+    write_btf(b, sys_ / "kernel" / "btf" / module);
+    btf__free(b);
     std::ofstream symbols(kallsyms_, std::ios::app);
-    for (const char* f : functions) symbols << "ffffffffc0000000 t " << f << "\t[rbd]\n";
+    for (const char* f : functions) symbols << "ffffffffc0000000 t " << f << "\t[" << module << "]\n";
   }
 
   fs::path sys_;
@@ -109,6 +111,7 @@ TEST_F(MadeUpKernelBtf, KernelBtfReadsVmlinuxAndModuleBtf) {
 
 TEST_F(MadeUpKernelBtf, ProberPassesOverCandidatesWhoseFunctionsAreMissing) {
   write_rbd_btf({"remove_single_major_store"});
+  write_module_btf("dm_mod", {"dm_lock_for_deletion"});
   KernelProber prober(BpfObjectSource{}, sys_.string(), kallsyms_);
   EXPECT_EQ(prober.program_unusable("ml_fexit_path_mount"), "no function path_mount in vmlinux's BTF");
   EXPECT_EQ(prober.program_unusable("ml_fexit_path_umount"), "");
@@ -169,6 +172,54 @@ TEST_F(MadeUpKernelBtf, RbdTakesItsKprobesWhereFexitCannotReachRemoveStore) {
                 (std::vector<std::string>{"ml_kprobe_remove_single_major_store", "ml_kretprobe_remove_single_major_store",
                                           "ml_kprobe_remove_store", "ml_kretprobe_remove_store"}))
           << choice.reason;
+    }
+}
+
+// dm_mod's remove check is looked up in dm_mod's own BTF: with it the
+// kernel tier serves dm_remove_busy; without it (a dm_mod built without
+// BTF, or a kernel that renamed it) the control device's ioctl does.
+TEST_F(MadeUpKernelBtf, DmRemoveNeedsDmLockForDeletionInDmModsBtf) {
+  KernelProber prober(BpfObjectSource{}, sys_.string(), kallsyms_);
+  EverythingLoads features(prober);
+  auto dm_choice = [&] {
+    for (const auto& choice : choose_hooks(mountleak_hooks(), features))
+      if (choice.hook == "dm_remove_busy") return choice;
+    ADD_FAILURE() << "no dm_remove_busy hook";
+    return HookChoice{};
+  };
+  write_module_btf("dm_mod", {"dm_get_md"});
+  HookChoice without = dm_choice();
+  EXPECT_EQ(without.tier, Tier::kTracepoint);
+  EXPECT_EQ(without.programs, std::vector<std::string>{"ml_exit_ioctl_dm_remove"});
+  EXPECT_NE(without.reason.find("dm_mod's BTF has no function dm_lock_for_deletion"), std::string::npos)
+      << without.reason;
+
+  write_module_btf("dm_mod", {"dm_get_md", "dm_lock_for_deletion"});
+  HookChoice with = dm_choice();
+  EXPECT_EQ(with.tier, Tier::kKernel) << with.reason;
+  EXPECT_EQ(with.programs, std::vector<std::string>{"ml_fexit_dm_lock_for_deletion"});
+  EXPECT_EQ(prober.program_unusable("ml_kprobe_dm_lock_for_deletion"), "");
+  EXPECT_EQ(prober.program_unusable("ml_kretprobe_dm_lock_for_deletion"), "");
+}
+
+// Without trampolines (arm64 before 6.0) dm's check is still watched, by
+// kprobes on "dm_mod:dm_lock_for_deletion", not at every ioctl(2).
+TEST_F(MadeUpKernelBtf, DmRemoveTakesKprobesWithoutFexit) {
+  write_module_btf("dm_mod", {"dm_lock_for_deletion"});
+  KernelProber prober(BpfObjectSource{}, sys_.string(), kallsyms_);
+  class NoTrampolines : public EverythingLoads {
+   public:
+    using EverythingLoads::EverythingLoads;
+    FeatureProbe probe(ProgramKind kind) override {
+      if (kind == ProgramKind::kFexit || kind == ProgramKind::kFentry) return {false, "refused"};
+      return EverythingLoads::probe(kind);
+    }
+  } features(prober);
+  for (const auto& choice : choose_hooks(mountleak_hooks(), features))
+    if (choice.hook == "dm_remove_busy") {
+      EXPECT_EQ(choice.tier, Tier::kKernel) << choice.reason;
+      EXPECT_EQ(choice.programs,
+                (std::vector<std::string>{"ml_kprobe_dm_lock_for_deletion", "ml_kretprobe_dm_lock_for_deletion"}));
     }
 }
 

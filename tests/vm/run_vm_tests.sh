@@ -124,7 +124,7 @@ prepare() {
   local start=$SECONDS
   "$scripts/fetch_kernel.sh" --kernel "$kernel" "$cache"
   local args=(--kernel "$cache" --init "$here/guest_init.sh" --out "$work/initramfs.cpio.gz" --strip
-    --program mkfs.ext4 --program losetup --program dash
+    --program mkfs.ext4 --program losetup --program dash --program dmsetup
     --file "$mountleak" --file "$privileged"
     --env "MLVM_MOUNTLEAK=$mountleak" --env "MLVM_PRIVILEGED_TESTS=$privileged")
   local f

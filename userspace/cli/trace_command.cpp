@@ -466,7 +466,7 @@ void register_trace_command(CLI::App& app, CommandAction& action) {
       "  hostpath_risk  a directory holding tracked mounts was bound in with private propagation\n"
       "  leak           the host unmounted a device while copies remain\n"
       "  leak_resolved  a leak is over: its last copy went, or the host mounts it again\n"
-      "  busy           rbd unmap / umount / exclusive open / detach failed with EBUSY\n"
+      "  busy           rbd unmap / umount / exclusive open / detach / dmsetup remove failed with EBUSY\n"
       "  release        with --release-leaks: a leak's holder unmounted (done), left alone (kept,\n"
       "                 refused: why) or not (failed: errno), as `mountleak release -o json` says\n"
       "Runs until SIGINT/SIGTERM or --duration. Needs root and a kernel with BTF.\n\n"

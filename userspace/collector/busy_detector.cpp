@@ -5,9 +5,11 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <charconv>
 #include <fstream>
 
+#include "resolve/dm_sysfs.h"
 #include "sources/process_path.h"
 
 namespace mountleak {
@@ -52,7 +54,7 @@ std::optional<DevId> read_dev_pair(const std::string& dir) {
 
 void BusyDetector::judge(const KernelEvent& e, const BusyFailure& b) {
   auto busy = node_.lookups.busy_device(e, [&] { return busy_device(e, b); });
-  if (!busy || !node_.tracked(busy->dev)) {
+  if (!busy || !(node_.tracked(busy->dev) || on_tracked_device(b, busy->dev))) {
     ++node_.stats.unresolved_busy;
     return;
   }
@@ -86,6 +88,8 @@ std::optional<BusyDevice> BusyDetector::busy_device(const KernelEvent& e, const 
       return device_at_path(static_cast<int>(e.pid), b, true);
     case BusySource::kRbdRemove:
       return rbd_device(b);
+    case BusySource::kDmRemove:
+      return dm_device(b);
     case BusySource::kDetach:
     case BusySource::kNone:
       break;  // the tracepoint tier names a detached device itself too
@@ -133,6 +137,24 @@ std::optional<BusyDevice> BusyDetector::rbd_device(const BusyFailure& b) {
   auto dev = read_dev_pair(node_.paths.sys() + "/bus/rbd/devices/" + std::to_string(id));
   if (!dev) return std::nullopt;
   return BusyDevice{*dev, "rbd_id"};
+}
+
+// A dm device whose table sits on a tracked device (dm-linear or a crypt
+// over an rbd image): its remove failing is what keeps the tracked device
+// busy, so it is reported although --devices does not name dm-N itself.
+bool BusyDetector::on_tracked_device(const BusyFailure& b, DevId dev) {
+  if (b.source != BusySource::kDmRemove) return false;
+  const DeviceRef d = node_.lookups.describe_device(dev);
+  return d.dm && std::any_of(d.dm->slaves.begin(), d.dm->slaves.end(),
+                             [&](const std::string& slave) { return node_.paths.tracks_device(slave); });
+}
+
+// The name (or uuid) the caller gave device-mapper's control device, read
+// from its memory: only compared with what sysfs says each dm device is.
+std::optional<BusyDevice> BusyDetector::dm_device(const BusyFailure& b) {
+  auto dev = dm_device_named(node_.paths, b.path, b.file);
+  if (!dev) return std::nullopt;
+  return BusyDevice{*dev, "dm_name"};
 }
 
 }  // namespace mountleak

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 #pragma once
 
-// busy: an rbd unmap, umount, exclusive open or detach failed with EBUSY.
+// busy: an rbd unmap, umount, exclusive open, detach or dm remove failed
+// with EBUSY.
 // The device is named from what the hook saw (the kernel tier names it
 // itself), and every holder of it is named at once.
 
@@ -25,6 +26,8 @@ class BusyDetector {
   std::optional<BusyDevice> device_at_path(int pid, const BusyFailure& busy, bool device_node);
   std::optional<BusyDevice> unmounted_device(const KernelEvent& e, const BusyFailure& busy);
   std::optional<BusyDevice> rbd_device(const BusyFailure& busy);
+  std::optional<BusyDevice> dm_device(const BusyFailure& busy);
+  bool on_tracked_device(const BusyFailure& busy, DevId dev);
 
   NodeState& node_;
   Reconciler& reconciler_;

@@ -24,7 +24,7 @@
 namespace mountleak {
 
 // The device a busy event names, and how it was named ("kernel",
-// "mount_table", "path" or "rbd_id").
+// "mount_table", "path", "rbd_id" or "dm_name").
 struct BusyDevice {
   DevId dev;
   std::string from;

@@ -87,11 +87,11 @@ struct LeakResolved {
   std::string reason;  // "copies_gone" or "host_mounted_again"
 };
 
-// An unmap, unmount, exclusive open or detach failed with EBUSY.
+// An unmap, unmount, exclusive open, detach or dm remove failed with EBUSY.
 struct Busy : DeviceFinding {
   BusySource source = BusySource::kNone;
   std::string path;         // what the failing call was given
-  std::string device_from;  // "kernel", "mount_table", "path" or "rbd_id"
+  std::string device_from;  // "kernel", "mount_table", "path", "rbd_id" or "dm_name"
   Culprit process;
   uint64_t mntns = 0;
   uint64_t kernel_ts_ns = 0;

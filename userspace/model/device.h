@@ -20,6 +20,17 @@ struct RbdInfo {
   std::string pool, image, rados_namespace, client_id, snap;  // "" when absent (no snapshot: "")
 };
 
+// A device-mapper device as sysfs shows it (/sys/block/dm-N/dm, slaves).
+struct DmInfo {
+  std::string name;  // "vg-data", as `dmsetup ls` names it; "" when sysfs did not say
+  std::string uuid;  // "" when it has none
+  // The block devices its table sits on ("loop0"), sorted; a table may
+  // have many, so at most kMaxDmSlaves are kept and `more_slaves` says so.
+  std::vector<std::string> slaves;
+  bool more_slaves = false;
+};
+inline constexpr size_t kMaxDmSlaves = 64;
+
 struct DeviceRef {
   DevId dev;
   std::string kernel_name;  // "rbd4", "loop7"; "" when sysfs does not know it
@@ -28,6 +39,8 @@ struct DeviceRef {
   // For a loop device, the file behind it: what names it, as pool and
   // image name an rbd device. Empty when detached or not a loop device.
   std::string loop_backing_file;
+  // For a device-mapper device, its name and what it is built on.
+  std::optional<DmInfo> dm;
 };
 
 // A process that holds a device open, or has a file on it open.

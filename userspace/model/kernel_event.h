@@ -27,7 +27,7 @@ enum class EventKind {
 };
 
 // Which hook saw the -EBUSY.
-enum class BusySource { kNone, kRbdRemove, kUmount, kOpenExcl, kDetach };
+enum class BusySource { kNone, kRbdRemove, kUmount, kOpenExcl, kDetach, kDmRemove };
 
 // Which tier's hook produced the event; the event log records it.
 enum class EventTier { kTracepoint, kKernel };
@@ -87,12 +87,14 @@ struct PropagatedChange {
 struct BusyFailure {
   BusySource source = BusySource::kNone;
   // The path or buffer the failing call was given: a umount target, an
-  // opened device node, the text written to rbd's remove file.
+  // opened device node, the text written to rbd's remove file, a dm
+  // device's name (dm remove: "dm-0" from the kernel tier, the name the
+  // caller gave from the tracepoint tier).
   std::string path;
-  std::string file;     // the file written to, or the device opened (tracepoint tier)
+  std::string file;     // the file written to, or the device opened, or the dm uuid given (tracepoint tier)
   int32_t dfd = 0;      // the directory `path` is relative to, or the ioctl's fd
   uint64_t flags = 0;   // open flags
-  uint64_t arg = 0;     // detach: the ioctl command
+  uint64_t arg = 0;     // detach, dm remove: the ioctl command
   uint64_t dev = 0;     // kernel dev_t when the hook knew it, else 0
 };
 

@@ -40,6 +40,13 @@ nlohmann::json device_json(const DeviceRef& device) {
     j["rbd"] = nullptr;
   }
   if (!device.loop_backing_file.empty()) j["backing_file"] = device.loop_backing_file;
+  // A dm device: its name and the devices its table sits on, which are
+  // what a `dmsetup remove` leaves busy below it.
+  if (device.dm)
+    j["dm"] = {{"name", or_null(device.dm->name)},
+               {"uuid", or_null(device.dm->uuid)},
+               {"slaves", device.dm->slaves},
+               {"more_slaves", device.dm->more_slaves}};
   return j;
 }
 

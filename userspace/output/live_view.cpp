@@ -39,6 +39,14 @@ std::string process(const Culprit& c) {
 std::string device(const DeviceRef& d) {
   std::string out = fmt::format("{} ({}:{})", printable(d.path), d.dev.major, d.dev.minor);
   if (d.rbd) out += fmt::format(" rbd {}/{}", printable(d.rbd->pool), printable(d.rbd->image));
+  if (d.dm) {
+    out += " dm " + printable(d.dm->name);
+    if (!d.dm->slaves.empty()) {
+      std::string on;
+      for (const auto& s : d.dm->slaves) on += (on.empty() ? "" : ",") + printable(s);
+      out += " on " + on + (d.dm->more_slaves ? ",..." : "");
+    }
+  }
   return out;
 }
 std::string device(const DeviceFinding& f) { return device(f.device); }
@@ -121,8 +129,12 @@ struct LiveText {
     return fmt::format("{} RELEASE {}\n{}", t, release_device_heading(r.step.device), release_step_text(r.step));
   }
   std::string operator()(const Busy& f) const {
-    return fmt::format("{} BUSY {}: {} of {} failed with EBUSY in {}; held by\n{}", t, device(f),
-                       busy_source_name(f.source), printable(f.path), process(f.process), holders(f));
+    // What an operator typed: a dm remove is `dmsetup remove` (or its
+    // library's ioctl, as LVM and multipath call it).
+    const std::string call =
+        f.source == BusySource::kDmRemove ? "`dmsetup remove`" : std::string(busy_source_name(f.source));
+    return fmt::format("{} BUSY {}: {} of {} failed with EBUSY in {}; held by\n{}", t, device(f), call,
+                       printable(f.path), process(f.process), holders(f));
   }
   std::string operator()(const MntnsCopy& f) const {
     return fmt::format("{} COPY {}: new mount namespace {} (from {}, created by {}) keeps a private copy\n{}", t,

@@ -45,6 +45,7 @@ std::string_view busy_source_name(BusySource source) {
     case BusySource::kUmount: return "umount";
     case BusySource::kOpenExcl: return "open_excl";
     case BusySource::kDetach: return "detach";
+    case BusySource::kDmRemove: return "dm_remove";
     case BusySource::kNone: break;
   }
   return "none";

@@ -93,7 +93,7 @@ struct LoggedFinding {
   // who failed.
   std::optional<LoggedCulprit> culprit;
   std::optional<LoggedBind> bind;  // risk
-  std::string busy_source;         // rbd_remove, umount, open_excl, detach
+  std::string busy_source;         // rbd_remove, umount, open_excl, detach, dm_remove
   std::string busy_path;
   bool found_by_resync = false;  // leak
   std::vector<std::string> degraded;

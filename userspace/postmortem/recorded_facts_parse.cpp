@@ -284,6 +284,19 @@ Result<DeviceRef> device_value(const nlohmann::json& j) {
     rbd.snap = std::move(*snap);
     d.rbd = std::move(rbd);
   }
+  if (auto m = j.find("dm"); m != j.end() && m->is_object()) {
+    DmInfo dm;
+    TRY(name, string_field(*m, "name", 256, true));
+    TRY(uuid, string_field(*m, "uuid", 256, true));
+    TRY(slaves, string_array(*m, "slaves", true));
+    TRY(more, bool_field(*m, "more_slaves"));
+    if (slaves->size() > kMaxDmSlaves) return Error{"field dm.slaves: more than " + std::to_string(kMaxDmSlaves)};
+    dm.name = std::move(*name);
+    dm.uuid = std::move(*uuid);
+    dm.slaves = std::move(*slaves);
+    dm.more_slaves = *more;
+    d.dm = std::move(dm);
+  }
   return d;
 }
 

@@ -18,7 +18,7 @@ constexpr EventKind kKinds[] = {EventKind::kMntns,        EventKind::kSetns,    
                                 EventKind::kFsmount,      EventKind::kMountSetattr,   EventKind::kBusy,
                                 EventKind::kPropagateMount, EventKind::kPropagateUmount};
 constexpr BusySource kBusySources[] = {BusySource::kNone, BusySource::kRbdRemove, BusySource::kUmount,
-                                       BusySource::kOpenExcl, BusySource::kDetach};
+                                       BusySource::kOpenExcl, BusySource::kDetach, BusySource::kDmRemove};
 
 constexpr uint64_t kU32 = std::numeric_limits<uint32_t>::max();
 constexpr uint64_t kU64 = std::numeric_limits<uint64_t>::max();

@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <fstream>
 
+#include "resolve/dm_sysfs.h"
 #include "resolve/rbd_sysfs.h"
 #include "resolve/read_text.h"
 
@@ -50,6 +51,7 @@ DeviceRef describe_device(const HostPaths& paths, DevId dev) {
   ref.path = ref.kernel_name.empty() ? dev.str() : "/dev/" + ref.kernel_name;
   if (!ref.kernel_name.empty()) ref.rbd = rbd_info_for(paths, ref.kernel_name);
   ref.loop_backing_file = loop_backing_file_of(paths, ref.kernel_name);
+  ref.dm = dm_info_for(paths, ref.kernel_name);
   return ref;
 }
 

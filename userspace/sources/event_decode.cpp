@@ -42,6 +42,7 @@ BusySource busy_source_of(uint32_t source) {
     case ML_BUSY_UMOUNT: return BusySource::kUmount;
     case ML_BUSY_OPEN_EXCL: return BusySource::kOpenExcl;
     case ML_BUSY_DETACH: return BusySource::kDetach;
+    case ML_BUSY_DM_REMOVE: return BusySource::kDmRemove;
   }
   return BusySource::kNone;
 }

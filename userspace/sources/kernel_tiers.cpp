@@ -127,6 +127,13 @@ const std::vector<Hook>& mountleak_hooks() {
        {{Tier::kKernel, ProgramKind::kFexit, {fexit("ml_fexit_blkdev_ioctl")}},
         {Tier::kKernel, ProgramKind::kKprobe, {kprobe("ml_kprobe_blkdev_ioctl"), kprobe("ml_kretprobe_blkdev_ioctl")}},
         {Tier::kTracepoint, ProgramKind::kTracepoint, {tracepoint("ml_exit_ioctl")}}}},
+      {"dm_remove_busy", "device-mapper remove (dmsetup remove) failing with EBUSY",
+       // dm's own check before deleting a device, in dm_mod's BTF; else the
+       // control device's ioctl at syscall exit (see bpf/busy.bpf.c).
+       {{Tier::kKernel, ProgramKind::kFexit, {fexit("ml_fexit_dm_lock_for_deletion")}, "dm_mod"},
+        {Tier::kKernel, ProgramKind::kKprobe,
+         {kprobe("ml_kprobe_dm_lock_for_deletion"), kprobe("ml_kretprobe_dm_lock_for_deletion")}, "dm_mod"},
+        {Tier::kTracepoint, ProgramKind::kTracepoint, {tracepoint("ml_exit_ioctl_dm_remove")}}}},
   };
   return hooks;
 }
