@@ -103,7 +103,14 @@ const std::vector<Hook>& mountleak_hooks() {
         {Tier::kTracepoint, ProgramKind::kTracepoint, {tracepoint("ml_exit_write")}}}},
       {"open_excl_busy", "exclusive claims of a block device failing with EBUSY",
        {{Tier::kKernel, ProgramKind::kFexit, {fexit("ml_fexit_bd_prepare_to_claim")}},
+#if defined(__aarch64__)
+        // arm64's syscall table (the generic one) has no open(2), so no
+        // sys_exit_open tracepoint: a tier naming ml_exit_open could never
+        // attach there, and the hook would have none (seen in the arm64 vm lane).
+        {Tier::kTracepoint, ProgramKind::kTracepoint, {tracepoint("ml_exit_openat")}}}},
+#else
         {Tier::kTracepoint, ProgramKind::kTracepoint, {tracepoint("ml_exit_openat"), tracepoint("ml_exit_open")}}}},
+#endif
       {"detach_busy", "block-device ioctls (loop detach and its kin) failing with EBUSY",
        {{Tier::kKernel, ProgramKind::kFexit, {fexit("ml_fexit_blkdev_ioctl")}},
         {Tier::kTracepoint, ProgramKind::kTracepoint, {tracepoint("ml_exit_ioctl")}}}},
