@@ -25,9 +25,13 @@
 #       limit, all of them after S; logs DIR/NAME.console.log (serial console:
 #       streamed output, kernel messages) and DIR/NAME.results.log (what the
 #       guest reports between markers). Fails only if the guest never booted.
-#   judge SCENARIO --work DIR --log NAME
+#   judge SCENARIO --work DIR --log NAME [--probe-tiers HOOK=TIER,...]
 #       judges one scenario from that log: fails on a failed test or check, a
-#       missing result (guest died, hung or was killed) or a non-zero exit
+#       missing result (guest died, hung or was killed) or a non-zero exit.
+#       probe's check is the kernel tier for every hook, with fentry, fexit
+#       and kprobe available; --probe-tiers replaces it with exactly these
+#       tiers, hook by hook, for a kernel whose best is not the kernel tier
+#       everywhere (arm64 6.1: fexit programs load but do not attach)
 #   run SCENARIO --work DIR [--filter F] [--timeout S]
 #       boot for that scenario alone, then judge it (for people)
 #
@@ -57,6 +61,7 @@ if [[ "$mode" == judge || "$mode" == run ]]; then
   shift
 fi
 work="" kernel=6.1 arch=amd64 mountleak="" privileged="" log="" filter="" timeout_s=480
+probe_tiers=""
 files=() limits=() filters=() scenarios=()
 while (($#)); do
   case "$1" in
@@ -70,6 +75,7 @@ while (($#)); do
     --filter) filter="$2"; filters+=("$2"); shift 2 ;;
     --limit) limits+=("$2"); shift 2 ;;
     --timeout) timeout_s="$2"; shift 2 ;;
+    --probe-tiers) probe_tiers="$2"; shift 2 ;;
     -*) die "unknown argument $1" ;;
     *) scenarios+=("$1"); shift ;;
   esac
@@ -179,6 +185,10 @@ check_probe() {  # json file -> prints findings, returns non-zero on a failed ch
   say "probe: kernel $(jq -r '.kernel.release' "$json"), lsm '$(jq -r '.kernel.lsm' "$json")'"
   jq -r '.programs | to_entries[] | "vm:   \(.key): \(if .value.available then "yes" else "no" end) (\(.value.detail))"' "$json"
   jq -r '.hooks[] | "vm:   hook \(.hook) -> \(.tier // "NONE") [\(.programs | join(","))] \(.reason)"' "$json"
+  [[ -z "$probe_tiers" ]] || {
+    check_probe_tiers "$json"
+    return
+  }
   local kind
   for kind in fentry fexit kprobe; do
     if [[ "$(jq -r ".programs.$kind.available" "$json")" != true ]]; then
@@ -198,6 +208,36 @@ check_probe() {  # json file -> prints findings, returns non-zero on a failed ch
     "$json" >/dev/null; then
     say "FAIL: probe leaves hooks off the kernel tier, though fentry/fexit/kprobe are available:"
     jq -r '.hooks[] | select(.tier != "kernel") | "vm:   \(.hook): \(.tier // "NONE") (\(.reason))"' "$json"
+    bad=1
+  fi
+  return $bad
+}
+
+# probe's tiers against --probe-tiers: every hook named there with exactly
+# that tier, and no hook probe prints left out of it.
+check_probe_tiers() {  # json file
+  local json="$1" bad=0 spec hook tier got
+  declare -A expected=()
+  IFS=, read -ra spec <<<"$probe_tiers"
+  for spec in "${spec[@]}"; do
+    expected["${spec%%=*}"]="${spec#*=}"
+  done
+  for hook in "${!expected[@]}"; do
+    got="$(jq -r --arg h "$hook" '[.hooks[] | select(.hook == $h) | .tier // "NONE"] | first // "MISSING"' "$json")"
+    if [[ "$got" != "${expected[$hook]}" ]]; then
+      say "FAIL: probe puts $hook on $got, expected ${expected[$hook]}"
+      bad=1
+    fi
+  done
+  while read -r hook; do
+    [[ -n "${expected[$hook]:-}" ]] || {
+      say "FAIL: probe prints hook $hook, which --probe-tiers does not name"
+      bad=1
+    }
+  done < <(jq -r '.hooks[].hook' "$json")
+  if ! jq -e '.tier as $t | (.hooks | length) > 0 and
+              all(.hooks[]; .hook as $h | .tier != null and ($t | has($h)))' "$json" >/dev/null; then
+    say "FAIL: probe does not print a tier for every hook"
     bad=1
   fi
   return $bad
