@@ -40,7 +40,7 @@ start=$SECONDS
 "$here/unpack_debs.sh" --arch arm64 --out "$build_dir/extra" libyaml-cpp-dev libyaml-cpp0.7
 cmake -S "$source_dir" -B "$build_dir" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
   -DCMAKE_TOOLCHAIN_FILE="$source_dir/cmake/aarch64-linux-gnu.cmake" \
-  -DMOUNTLEAK_CROSS_EXTRA_ROOT="$build_dir/extra" -DMOUNTLEAK_BUILD_BENCH=OFF "$@" >/dev/null
+  -DMOUNTLEAK_CROSS_EXTRA_ROOT="$build_dir/extra" -DMOUNTLEAK_BUILD_BENCH=OFF -DMOUNTLEAK_BPF_ARCH=arm64 "$@" >/dev/null
 configured=$((SECONDS - start))
 ninja -C "$build_dir" ${JOBS:+-j"$JOBS"} mountleak privileged_tests mountleak_bpf_badabi_gen
 say "configured in ${configured} s, built in $((SECONDS - start - configured)) s"
