@@ -56,7 +56,7 @@ case "$arch" in
     busybox="$(command -v busybox || true)"
     [[ -n "$busybox" ]] || die "busybox not found (install busybox-static)"
     ldd "$busybox" >/dev/null 2>&1 && die "$busybox is not static (install busybox-static)"
-    strip_tool=strip
+    strip_tool="strip"
     ;;
   arm64)
     [[ -n "$root" && -d "$root" ]] || die "--arch arm64 needs --root (scripts/unpack_debs.sh)"

@@ -216,10 +216,10 @@ check_probe() {  # json file -> prints findings, returns non-zero on a failed ch
 # probe's tiers against --probe-tiers: every hook named there with exactly
 # that tier, and no hook probe prints left out of it.
 check_probe_tiers() {  # json file
-  local json="$1" bad=0 spec hook tier got
+  local json="$1" bad=0 spec specs hook got
   declare -A expected=()
-  IFS=, read -ra spec <<<"$probe_tiers"
-  for spec in "${spec[@]}"; do
+  IFS=, read -ra specs <<<"$probe_tiers"
+  for spec in "${specs[@]}"; do
     expected["${spec%%=*}"]="${spec#*=}"
   done
   for hook in "${!expected[@]}"; do
