@@ -26,13 +26,20 @@ set(MOUNTLEAK_BPF_ARCHES x86 arm64)
 set(MOUNTLEAK_BPF_DEBIAN_ARCH_x86 amd64)
 set(MOUNTLEAK_BPF_DEBIAN_ARCH_arm64 arm64)
 
-if(CMAKE_SYSTEM_PROCESSOR MATCHES "^(x86_64|AMD64|amd64)$")
-  set(_ml_system_bpf_arch x86)
-elseif(CMAKE_SYSTEM_PROCESSOR MATCHES "^(aarch64|arm64|ARM64)$")
-  set(_ml_system_bpf_arch arm64)
-else()
-  set(_ml_system_bpf_arch "")
-endif()
+# The BPF architecture a processor name stands for, "" if bpf/ knows none.
+function(_ml_bpf_arch_of processor out)
+  if(processor MATCHES "^(x86_64|AMD64|amd64)$")
+    set(${out} x86 PARENT_SCOPE)
+  elseif(processor MATCHES "^(aarch64|arm64|ARM64)$")
+    set(${out} arm64 PARENT_SCOPE)
+  else()
+    set(${out} "" PARENT_SCOPE)
+  endif()
+endfunction()
+# The target's (the toolchain file's when cross-building) picks the default;
+# the build machine's says whose BTF /sys/kernel/btf/vmlinux is.
+_ml_bpf_arch_of("${CMAKE_SYSTEM_PROCESSOR}" _ml_system_bpf_arch)
+_ml_bpf_arch_of("${CMAKE_HOST_SYSTEM_PROCESSOR}" _ml_host_bpf_arch)
 set(MOUNTLEAK_BPF_ARCH "${_ml_system_bpf_arch}" CACHE STRING
     "Architecture of the kernel the BPF object is built for (x86, arm64); defaults to CMAKE_SYSTEM_PROCESSOR's")
 set_property(CACHE MOUNTLEAK_BPF_ARCH PROPERTY STRINGS ${MOUNTLEAK_BPF_ARCHES})
@@ -42,19 +49,26 @@ if(NOT MOUNTLEAK_BPF_ARCH IN_LIST MOUNTLEAK_BPF_ARCHES)
 endif()
 
 # This machine's BTF describes this machine's architecture only: another
-# architecture's object needs that architecture's kernel BTF.
-if(MOUNTLEAK_BPF_ARCH STREQUAL _ml_system_bpf_arch)
-  set(_ml_default_btf "/sys/kernel/btf/vmlinux")
-else()
-  set(_ml_default_btf "")
-endif()
-set(MOUNTLEAK_VMLINUX_BTF "${_ml_default_btf}" CACHE FILEPATH
-    "Kernel BTF of MOUNTLEAK_BPF_ARCH used to generate vmlinux.h (any kernel with BTF will do; CO-RE relocates at load time)")
-if(NOT MOUNTLEAK_VMLINUX_BTF)
-  message(FATAL_ERROR "MOUNTLEAK_BPF_ARCH=${MOUNTLEAK_BPF_ARCH} is not this machine's architecture: "
-                      "set MOUNTLEAK_VMLINUX_BTF to BTF from a kernel built for ${MOUNTLEAK_BPF_ARCH} "
-                      "(scripts/fetch_kernel_btf.sh ${MOUNTLEAK_BPF_DEBIAN_ARCH_${MOUNTLEAK_BPF_ARCH}} FILE "
-                      "fetches Debian's)")
+# architecture's object (a cross build, or MOUNTLEAK_BPF_ARCH set by hand)
+# needs that architecture's kernel BTF. Unless one is given, the build
+# fetches Debian's (scripts/fetch_kernel_btf.sh: apt, no root) into the
+# build tree, once.
+set(MOUNTLEAK_VMLINUX_BTF "" CACHE FILEPATH
+    "Kernel BTF of MOUNTLEAK_BPF_ARCH for vmlinux.h (any kernel with BTF will do: CO-RE relocates at load time); empty: this machine's if it is that architecture, else Debian's kernel's, fetched by the build")
+set(_ml_btf "${MOUNTLEAK_VMLINUX_BTF}")
+set(_ml_btf_depends "")
+if(NOT _ml_btf AND MOUNTLEAK_BPF_ARCH STREQUAL _ml_host_bpf_arch)
+  set(_ml_btf "/sys/kernel/btf/vmlinux")
+elseif(NOT _ml_btf)
+  set(_ml_debian_arch ${MOUNTLEAK_BPF_DEBIAN_ARCH_${MOUNTLEAK_BPF_ARCH}})
+  set(_ml_btf ${CMAKE_BINARY_DIR}/kernel-btf/${_ml_debian_arch}/vmlinux.btf)
+  add_custom_command(
+    OUTPUT ${_ml_btf}
+    COMMAND ${CMAKE_COMMAND} -E env BPFTOOL=${BPFTOOL}
+            ${CMAKE_SOURCE_DIR}/scripts/fetch_kernel_btf.sh ${_ml_debian_arch} ${_ml_btf}
+    COMMENT "Fetching the BTF of Debian's ${_ml_debian_arch} kernel"
+    VERBATIM)
+  set(_ml_btf_depends ${_ml_btf})
 endif()
 
 set(BPF_GEN_DIR ${CMAKE_BINARY_DIR}/gen)
@@ -84,7 +98,7 @@ function(bpf_vmlinux_header arch btf)
   add_custom_target(vmlinux_h_${arch} DEPENDS ${dir}/vmlinux.h)
 endfunction()
 
-bpf_vmlinux_header(${MOUNTLEAK_BPF_ARCH} ${MOUNTLEAK_VMLINUX_BTF})
+bpf_vmlinux_header(${MOUNTLEAK_BPF_ARCH} ${_ml_btf} DEPENDS ${_ml_btf_depends})
 
 function(bpf_skeleton name)
   cmake_parse_arguments(ARG "" "ARCH" "SOURCES;DEFINES;DEPENDS" ${ARGN})

@@ -11,10 +11,12 @@
 # download happens once per build tree (and per kernel update). When apt
 # cannot answer (offline) an already fetched kernel is used as it is.
 #
-# usage: fetch_kernel.sh [--kernel 6.1|6.12] OUT_DIR [MODULE...]
-#   --kernel 6.1   (default) the package linux-image-amd64 depends on today:
+# usage: fetch_kernel.sh [--arch amd64|arm64] [--kernel 6.1|6.12] OUT_DIR [MODULE...]
+#   --arch amd64   (default) or arm64: Debian's kernel for that architecture
+#                  (arm64 needs `dpkg --add-architecture arm64`: scripts/setup.sh)
+#   --kernel 6.1   (default) the package linux-image-ARCH depends on today:
 #                  Debian 12's own kernel
-#   --kernel 6.12  the newest linux-image-6.12.*+deb12-amd64 the archive has
+#   --kernel 6.12  the newest linux-image-6.12.*+deb12-ARCH the archive has
 #                  (bookworm's backported 6.12, from the same archive)
 #   Each kernel wants its own OUT_DIR: the cache holds one package.
 #   default modules: loop ext4 overlay crc32c_generic rbd dm_mod. crc32c_generic is
@@ -22,17 +24,25 @@
 #   the crypto alias "crc32c", which .modinfo's depends= does not list.
 #   dm_mod (device-mapper, with dm-linear built into it) serves the dm
 #   remove scenarios (tests/privileged/dm_remove_test.cpp).
+#   On arm64 also virtio_mmio and virtio_console: the results port is a
+#   virtio console there (the virt machine has one UART; scripts/vm/qemu_guest.sh).
 set -euo pipefail
 
-kernel=6.1
-if [[ "${1:-}" == --kernel ]]; then
-  kernel="${2:?--kernel needs 6.1 or 6.12}"
+kernel=6.1 arch=amd64
+while [[ "${1:-}" == --kernel || "${1:-}" == --arch ]]; do
+  case "$1" in
+    --kernel) kernel="${2:?--kernel needs 6.1 or 6.12}" ;;
+    --arch) arch="${2:?--arch needs amd64 or arm64}" ;;
+  esac
   shift 2
-fi
-out="${1:?usage: fetch_kernel.sh [--kernel 6.1|6.12] OUT_DIR [MODULE...]}"
+done
+out="${1:?usage: fetch_kernel.sh [--arch amd64|arm64] [--kernel 6.1|6.12] OUT_DIR [MODULE...]}"
 shift
 modules=("$@")
-((${#modules[@]})) || modules=(loop ext4 overlay crc32c_generic rbd dm_mod)
+if ((${#modules[@]} == 0)); then
+  modules=(loop ext4 overlay crc32c_generic rbd dm_mod)
+  [[ "$arch" == arm64 ]] && modules+=(virtio_mmio virtio_console)
+fi
 
 say() { echo "fetch_kernel: $*" >&2; }
 die() {
@@ -46,11 +56,11 @@ die() {
 resolve_package() {
   case "$kernel" in
     6.1)
-      apt-cache depends linux-image-amd64 2>/dev/null |
-        awk '$1 == "Depends:" && $2 ~ /^linux-image-6\.1\.[0-9].*-amd64$/ { print $2; exit }'
+      apt-cache depends "linux-image-$arch:$arch" 2>/dev/null |
+        awk -v a="$arch" '$1 == "Depends:" && $2 ~ ("^linux-image-6\\.1\\.[0-9].*-" a "(:" a ")?$") { sub(/:.*/, "", $2); print $2; exit }'
       ;;
     6.12)
-      apt-cache search --names-only '^linux-image-6\.12\.[0-9]+\+deb12-amd64$' 2>/dev/null |
+      apt-cache search --names-only "^linux-image-6\\.12\\.[0-9]+\\+deb12-$arch\$" 2>/dev/null |
         awk '{ print $1 }' | sort -V | tail -n1
       ;;
   esac
@@ -58,6 +68,10 @@ resolve_package() {
 case "$kernel" in
   6.1 | 6.12) ;;
   *) die "--kernel must be 6.1 or 6.12, not $kernel" ;;
+esac
+case "$arch" in
+  amd64 | arm64) ;;
+  *) die "--arch must be amd64 or arm64, not $arch" ;;
 esac
 
 package="$(resolve_package || true)"
@@ -68,7 +82,7 @@ if [[ -z "$package" && $EUID -eq 0 && -z "${MOUNTLEAK_VM_NO_APT_UPDATE:-}" ]]; t
   package="$(resolve_package || true)"
 fi
 version=""
-[[ -n "$package" ]] && version="$(apt-cache show --no-all-versions "$package" 2>/dev/null |
+[[ -n "$package" ]] && version="$(apt-cache show --no-all-versions "$package:$arch" 2>/dev/null |
   awk '$1 == "Version:" { print $2; exit }')"
 
 if [[ -z "$package" || -z "$version" ]]; then
@@ -97,9 +111,9 @@ if [[ -z "$deb" ]]; then
   rm -f "$out"/linux-image-*.deb
   # apt's sandbox user cannot write into root-owned build trees; the download
   # then runs unsandboxed, which is fine for a package only dpkg-deb reads.
-  (cd "$work" && apt-get download -q "$package=$version" >/dev/null 2>&1) ||
-    (cd "$work" && apt-get download "$package=$version" >&2) ||
-    die "apt-get download $package=$version failed"
+  (cd "$work" && apt-get download -q "$package:$arch=$version" >/dev/null 2>&1) ||
+    (cd "$work" && apt-get download "$package:$arch=$version" >&2) ||
+    die "apt-get download $package:$arch=$version failed"
   mv "$work"/*.deb "$out/"
   deb="$(ls "$out"/"$package"_*.deb)"
 fi
@@ -129,11 +143,15 @@ depends_of() {
     *.ko.gz) gzip -dc "$file" >"$tmp.ko" ;;
     *) cp "$file" "$tmp.ko" ;;
   esac
-  objcopy -O binary --only-section=.modinfo "$tmp.ko" "$tmp.bin"
+  "$objcopy" -O binary --only-section=.modinfo "$tmp.ko" "$tmp.bin" || return 1
   tr '\0' '\n' <"$tmp.bin" | sed -n 's/^depends=//p' | tr ',' '\n' | sed '/^$/d'
 }
 
 config="$work/root/boot/config-$kver"
+# The machine's objcopy reads its own architecture's ELF only.
+objcopy=objcopy
+[[ "$arch" == arm64 ]] && objcopy=aarch64-linux-gnu-objcopy
+command -v "$objcopy" >/dev/null || die "no $objcopy (scripts/setup.sh installs it)"
 declare -A loaded=() all_deps=()
 order=()
 # Depth-first: a module is appended after everything it depends on.
@@ -151,7 +169,10 @@ visit() {
     die "module $name is neither built into $kver nor shipped in $package"
   fi
   loaded[$name]=visiting
-  mapfile -t deps < <(depends_of "$rel")
+  # Not read from a process substitution: its failure would go unseen, and
+  # a module loaded without its dependencies fails only in the guest.
+  depends_of "$rel" >"$work/deps" || die "cannot read .modinfo of $rel"
+  mapfile -t deps <"$work/deps"
   local closure=""
   for dep in "${deps[@]}"; do
     visit "$dep"

@@ -9,10 +9,14 @@
 # The serial console (ttyS0: kernel messages, streamed output, for people)
 # goes to CONSOLE; the second serial port (ttyS1) carries only what the
 # guest reports, so nothing interleaves with it, to RESULTS (\r stripped).
+# An arm64 guest (--arch arm64: qemu-system-aarch64's virt machine, which
+# has one UART) has its console on ttyAMA0 and its results port on a virtio
+# console, hvc0 (virtio_mmio and virtio_console: fetch_kernel.sh loads
+# them); the guest learns its port from mlvm_results= on its command line.
 #
 # usage: qemu_guest.sh --kernel-dir DIR --initrd FILE --console FILE --results FILE
 #          --timeout S [--append WORDS] [--accel tcg|kvm] [--memory SIZE] [--nic SPEC]
-#          [--qemu-log FILE]
+#          [--qemu-log FILE] [--arch amd64|arm64]
 #   --kernel-dir  a fetch_kernel.sh cache: DIR/vmlinuz is booted
 #   --append      appended to the base command line (console, no panic wait,
 #                 quiet, no_timer_check)
@@ -29,7 +33,7 @@ die() {
 }
 
 kernel_dir="" initrd="" console="" results="" limit="" append="" accel=tcg memory=2G nic=""
-qemu_log=/dev/null
+qemu_log=/dev/null arch=amd64
 while (($#)); do
   case "$1" in
     --kernel-dir) kernel_dir="$2"; shift 2 ;;
@@ -42,6 +46,7 @@ while (($#)); do
     --memory) memory="$2"; shift 2 ;;
     --nic) nic="$2"; shift 2 ;;
     --qemu-log) qemu_log="$2"; shift 2 ;;
+    --arch) arch="$2"; shift 2 ;;
     *) die "unknown argument $1" ;;
   esac
 done
@@ -53,11 +58,27 @@ done
 # no_timer_check: on a loaded host TCG can miss the kernel's IO-APIC timer
 # check, which then panics ("IO-APIC + timer doesn't work"); seen with the
 # rbd guest. panic=-1: a panicking guest powers off at once.
-cmdline="console=ttyS0 panic=-1 quiet no_timer_check $append"
 cpu=max
 [[ "$accel" == kvm ]] && cpu=host
 net=(-nic none)
 [[ -n "$nic" ]] && net=(-nic "$nic")
+case "$arch" in
+  amd64)
+    cmdline="console=ttyS0 mlvm_results=ttyS1 panic=-1 quiet no_timer_check $append"
+    machine=(qemu-system-x86_64 -vga none -serial "file:$console" -serial "file:$results")
+    ;;
+  arm64)
+    [[ "$accel" == tcg ]] || die "an arm64 guest runs under TCG only here"
+    # pauth-impdef: QEMU's own pointer-authentication hash instead of the
+    # architected QARMA, which TCG computes several times slower.
+    cpu="max,pauth-impdef=on"
+    cmdline="console=ttyAMA0 mlvm_results=hvc0 panic=-1 quiet $append"
+    machine=(qemu-system-aarch64 -M virt -serial "file:$console"
+      -device virtio-serial-device -chardev "file,id=results,path=$results"
+      -device "virtconsole,chardev=results")
+    ;;
+  *) die "--arch must be amd64 or arm64, not $arch" ;;
+esac
 
 rm -f "$console" "$results"
 qemu=""
@@ -70,9 +91,8 @@ stop_qemu() {
 # A signal (ctest's timeout, the caller's cleanup, ^C) stops QEMU first.
 trap 'stop_qemu; exit 143' TERM INT HUP
 
-timeout -k 10 "$limit" qemu-system-x86_64 -accel "$accel" -cpu "$cpu" -m "$memory" -smp 2 -no-reboot \
-  -display none -vga none -monitor none -nodefaults "${net[@]}" \
-  -serial "file:$console" -serial "file:$results" \
+timeout -k 10 "$limit" "${machine[@]}" -accel "$accel" -cpu "$cpu" -m "$memory" -smp 2 -no-reboot \
+  -display none -monitor none -nodefaults "${net[@]}" \
   -kernel "$kernel_dir/vmlinuz" -initrd "$initrd" -append "$cmdline" </dev/null >"$qemu_log" 2>&1 &
 qemu=$!
 

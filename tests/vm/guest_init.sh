@@ -11,8 +11,10 @@
 #            (or bench: the guest benchmark, scripts/bench_guest.sh)
 #   mlvm_filter_<scenario>=<gtest filter>                    for privileged_*
 #   mlvm_limit_<scenario>=<seconds>                          kill it after that
-# Each scenario's output streams to the console (ttyS0) as it runs, then goes
-# whole to the results port (ttyS1) between markers the host parses:
+#   mlvm_results=<tty>     the results port (scripts/vm/qemu_guest.sh: ttyS1,
+#                          hvc0 on arm64's virt machine); default ttyS1
+# Each scenario's output streams to the console (ttyS0, ttyAMA0) as it runs,
+# then goes whole to the results port between markers the host parses:
 #   @@MLVM BEGIN <name>
 #   ...
 #   @@MLVM END <name> rc=<exit code>
@@ -42,7 +44,11 @@ fi
 # busybox's sh runs its own applets before anything on PATH (losetup,
 # mount...), so popen() and system() in the tests would get busybox's tools
 # instead of the util-linux ones shipped. dash, like Debian's /bin/sh, does not.
-[ -x /usr/bin/dash ] && ln -sf /usr/bin/dash /bin/sh
+# (/usr/bin/dash where this machine's is shipped, /bin/dash from arm64's
+# unpacked package.)
+for dash in /usr/bin/dash /bin/dash; do
+  [ -x "$dash" ] && ln -sf "$dash" /bin/sh && break
+done
 export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
 export HOME=/root
 . /etc/mountleak-vm.env
@@ -71,23 +77,31 @@ mount -t cgroup -o none,name=systemd cgroup /sys/fs/cgroup/systemd
 # systemd makes the root shared; mount propagation scenarios depend on it.
 mount --make-rshared /
 
-results=/dev/ttyS1
-console=/dev/console
-# Raw: the host reads the results byte for byte (no \r added to each line).
-stty -F "$results" raw -echo 2>/dev/null
-emit() { echo "$*" >"$results"; }
-
-while read -r module; do
-  insmod "/$module" || echo "mlvm: insmod $module failed" >"$console"
-done </etc/modules.load
-echo "mlvm: ready after $(cut -d' ' -f1 /proc/uptime) s of guest time" >"$console"
-
 arg() {
   set -f  # gtest filters hold '*': split the command line, never glob it
   for word in $(cat /proc/cmdline); do
     case "$word" in "$1="*) echo "${word#*=}" ;; esac
   done
 }
+
+console=/dev/console
+# Modules first: on arm64 the results port is a virtio console (a module).
+while read -r module; do
+  insmod "/$module" || echo "mlvm: insmod $module failed" >"$console"
+done </etc/modules.load
+echo "mlvm: ready after $(cut -d' ' -f1 /proc/uptime) s of guest time" >"$console"
+
+results="/dev/$(arg mlvm_results)"
+[ "$results" = /dev/ ] && results=/dev/ttyS1
+# A virtio console's device node appears once its driver has probed it.
+for _ in 1 2 3 4 5 6 7 8 9 10; do
+  [ -c "$results" ] && break
+  sleep 1
+done
+[ -c "$results" ] || echo "mlvm: no results port $results" >"$console"
+# Raw: the host reads the results byte for byte (no \r added to each line).
+stty -F "$results" raw -echo 2>/dev/null
+emit() { echo "$*" >"$results"; }
 run_list="$(arg mlvm_run | tr ',' ' ')"
 
 # Runs "$@" with its output kept in a file and streamed to the console, then

@@ -13,21 +13,29 @@
 #   privileged_kprobe      the same with every `mountleak trace` given
 #                          --no-feature fentry (the kprobe candidates)
 # Modes:
-#   prepare --work DIR [--kernel 6.1|6.12] --mountleak PATH --privileged-tests PATH
-#           [--file PATH]...
-#       fetch that kernel (default 6.1; cached in DIR/../vm-cache/KERNEL, or
-#       $MOUNTLEAK_VM_CACHE), build DIR/initramfs.cpio.gz, pick TCG or KVM
-#       (DIR/accel); the kernel's cache dir is kept in DIR/kernel-cache for
-#       the modes below. One work dir per kernel.
+#   prepare --work DIR [--arch amd64|arm64] [--kernel 6.1|6.12] --mountleak PATH
+#           --privileged-tests PATH [--file PATH]...
+#       fetch that kernel (default amd64 6.1; cached in DIR/../vm-cache/KERNEL,
+#       DIR/../vm-cache/arm64-KERNEL for arm64, or $MOUNTLEAK_VM_CACHE), build
+#       DIR/initramfs.cpio.gz, pick TCG or KVM (DIR/accel; arm64: TCG); the
+#       kernel's cache dir is kept in DIR/kernel-cache, the architecture in
+#       DIR/arch, for the modes below. One work dir per kernel.
+#       arm64: PATHs are cross-built (scripts/build_cross.sh); the guest's
+#       busybox, dash, mkfs.ext4 and losetup are Debian's arm64 packages,
+#       unpacked into DIR/guest-root (scripts/unpack_debs.sh).
 #   boot --work DIR --log NAME --timeout S [--limit SCENARIO=S]...
 #        [--filter SCENARIO=GTEST_FILTER]... SCENARIO...
 #       one guest runs the scenarios in order, each killed after its own
 #       limit, all of them after S; logs DIR/NAME.console.log (serial console:
 #       streamed output, kernel messages) and DIR/NAME.results.log (what the
 #       guest reports between markers). Fails only if the guest never booted.
-#   judge SCENARIO --work DIR --log NAME
+#   judge SCENARIO --work DIR --log NAME [--probe-tiers HOOK=TIER,...]
 #       judges one scenario from that log: fails on a failed test or check, a
-#       missing result (guest died, hung or was killed) or a non-zero exit
+#       missing result (guest died, hung or was killed) or a non-zero exit.
+#       probe's check is the kernel tier for every hook, with fentry, fexit
+#       and kprobe available; --probe-tiers replaces it with exactly these
+#       tiers, hook by hook, for a kernel whose best is not the kernel tier
+#       everywhere (arm64 6.1: fexit programs load but do not attach)
 #   run SCENARIO --work DIR [--filter F] [--timeout S]
 #       boot for that scenario alone, then judge it (for people)
 #
@@ -56,12 +64,14 @@ if [[ "$mode" == judge || "$mode" == run ]]; then
   scenario="${1:?usage: run_vm_tests.sh $mode SCENARIO ...}"
   shift
 fi
-work="" kernel=6.1 mountleak="" privileged="" log="" filter="" timeout_s=480
+work="" kernel=6.1 arch=amd64 mountleak="" privileged="" log="" filter="" timeout_s=480
+probe_tiers=""
 files=() limits=() filters=() scenarios=()
 while (($#)); do
   case "$1" in
     --work) work="$2"; shift 2 ;;
     --kernel) kernel="$2"; shift 2 ;;
+    --arch) arch="$2"; shift 2 ;;
     --mountleak) mountleak="$2"; shift 2 ;;
     --privileged-tests) privileged="$2"; shift 2 ;;
     --file) files+=("$2"); shift 2 ;;
@@ -69,6 +79,7 @@ while (($#)); do
     --filter) filter="$2"; filters+=("$2"); shift 2 ;;
     --limit) limits+=("$2"); shift 2 ;;
     --timeout) timeout_s="$2"; shift 2 ;;
+    --probe-tiers) probe_tiers="$2"; shift 2 ;;
     -*) die "unknown argument $1" ;;
     *) scenarios+=("$1"); shift ;;
   esac
@@ -77,12 +88,19 @@ done
 mkdir -p "$work"
 # prepare picks the kernel's cache; the other modes boot what it prepared.
 if [[ "$mode" == prepare ]]; then
-  cache="${MOUNTLEAK_VM_CACHE:-$work/../vm-cache/$kernel}"
+  case "$arch" in
+    amd64) cache_name="$kernel" ;;
+    arm64) cache_name="arm64-$kernel" ;;
+    *) die "--arch must be amd64 or arm64, not $arch" ;;
+  esac
+  cache="${MOUNTLEAK_VM_CACHE:-$work/../vm-cache/$cache_name}"
   mkdir -p "$cache"
   cache="$(cd "$cache" && pwd)"
   echo "$cache" >"$work/kernel-cache"
+  echo "$arch" >"$work/arch"
 else
   cache="$(cat "$work/kernel-cache" 2>/dev/null || echo "${MOUNTLEAK_VM_CACHE:-$work/../vm-cache/$kernel}")"
+  arch="$(cat "$work/arch" 2>/dev/null || echo amd64)"
 fi
 
 # One guest through the shared boot (scripts/vm/qemu_guest.sh); its exit
@@ -91,13 +109,15 @@ stalled_status=90
 boot() {  # accel timeout console_log results_log extra-cmdline
   "$scripts/qemu_guest.sh" --kernel-dir "$cache" --initrd "$work/initramfs.cpio.gz" \
     --console "$3" --results "$4" --timeout "$2" --accel "$1" \
-    --append "$kernel_cmdline $5" --qemu-log "$work/qemu.stderr"
+    --append "$kernel_cmdline $5" --qemu-log "$work/qemu.stderr" --arch "$arch"
 }
 
 # KVM, where it exists, is tried once per work dir with a guest that only
 # boots and powers off; a guest that does not say DONE in time means TCG.
 choose_accel() {
   local wanted="${MOUNTLEAK_VM_ACCEL:-auto}"
+  # KVM runs a guest of this machine's architecture only.
+  [[ "$arch" == amd64 ]] || wanted=tcg
   case "$wanted" in
     tcg | kvm) echo "$wanted" >"$work/accel"; return ;;
     auto) ;;
@@ -119,12 +139,28 @@ choose_accel() {
 
 prepare() {
   [[ -x "$mountleak" && -x "$privileged" ]] || die "prepare needs --mountleak and --privileged-tests"
-  command -v qemu-system-x86_64 >/dev/null || die "qemu-system-x86_64 missing (install qemu-system-x86)"
   command -v jq >/dev/null || die "jq missing (install jq)"
-  local start=$SECONDS
-  "$scripts/fetch_kernel.sh" --kernel "$kernel" "$cache"
-  local args=(--kernel "$cache" --init "$here/guest_init.sh" --out "$work/initramfs.cpio.gz" --strip
-    --program mkfs.ext4 --program losetup --program dash --program dmsetup
+  local start=$SECONDS args=()
+  case "$arch" in
+    amd64)
+      command -v qemu-system-x86_64 >/dev/null || die "qemu-system-x86_64 missing (install qemu-system-x86)"
+      # dmsetup for TraceDmRemove, which the arm64 lane does not run.
+      args+=(--program dmsetup)
+      ;;
+    arm64)
+      command -v qemu-system-aarch64 >/dev/null || die "qemu-system-aarch64 missing (install qemu-system-arm)"
+      # The guest's userland and the libraries of its programs that are not
+      # installed here as arm64 (busybox-static, dash, e2fsprogs and mount
+      # cannot be: they would replace this machine's).
+      "$here/../../scripts/unpack_debs.sh" --arch arm64 --out "$work/guest-root" busybox-static dash \
+        e2fsprogs mount libext2fs2 libss2 libmount1 libsmartcols1 libblkid1 libuuid1 libcom-err2 \
+        libselinux1 libpcre2-8-0
+      args+=(--root "$work/guest-root")
+      ;;
+  esac
+  "$scripts/fetch_kernel.sh" --arch "$arch" --kernel "$kernel" "$cache"
+  args+=(--arch "$arch" --kernel "$cache" --init "$here/guest_init.sh" --out "$work/initramfs.cpio.gz" --strip
+    --program mkfs.ext4 --program losetup --program dash
     --file "$mountleak" --file "$privileged"
     --env "MLVM_MOUNTLEAK=$mountleak" --env "MLVM_PRIVILEGED_TESTS=$privileged")
   local f
@@ -155,6 +191,10 @@ check_probe() {  # json file -> prints findings, returns non-zero on a failed ch
   say "probe: kernel $(jq -r '.kernel.release' "$json"), lsm '$(jq -r '.kernel.lsm' "$json")'"
   jq -r '.programs | to_entries[] | "vm:   \(.key): \(if .value.available then "yes" else "no" end) (\(.value.detail))"' "$json"
   jq -r '.hooks[] | "vm:   hook \(.hook) -> \(.tier // "NONE") [\(.programs | join(","))] \(.reason)"' "$json"
+  [[ -z "$probe_tiers" ]] || {
+    check_probe_tiers "$json"
+    return
+  }
   local kind
   for kind in fentry fexit kprobe; do
     if [[ "$(jq -r ".programs.$kind.available" "$json")" != true ]]; then
@@ -203,6 +243,36 @@ check_probe_kprobe() {  # json file
     say "FAIL: with fentry turned off, these hooks are not on their kprobe candidate:"
     jq -r '.hooks[] | select(.tier != "kernel" or any(.programs[]; test("^ml_k(ret)?probe_") | not))
            | "vm:   \(.hook): \(.tier // "NONE") [\(.programs | join(","))] (\(.reason))"' "$json"
+    bad=1
+  fi
+  return $bad
+}
+
+# probe's tiers against --probe-tiers: every hook named there with exactly
+# that tier, and no hook probe prints left out of it.
+check_probe_tiers() {  # json file
+  local json="$1" bad=0 spec specs hook got
+  declare -A expected=()
+  IFS=, read -ra specs <<<"$probe_tiers"
+  for spec in "${specs[@]}"; do
+    expected["${spec%%=*}"]="${spec#*=}"
+  done
+  for hook in "${!expected[@]}"; do
+    got="$(jq -r --arg h "$hook" '[.hooks[] | select(.hook == $h) | .tier // "NONE"] | first // "MISSING"' "$json")"
+    if [[ "$got" != "${expected[$hook]}" ]]; then
+      say "FAIL: probe puts $hook on $got, expected ${expected[$hook]}"
+      bad=1
+    fi
+  done
+  while read -r hook; do
+    [[ -n "${expected[$hook]:-}" ]] || {
+      say "FAIL: probe prints hook $hook, which --probe-tiers does not name"
+      bad=1
+    }
+  done < <(jq -r '.hooks[].hook' "$json")
+  if ! jq -e '.tier as $t | (.hooks | length) > 0 and
+              all(.hooks[]; .hook as $h | .tier != null and ($t | has($h)))' "$json" >/dev/null; then
+    say "FAIL: probe does not print a tier for every hook"
     bad=1
   fi
   return $bad

@@ -122,7 +122,14 @@ const std::vector<Hook>& mountleak_hooks() {
        {{Tier::kKernel, ProgramKind::kFexit, {fexit("ml_fexit_bd_prepare_to_claim")}},
         {Tier::kKernel, ProgramKind::kKprobe,
          {kprobe("ml_kprobe_bd_prepare_to_claim"), kprobe("ml_kretprobe_bd_prepare_to_claim")}},
+#if defined(__aarch64__)
+        // arm64's syscall table (the generic one) has no open(2), so no
+        // sys_exit_open tracepoint: a tier naming ml_exit_open could never
+        // attach there, and the hook would have none (seen in the arm64 vm lane).
+        {Tier::kTracepoint, ProgramKind::kTracepoint, {tracepoint("ml_exit_openat")}}}},
+#else
         {Tier::kTracepoint, ProgramKind::kTracepoint, {tracepoint("ml_exit_openat"), tracepoint("ml_exit_open")}}}},
+#endif
       {"detach_busy", "block-device ioctls (loop detach and its kin) failing with EBUSY",
        {{Tier::kKernel, ProgramKind::kFexit, {fexit("ml_fexit_blkdev_ioctl")}},
         {Tier::kKernel, ProgramKind::kKprobe, {kprobe("ml_kprobe_blkdev_ioctl"), kprobe("ml_kretprobe_blkdev_ioctl")}},
