@@ -14,14 +14,10 @@
 #include <cstring>
 
 #include "sources/deadline_child.h"
+#include "util/errno_text.h"
 #include "util/fd_entry.h"
 
 namespace mountleak {
-
-std::string errno_name(int err) {
-  if (const char* name = ::strerrorname_np(err)) return name;
-  return std::to_string(err);
-}
 
 namespace {
 

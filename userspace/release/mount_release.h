@@ -83,7 +83,4 @@ class PendingUnmount {
   std::chrono::milliseconds deadline_;
 };
 
-// "EBUSY" for EBUSY; the number when the C library has no name for it.
-std::string errno_name(int err);
-
 }  // namespace mountleak

@@ -4,6 +4,7 @@
 #include <algorithm>
 
 #include "release/mount_release.h"
+#include "util/errno_text.h"
 
 namespace mountleak {
 

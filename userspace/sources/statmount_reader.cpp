@@ -13,6 +13,7 @@
 
 #include "sources/mount_api.h"
 #include "sources/procfs.h"
+#include "util/errno_text.h"
 
 namespace mountleak {
 
@@ -60,18 +61,6 @@ Result<std::string_view> reply_string(const char* str, size_t str_len, uint32_t 
   const void* nul = std::memchr(str + offset, '\0', str_len - offset);
   if (!nul) return Error{std::string("statmount reply: ") + field + " has no end", EPROTO};
   return std::string_view(str + offset, static_cast<const char*>(nul) - (str + offset));
-}
-
-std::string errno_name(int err) {
-  switch (err) {
-    case ENOSYS: return "ENOSYS";
-    case EPERM: return "EPERM";
-    case EINVAL: return "EINVAL";
-    case E2BIG: return "E2BIG";
-    case ENOTTY: return "ENOTTY";
-    case ENOENT: return "ENOENT";
-    default: return "errno " + std::to_string(err);
-  }
 }
 
 std::string missing_fields(uint64_t have) {

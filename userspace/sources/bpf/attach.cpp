@@ -11,6 +11,7 @@
 
 #include "sources/bpf/tracefs.h"
 #include "sources/kernel_functions.h"
+#include "util/errno_text.h"
 
 namespace mountleak {
 
@@ -91,9 +92,7 @@ Result<bpf_link*> attach_program(bpf_program* prog) {
 }
 
 std::string attach_failure_text(const Error& error) {
-  const int err = error.errno_value;
-  const char* name = strerrorname_np(err);
-  std::string text = std::string(name ? name : "E?") + " (" + std::strerror(err) + ")";
+  const std::string text = errno_text(error.errno_value);
   return error.message.empty() ? text : text + ": " + error.message;
 }
 

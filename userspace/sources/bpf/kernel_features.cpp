@@ -7,6 +7,7 @@
 #include "sources/bpf/module_fexit.h"
 #include "sources/bpf/object_programs.h"
 #include "sources/kernel_functions.h"
+#include "util/errno_text.h"
 
 #include <sys/stat.h>
 
@@ -14,16 +15,6 @@
 #include <cstring>
 
 namespace mountleak {
-
-namespace {
-
-std::string errno_text(int err) {
-  if (err < 0) err = -err;
-  return std::string(strerrorname_np(err) ? strerrorname_np(err) : "E?") + " (" +
-         std::strerror(err) + ")";
-}
-
-}  // namespace
 
 FeatureProbe KernelProber::probe(ProgramKind kind) {
   auto it = cache_.find(kind);

@@ -11,6 +11,8 @@
 #include <charconv>
 #include <cstring>
 
+#include "util/errno_text.h"
+
 namespace mountleak {
 
 namespace {
@@ -34,11 +36,6 @@ int open_mounted(const char* path) {
     return -1;
   }
   return fd;
-}
-
-std::string errno_name(int err) {
-  const char* name = strerrorname_np(err);
-  return std::string(name ? name : "E?") + " (" + std::strerror(err) + ")";
 }
 
 struct TracefsSource {
@@ -74,7 +71,7 @@ TracefsSource decide() {
   if (fs >= 0) close(fs);
   if (mnt < 0)
     return {{false, std::string("not mounted, and a detached tracefs mount failed (") + step + ": " +
-                        errno_name(err) + "); mount it with `" + kHowToMount +
+                        errno_text(err) + "); mount it with `" + kHowToMount +
                         "` for tracepoint programs to attach"}};
   return {{true, "not mounted; tracepoint ids read through a detached tracefs mount (nothing mounted)"}, nullptr, mnt};
 }
