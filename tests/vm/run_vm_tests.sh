@@ -144,8 +144,6 @@ prepare() {
   case "$arch" in
     amd64)
       command -v qemu-system-x86_64 >/dev/null || die "qemu-system-x86_64 missing (install qemu-system-x86)"
-      # dmsetup for TraceDmRemove, which the arm64 lane does not run.
-      args+=(--program dmsetup)
       ;;
     arm64)
       command -v qemu-system-aarch64 >/dev/null || die "qemu-system-aarch64 missing (install qemu-system-arm)"
@@ -154,13 +152,13 @@ prepare() {
       # cannot be: they would replace this machine's).
       "$here/../../scripts/unpack_debs.sh" --arch arm64 --out "$work/guest-root" busybox-static dash \
         e2fsprogs mount libext2fs2 libss2 libmount1 libsmartcols1 libblkid1 libuuid1 libcom-err2 \
-        libselinux1 libpcre2-8-0
+        libselinux1 libpcre2-8-0 dmsetup libdevmapper1.02.1 libudev1
       args+=(--root "$work/guest-root")
       ;;
   esac
   "$scripts/fetch_kernel.sh" --arch "$arch" --kernel "$kernel" "$cache"
   args+=(--arch "$arch" --kernel "$cache" --init "$here/guest_init.sh" --out "$work/initramfs.cpio.gz" --strip
-    --program mkfs.ext4 --program losetup --program dash
+    --program mkfs.ext4 --program losetup --program dash --program dmsetup
     --file "$mountleak" --file "$privileged"
     --env "MLVM_MOUNTLEAK=$mountleak" --env "MLVM_PRIVILEGED_TESTS=$privileged")
   local f
