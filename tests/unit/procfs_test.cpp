@@ -402,6 +402,36 @@ TEST_F(SyntheticProc, LimitsLeaveOutTrimAndRefuseButNeverTheHost) {
   EXPECT_GE(snap->counters.mountinfo_too_large, 1u);
 }
 
+// scan --device: the other namespaces keep what a finding about the asked
+// device needs (its mount, the bind it came with, the root), the host its
+// whole table, and nothing counts as trimmed; the parallel walk and the
+// sequential one agree.
+TEST_F(SyntheticProc, OnlyMountsForKeepsWhatAFindingNeedsButTheHostsWhole) {
+  write_file(proc_ + "/21/mountinfo", "40 1 8:1 / / rw - ext4 /dev/sda1 rw\n"
+                                      "41 40 0:30 / /dev rw - tmpfs tmpfs rw\n"
+                                      "50 40 8:1 /var/lib/kubelet /var/lib/kubelet rw - ext4 /dev/sda1 rw\n"
+                                      "52 50 8:1 /x /var/lib/kubelet/x rw - ext4 /dev/sda1 rw\n"
+                                      "51 50 252:16 / /var/lib/kubelet/pods/u/volumes/kubernetes.io~rbd/v rw - "
+                                      "ext4 /dev/rbd1 rw\n");
+  const uint64_t a = ns_of(1), b = ns_of(20), c = ns_of(40);
+  for (const bool sequential : {false, true}) {
+    EnumerateOptions options;
+    options.process_details = false;
+    if (sequential) options.limits.max_namespaces = 1000;  // never reached
+    options.limits.only_mounts_for = [](const MountEntry& m) { return m.dev == DevId{252, 16}; };
+    auto snap = enumerate_node(paths_, options);
+    ASSERT_TRUE(snap) << snap.error().message;
+    EXPECT_EQ(snap->namespaces.at(a).mounts.size(), 4u) << "the host's table is never narrowed";
+    std::vector<uint64_t> kept;
+    for (const auto& m : snap->namespaces.at(b).mounts) kept.push_back(m.mount_id);
+    EXPECT_EQ(kept, (std::vector<uint64_t>{40, 50, 51})) << (sequential ? "sequential" : "parallel");
+    ASSERT_EQ(snap->namespaces.at(c).mounts.size(), 1u);  // its root alone
+    EXPECT_FALSE(snap->namespaces.at(b).trimmed);
+    EXPECT_EQ(snap->counters.namespaces_trimmed, 0u);
+    EXPECT_EQ(snap->counters.mountinfo_lines, 11u);  // every line was still read
+  }
+}
+
 // Process 40 has three threads: 40 (the leader) and 42 in its namespace,
 // 41 in one of its own (unshared alone). Only task/ shows 41's.
 TEST_F(SyntheticProc, AThreadInANamespaceOfItsOwnIsAMemberOfThatNamespace) {

@@ -38,4 +38,14 @@ struct MountNamespace {
 std::vector<MountEntry> mounts_kept(const std::vector<MountEntry>& mounts,
                                     const std::function<bool(const MountEntry&)>& keep);
 
+// The mounts a finding about some mounts (those `keep` accepts: a device's,
+// say) can need from a namespace that is not the host's: those, every
+// mount they sit on up to the namespace's root (how a copy came in: the
+// bind it arrived with, its propagation), the root mount itself (whether
+// the namespace shares the host's tree), and nsfs pins. Everything else is
+// dropped as it is read, so what a scan holds follows what it was asked
+// about, not the size of the node.
+std::vector<MountEntry> mounts_a_finding_needs(std::vector<MountEntry> mounts,
+                                               const std::function<bool(const MountEntry&)>& keep);
+
 }  // namespace mountleak

@@ -125,6 +125,16 @@ Result<ScanReport> run_scan(const HostPaths& paths, const ScanRequest& request) 
   // The descriptor walk --no-fds turns off also finds namespaces that only
   // an open descriptor keeps.
   options.descriptor_pinned_namespaces = request.scan_fds;
+  // Asked about named devices only: the other namespaces keep what their
+  // findings can need (and the FUSE and network mounts descriptors are
+  // matched by), so a scan's memory follows the question, not the node.
+  if (request.paths.empty() && !request.all) {
+    std::set<DevId> asked;
+    for (const auto& c : candidates.list()) asked.insert(c.device.dev);
+    options.limits.only_mounts_for = [asked = std::move(asked)](const MountEntry& m) {
+      return asked.count(m.dev) > 0 || served_remotely(m.fs_type);
+    };
+  }
   auto snap = enumerate_node(paths, options);
   if (!snap) return snap.error();
   ScanReport report = start_report(*snap, paths);

@@ -58,9 +58,8 @@ const DevId* match(const FileFacts& f, const std::vector<DevId>& devs, bool& dev
   return nullptr;
 }
 
-// File systems served by another process or machine. Following a
-// descriptor's magic link into one of them can still ask the server (NFS
-// revalidates the target), so there the device comes from the mount table.
+}  // namespace
+
 bool served_remotely(std::string_view fs_type) {
   static constexpr std::string_view kServed[] = {"fuse", "fuseblk", "nfs", "nfs4", "cifs", "smb3", "smbfs",
                                                  "ceph", "9p", "afs", "glusterfs", "lustre", "virtiofs"};
@@ -69,6 +68,8 @@ bool served_remotely(std::string_view fs_type) {
     if (fs_type == t) return true;
   return false;
 }
+
+namespace {
 
 // The mount a descriptor was opened through, from /proc/PID/fdinfo/N: the
 // kernel answers from the open file, without asking its file system.

@@ -18,6 +18,12 @@
 
 namespace mountleak {
 
+// File systems served by another process or machine (FUSE, NFS, CIFS,
+// ...). Following a descriptor's magic link into one of them can still ask
+// the server (NFS revalidates the target), so there the device comes from
+// the mount table.
+bool served_remotely(std::string_view fs_type);
+
 // The mounts of the namespaces read whose file system is served by another
 // process or machine (FUSE, NFS, CIFS, ...), by mount id: their device.
 // Only those: every other descriptor is followed to its file.

@@ -184,6 +184,12 @@ void read_members_mount_table(const std::string& proc, bool statmount, MountName
   }
 }
 
+// Drops what limits.only_mounts_for says no finding needs (never the
+// host's table: see SnapshotLimits).
+void narrow(MountNamespace& ns, const SnapshotLimits& limits) {
+  if (limits.only_mounts_for) ns.mounts = mounts_a_finding_needs(std::move(ns.mounts), limits.only_mounts_for);
+}
+
 // What reading one namespace may add to a snapshot's counters.
 void add_read_counters(ScanCounters& into, const ScanCounters& from) {
   into.mountinfo_lines += from.mountinfo_lines;
@@ -201,7 +207,7 @@ void add_read_counters(ScanCounters& into, const ScanCounters& from) {
 // gives them. A bounded walk (trace's) stays sequential: which namespaces its
 // bounds leave out or trim depends on the order tables are read in.
 void read_tables_in_parallel(const std::string& proc, bool statmount, const std::vector<uint64_t>& order,
-                             std::unordered_map<uint64_t, std::vector<int>>& members, size_t max_bytes,
+                             std::unordered_map<uint64_t, std::vector<int>>& members, const SnapshotLimits& limits,
                              unsigned threads, NodeSnapshot& snap) {
   const size_t n = order.size();
   std::vector<MountNamespace> tables(n);
@@ -214,8 +220,10 @@ void read_tables_in_parallel(const std::string& proc, bool statmount, const std:
   std::atomic<size_t> next{0};
   auto work = [&] {
     std::string buf;
-    for (size_t i; (i = next.fetch_add(1)) < n;)
-      read_members_mount_table(proc, statmount, tables[i], buf, max_bytes, side[i]);
+    for (size_t i; (i = next.fetch_add(1)) < n;) {
+      read_members_mount_table(proc, statmount, tables[i], buf, limits.max_mountinfo_bytes, side[i]);
+      if (order[i] != snap.host_mntns) narrow(tables[i], limits);
+    }
   };
   std::vector<std::thread> pool;
   try {
@@ -290,6 +298,7 @@ void find_pinned_namespaces(const std::string& proc, const SnapshotLimits& limit
           for (size_t i = 1; i < hops.size(); ++i) pinned.mountinfo_origin += " -> " + hops[i].path;
           pinned.mountinfo_origin += ")";
           absorb(parse_mountinfo(*text, pinned.mountinfo_origin), pinned, snap);
+          if (target != snap.host_mntns) narrow(pinned, limits);
           hops_to.emplace(target, std::move(hops));
         } else {
           pinned.read_error = text.error().message;
@@ -324,6 +333,7 @@ void find_descriptor_pinned_namespaces(const std::string& proc, const SnapshotLi
     if (text) {
       held.mountinfo_origin = "setns(" + path + ")";
       absorb(parse_mountinfo(*text, held.mountinfo_origin), held, snap);
+      if (held.inode != snap.host_mntns) narrow(held, limits);
     } else {
       if (text.error().errno_value == EFBIG) ++snap.counters.mountinfo_too_large;
       held.read_error = text.error().message;
@@ -431,8 +441,7 @@ Result<NodeSnapshot> enumerate_node(const HostPaths& paths, const EnumerateOptio
                                      static_cast<unsigned>(order.size())});
   const bool unbounded = !limits.max_namespaces && !limits.max_mounts && !limits.interrupted;
   if (unbounded && threads > 1) {
-    read_tables_in_parallel(proc, table_method.statmount, order, members, limits.max_mountinfo_bytes, threads,
-                            snap);
+    read_tables_in_parallel(proc, table_method.statmount, order, members, limits, threads, snap);
     order.clear();
   }
   size_t mounts_read = 0;
@@ -449,6 +458,7 @@ Result<NodeSnapshot> enumerate_node(const HostPaths& paths, const EnumerateOptio
     ns.inode = ino;
     ns.pids = std::move(members[ino]);
     read_members_mount_table(proc, table_method.statmount, ns, buf, limits.max_mountinfo_bytes, snap);
+    if (!host) narrow(ns, limits);
     // Every member gone: the namespace went away with them.
     if (ns.pids.empty()) continue;
     if (!host && limits.max_mounts && mounts_read + ns.mounts.size() > limits.max_mounts &&

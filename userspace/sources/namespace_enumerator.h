@@ -37,6 +37,12 @@ struct SnapshotLimits {
   size_t max_mounts = 0;      // beyond it, a namespace keeps mounts_kept() only
   size_t max_mountinfo_bytes = kMaxProcFileBytes;  // a longer table is not read
   std::function<bool(const MountEntry&)> keep_when_full;
+  // When set, every namespace but the host's keeps only the mounts a
+  // finding about the mounts this accepts can need (mounts_a_finding_needs),
+  // dropped as each table is read: scan's, when the devices it is asked
+  // about are known before the walk. Not a bound: nothing such a finding
+  // could use is dropped, so no namespace is marked trimmed.
+  std::function<bool(const MountEntry&)> only_mounts_for;
   // Asked between namespaces; true abandons the walk (a stop signal).
   std::function<bool()> interrupted;
 };
