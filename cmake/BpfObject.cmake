@@ -55,19 +55,25 @@ endif()
 # build tree, once.
 set(MOUNTLEAK_VMLINUX_BTF "" CACHE FILEPATH
     "Kernel BTF of MOUNTLEAK_BPF_ARCH for vmlinux.h (any kernel with BTF will do: CO-RE relocates at load time); empty: this machine's if it is that architecture, else Debian's kernel's, fetched by the build")
+# The BTF of Debian's kernel for `debian_arch` (amd64, arm64), fetched into
+# the build tree by the build (scripts/fetch_kernel_btf.sh); its path in out.
+function(mountleak_debian_kernel_btf debian_arch out)
+  set(btf ${CMAKE_BINARY_DIR}/kernel-btf/${debian_arch}/vmlinux.btf)
+  add_custom_command(
+    OUTPUT ${btf}
+    COMMAND ${CMAKE_COMMAND} -E env BPFTOOL=${BPFTOOL}
+            ${CMAKE_SOURCE_DIR}/scripts/fetch_kernel_btf.sh ${debian_arch} ${btf}
+    COMMENT "Fetching the BTF of Debian's ${debian_arch} kernel"
+    VERBATIM)
+  set(${out} ${btf} PARENT_SCOPE)
+endfunction()
+
 set(_ml_btf "${MOUNTLEAK_VMLINUX_BTF}")
 set(_ml_btf_depends "")
 if(NOT _ml_btf AND MOUNTLEAK_BPF_ARCH STREQUAL _ml_host_bpf_arch)
   set(_ml_btf "/sys/kernel/btf/vmlinux")
 elseif(NOT _ml_btf)
-  set(_ml_debian_arch ${MOUNTLEAK_BPF_DEBIAN_ARCH_${MOUNTLEAK_BPF_ARCH}})
-  set(_ml_btf ${CMAKE_BINARY_DIR}/kernel-btf/${_ml_debian_arch}/vmlinux.btf)
-  add_custom_command(
-    OUTPUT ${_ml_btf}
-    COMMAND ${CMAKE_COMMAND} -E env BPFTOOL=${BPFTOOL}
-            ${CMAKE_SOURCE_DIR}/scripts/fetch_kernel_btf.sh ${_ml_debian_arch} ${_ml_btf}
-    COMMENT "Fetching the BTF of Debian's ${_ml_debian_arch} kernel"
-    VERBATIM)
+  mountleak_debian_kernel_btf(${MOUNTLEAK_BPF_DEBIAN_ARCH_${MOUNTLEAK_BPF_ARCH}} _ml_btf)
   set(_ml_btf_depends ${_ml_btf})
 endif()
 

@@ -3,7 +3,7 @@
 
 #include <gtest/gtest.h>
 
-#include <algorithm>
+#include "mount_entries.h"
 
 namespace mountleak {
 namespace {
@@ -14,11 +14,7 @@ const DevId kRbd{252, 0};
 const DevId kTmpfs{0, 40};
 
 MountEntry mount(uint64_t id, uint64_t parent, DevId dev, std::string point, std::string fs = "ext4") {
-  MountEntry m;
-  m.mount_id = id;
-  m.parent_id = parent;
-  m.dev = dev;
-  m.mount_point = std::move(point);
+  MountEntry m = testing::mount_entry(id, parent, dev, "/", std::move(point));
   m.fs_type = std::move(fs);
   return m;
 }
