@@ -2,7 +2,10 @@
 #include "scanner/scan.h"
 
 #include <algorithm>
+#include <functional>
 #include <map>
+#include <memory>
+#include <mutex>
 #include <set>
 
 #include <unistd.h>
@@ -84,6 +87,37 @@ void add_mounted_devices(const HostPaths& paths, const ScanRequest& req, const N
       if (mounted.count(dev)) out.add(d, false);
 }
 
+// Which mounts of a namespace other than the host's a scan can need, so
+// the rest are dropped as each table is read and a scan's memory follows
+// the question, not the node (SnapshotLimits::only_mounts_for): the named
+// devices' mounts, for --path and --all those of every device scan
+// follows (asked of sysfs once per device, by whichever reader thread
+// meets it first), and FUSE and network mounts (descriptors are matched
+// to those by mount id).
+std::function<bool(const MountEntry&)> mounts_scan_needs(const HostPaths& paths, const ScanRequest& req,
+                                                         CandidateList& named) {
+  struct Tracked {
+    std::mutex mutex;
+    std::map<DevId, bool> known;
+  };
+  std::set<DevId> asked;
+  for (const auto& c : named.list()) asked.insert(c.device.dev);
+  std::shared_ptr<Tracked> tracked;
+  if (!req.paths.empty() || req.all) tracked = std::make_shared<Tracked>();
+  return [&paths, asked = std::move(asked), tracked](const MountEntry& m) {
+    if (asked.count(m.dev) || served_remotely(m.fs_type)) return true;
+    // Major 0: tmpfs, overlay, proc and their kin, never a block device.
+    if (!tracked || m.dev.major == 0) return false;
+    std::lock_guard lock(tracked->mutex);
+    auto [it, fresh] = tracked->known.emplace(m.dev, false);
+    if (fresh) {
+      const std::string name = kernel_name_of(paths, m.dev);
+      it->second = !name.empty() && paths.tracks_device(name);
+    }
+    return it->second;
+  };
+}
+
 // A client for the cluster the node's rbd devices come from, when there is
 // a configuration to find it by; nothing otherwise.
 std::unique_ptr<CephClient> ceph_client_for(const HostPaths& paths, const ScanRequest& req) {
@@ -125,16 +159,7 @@ Result<ScanReport> run_scan(const HostPaths& paths, const ScanRequest& request) 
   // The descriptor walk --no-fds turns off also finds namespaces that only
   // an open descriptor keeps.
   options.descriptor_pinned_namespaces = request.scan_fds;
-  // Asked about named devices only: the other namespaces keep what their
-  // findings can need (and the FUSE and network mounts descriptors are
-  // matched by), so a scan's memory follows the question, not the node.
-  if (request.paths.empty() && !request.all) {
-    std::set<DevId> asked;
-    for (const auto& c : candidates.list()) asked.insert(c.device.dev);
-    options.limits.only_mounts_for = [asked = std::move(asked)](const MountEntry& m) {
-      return asked.count(m.dev) > 0 || served_remotely(m.fs_type);
-    };
-  }
+  options.limits.only_mounts_for = mounts_scan_needs(paths, request, candidates);
   auto snap = enumerate_node(paths, options);
   if (!snap) return snap.error();
   ScanReport report = start_report(*snap, paths);
