@@ -158,6 +158,15 @@ struct LiveText {
     if (!n.reached) return fmt::format("{} bound {} left: findings are complete again\n", t, n.bound);
     return fmt::format("{} DEGRADED {} reached ({}): {}\n", t, n.bound, n.limit, n.effect);
   }
+  // "dm_mod loaded: dm_remove_busy moved from tracepoint to kernel (fexit)".
+  std::string operator()(const HookMoved& m) const {
+    const std::string from = m.from ? fmt::format("{} ({})", tier_name(*m.from), m.from_kind) : "nothing";
+    const std::string to = m.to.tier ? fmt::format("{} ({})", tier_name(*m.to.tier), m.to_kind) : "nothing";
+    const std::string what = fmt::format("{} {}", printable(m.module), m.module_loaded ? "loaded" : "removed");
+    if (!m.error.empty())
+      return fmt::format("{} {}: {} stays on {}: {}\n", t, what, m.hook, from, printable(m.error));
+    return fmt::format("{} {}: {} moved from {} to {}\n", t, what, m.hook, from, to);
+  }
   std::string operator()(const Stats& s) const {
     std::string counters;
     for (const auto& [name, value] : s.counters) counters += fmt::format("{}{}={}", counters.empty() ? "" : " ", name, value);
