@@ -138,6 +138,12 @@ TEST_F(TraceLateModule, DmModLoadedAfterReadyMovesDmRemoveToTheKernelTierAndBack
   for (const auto& e : trace.events())
     if (e.value("event", "") == "busy" && e.value("source", "") == "dm_remove") ++busy_findings;
   EXPECT_EQ(busy_findings, 1) << trace.describe();
+  // And the tracepoint it replaced was detached: the call was the kernel
+  // tier's alone, not one the collector merged.
+  for (const auto& e : trace.events())
+    if (e.value("event", "") == "busy_raw" && e.value("source", "") == "dm_remove") {
+      EXPECT_EQ(e.value("tier", ""), "kernel") << "the ioctl exit tracepoint still ran: " << e.dump();
+    }
 }
 
 }  // namespace

@@ -15,6 +15,8 @@
 #include <string>
 
 #include "collector/busy_handover.h"
+#include "output/live_view.h"
+#include "output/record_json.h"
 #include "sources/kernel_tiers.h"
 #include "sources/module_state.h"
 
@@ -207,6 +209,43 @@ TEST(BusyHandover, RemembersABoundedNumberOfCalls) {
   EXPECT_FALSE(h.repeated(busy_event(EventTier::kTracepoint, 1, 1'200), BusySource::kDmRemove, now));
   EXPECT_TRUE(h.repeated(busy_event(EventTier::kTracepoint, BusyHandover::kRemembered + 4, 1'200),
                          BusySource::kDmRemove, now));
+}
+
+HookMoved dm_moved() {
+  HookMoved m;
+  m.hook = "dm_remove_busy";
+  m.module = "dm_mod";
+  m.module_loaded = true;
+  m.from = Tier::kTracepoint;
+  m.from_programs = {"ml_exit_ioctl_dm_remove"};
+  m.from_kind = "tracepoint";
+  m.to = {"dm_remove_busy", Tier::kKernel, {"ml_fexit_dm_lock_for_deletion"}, "fexit programs load"};
+  m.to_kind = "fexit";
+  return m;
+}
+
+TEST(HookMovedOutput, LiveViewSaysWhatMovedWhere) {
+  const std::string text = live_view_text(Record{std::chrono::system_clock::now(), dm_moved()});
+  EXPECT_NE(text.find("dm_mod loaded: dm_remove_busy moved from tracepoint to kernel (fexit)\n"), std::string::npos)
+      << text;
+  HookMoved failed = dm_moved();
+  failed.module_loaded = false;
+  failed.error = "loading ml_kprobe_x: \x1b[31mbad";  // libbpf's words, printed safely
+  const std::string said = live_view_text(Record{std::chrono::system_clock::now(), failed});
+  EXPECT_NE(said.find("dm_mod removed: dm_remove_busy stays on tracepoint: loading ml_kprobe_x: "), std::string::npos)
+      << said;
+  EXPECT_EQ(said.find('\x1b'), std::string::npos) << said;
+}
+
+TEST(HookMovedOutput, JsonNamesBothEnds) {
+  const nlohmann::json j = record_json(Record{std::chrono::system_clock::now(), dm_moved()});
+  EXPECT_EQ(j["event"], "hook_moved");
+  EXPECT_EQ(j["module_state"], "loaded");
+  EXPECT_EQ(j["from"]["tier"], "tracepoint");
+  EXPECT_EQ(j["to"]["tier"], "kernel");
+  EXPECT_EQ(j["to"]["kind"], "fexit");
+  EXPECT_EQ(j["to"]["programs"], nlohmann::json::array({"ml_fexit_dm_lock_for_deletion"}));
+  EXPECT_FALSE(j.contains("error"));
 }
 
 }  // namespace

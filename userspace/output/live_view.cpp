@@ -160,8 +160,13 @@ struct LiveText {
   }
   // "dm_mod loaded: dm_remove_busy moved from tracepoint to kernel (fexit)".
   std::string operator()(const HookMoved& m) const {
-    const std::string from = m.from ? fmt::format("{} ({})", tier_name(*m.from), m.from_kind) : "nothing";
-    const std::string to = m.to.tier ? fmt::format("{} ({})", tier_name(*m.to.tier), m.to_kind) : "nothing";
+    auto tier_text = [](const std::optional<Tier>& tier, const std::string& kind) {
+      if (!tier) return std::string("nothing");
+      const std::string name(tier_name(*tier));
+      return kind.empty() || kind == name ? name : fmt::format("{} ({})", name, kind);
+    };
+    const std::string from = tier_text(m.from, m.from_kind);
+    const std::string to = tier_text(m.to.tier, m.to_kind);
     const std::string what = fmt::format("{} {}", printable(m.module), m.module_loaded ? "loaded" : "removed");
     if (!m.error.empty())
       return fmt::format("{} {}: {} stays on {}: {}\n", t, what, m.hook, from, printable(m.error));
