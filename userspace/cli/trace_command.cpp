@@ -98,7 +98,7 @@ struct TraceOptions {
   MetricsOptions metrics;
   bool release_leaks = false;
   std::vector<std::string> release_scope;  // checked by release_scope_selector()
-  bool module_watch = true;
+  bool module_watch = false;
 };
 
 // How long a stop may spend reading what is left in the ring buffer, and
@@ -336,9 +336,12 @@ int run_trace(const TraceOptions& options) {
   }
   // Attached, the ring buffer mapped, the node read: what remains is reading
   // /proc and files, which is all a compromised tracer should be able to do.
-  // A hook waiting for its kernel module (or on one that can go) moves when
-  // the module comes (goes); loading its programs then needs what loading
-  // needed at start, so those capabilities stay while modules are watched.
+  // --watch-modules: a hook waiting for its kernel module (or on one that
+  // can go) moves when the module comes (goes); loading its programs then
+  // needs what loading needed at start (CAP_SYS_ADMIN among them, to find
+  // the module's BTF), so those capabilities stay while modules are
+  // watched. Hence opt-in: by default trace keeps only what reading /proc
+  // needs, and a module loaded later waits for a restart.
   const std::set<std::string> modules = options.module_watch ? (*tracer)->watched_modules() : std::set<std::string>{};
   std::optional<LateModules> late_modules;
   if (!modules.empty()) late_modules.emplace(**tracer, common.paths.sys(), modules);
@@ -536,10 +539,11 @@ void register_trace_command(CLI::App& app, CommandAction& action) {
   add_bound_options(*cmd, *options);
   add_metrics_options(*cmd, options->metrics);
   add_release_options(*cmd, *options);
-  cmd->add_flag("!--no-module-watch", options->module_watch,
-                "Do not move hooks when a kernel module they hook (rbd, dm_mod) is loaded or removed after "
-                "trace started; without this, trace keeps CAP_BPF, CAP_PERFMON and CAP_SYS_ADMIN while some "
-                "hook waits for its module (the ready event's module_watch lists them)");
+  cmd->add_flag("--watch-modules", options->module_watch,
+                "Move a hook to its kernel-tier programs when the module they hook (rbd, dm_mod) is loaded "
+                "after trace started, and back when it is removed (a hook_moved event says so). Costs "
+                "capabilities: while some hook waits for its module (the ready event's module_watch lists "
+                "them), trace keeps CAP_BPF, CAP_PERFMON and CAP_SYS_ADMIN instead of dropping them");
   cmd->callback([options, &action] { action = [options] { return run_trace(*options); }; });
 }
 

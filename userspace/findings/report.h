@@ -35,7 +35,7 @@ struct Ready {
   std::vector<std::string> warnings;
   std::optional<HostLayout> host_layout;  // always set; optional only as it has no empty state
   std::vector<std::string> capabilities;  // kept once attached
-  std::vector<std::string> watched_modules;  // modules whose coming or going moves a hook
+  std::vector<std::string> watched_modules;  // --watch-modules: those whose coming or going moves a hook
   int pid = 0;
 };
 

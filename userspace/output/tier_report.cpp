@@ -80,8 +80,8 @@ std::string probe_table(const KernelInfo& kernel,
                            "trace stops; `--no-feature fentry` hooks it with kprobes, which do not hold it\n",
                            choice.hook, chosen->module, chosen->module);
       else if (choice.reason.find(" module is not loaded") != std::string::npos)
-        out += fmt::format("\nnote: {} moves to the kernel tier if its module is loaded while trace runs "
-                           "(trace then keeps CAP_BPF, CAP_PERFMON and CAP_SYS_ADMIN; --no-module-watch drops them)\n",
+        out += fmt::format("\nnote: {} stays here if its module is loaded after trace starts, unless trace "
+                           "runs with --watch-modules (which keeps CAP_BPF, CAP_PERFMON and CAP_SYS_ADMIN)\n",
                            choice.hook);
     }
   return out;
