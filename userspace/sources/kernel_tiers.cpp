@@ -230,15 +230,19 @@ std::string choice_kind(const Hook& hook, const HookChoice& choice) {
 
 std::set<std::string> modules_that_move(const Hook& hook, const HookChoice& choice) {
   std::set<std::string> out;
+  // Waiting: a candidate was passed over for its module alone (not for a
+  // program type this kernel lacks, which the module's coming cannot change).
   for (const auto& candidate : hook.candidates)
-    if (!candidate.module.empty()) out.insert(candidate.module);
+    if (!candidate.module.empty() && choice.reason.find(module_not_loaded(candidate.module)) != std::string::npos)
+      out.insert(candidate.module);
+  // On the module: it can go, unless a trampoline holds it.
   const HookCandidate* chosen = chosen_candidate(hook, choice);
-  if (chosen && !chosen->module.empty())
+  if (chosen && !chosen->module.empty()) {
+    bool holds = false;
     for (const auto& program : chosen->programs)
-      if (program.kind == ProgramKind::kFexit || program.kind == ProgramKind::kFentry) {
-        out.erase(chosen->module);
-        break;
-      }
+      holds = holds || program.kind == ProgramKind::kFexit || program.kind == ProgramKind::kFentry;
+    if (!holds) out.insert(chosen->module);
+  }
   return out;
 }
 

@@ -134,8 +134,8 @@ const HookCandidate* chosen_candidate(const Hook& hook, const HookChoice& choice
 std::string choice_kind(const Hook& hook, const HookChoice& choice);
 
 // The kernel modules whose coming or going can change `choice`'s hook:
-// those its candidates name, unless the chosen candidate already holds
-// its module. A trampoline (fentry/fexit) on a module's function takes a
+// one its candidates were passed over for (choose_hooks said the module is
+// not loaded), and the chosen candidate's, unless that candidate holds it. A trampoline (fentry/fexit) on a module's function takes a
 // reference on the module, so the module cannot go while the program is
 // attached (measured in the vm lane: rmmod fails); a kprobe does not.
 std::set<std::string> modules_that_move(const Hook& hook, const HookChoice& choice);
