@@ -47,6 +47,19 @@ if [ "$trace" = 1 ] && [ -e /dev/ttyS1 ]; then
     "$mountleak" probe -o json 2>/dev/null
     echo "@@GUEST_RBD END probe_without_rbd"
   } >/dev/ttyS1
+  # And `trace --watch-modules`, ready before rbd is loaded: rbd's coming
+  # must move its hook to the kernel tier (the scenario stops it after the
+  # first failing remove, before rbd is removed and loaded again).
+  "$mountleak" trace -o json --all-events --watch-modules >/tmp/trace_late.json 2>/tmp/trace_late.err &
+  late_tracer=$!
+  i=0
+  until grep -q '"event":"ready"' /tmp/trace_late.json 2>/dev/null; do
+    kill -0 "$late_tracer" 2>/dev/null || break
+    i=$((i + 1))
+    [ $i -lt 1500 ] || break
+    sleep 0.1
+  done
+  echo "guest_init: trace --watch-modules started before rbd is loaded ($i tenths of a second to ready)"
 fi
 
 # crc32c first: libcrc32c asks the crypto API for it when it loads.
@@ -59,6 +72,7 @@ set -- --mon "$mon" --osd "$osd" --key "$key" --pool "$pool" --image "$image"
 [ -n "$mon_v2" ] && set -- "$@" --mon-v2 "$mon_v2"
 [ -n "$mountleak" ] && set -- "$@" --mountleak "$mountleak"
 [ "$trace" = 1 ] && set -- "$@" --trace
+[ -n "${late_tracer:-}" ] && set -- "$@" --late-tracer "$late_tracer"
 [ -e /dev/ttyS1 ] && set -- "$@" --results /dev/ttyS1
 "$MLCEPH_SCENARIO" "$@"
 rc=$?

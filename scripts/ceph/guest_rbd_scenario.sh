@@ -41,7 +41,8 @@
 #   @@GUEST_RBD HOLDER_LEGACY ... (the same, for step 9)
 #   @@GUEST_RBD BEGIN <name>  ...output...  @@GUEST_RBD END <name>
 # for name in probe_with_rbd, scan, release, trace, trace.err, trace_tracepoint, trace_tracepoint.err,
-# trace_legacy, trace_legacy.err.
+# trace_legacy, trace_legacy.err, and trace_late, trace_late.err (with --late-tracer PID: a
+# `trace --watch-modules` started before rbd was loaded, stopped after the first EBUSY).
 #
 # Runs as root in the guest, under busybox sh or dash. Needs: the rbd and
 # libceph modules (with libcrc32c and a crc32c implementation, loaded first:
@@ -60,7 +61,7 @@ fail() {
 }
 
 mon="" mon_v2="" osds="" key="" name="admin" pool="kube" image="img0" host_ip="10.0.2.2" mountleak=""
-keep_network=0 trace=0 results=/dev/null
+keep_network=0 trace=0 results=/dev/null late_tracer=""
 while [ $# -gt 0 ]; do
   case "$1" in
     --mon) mon="$2"; shift 2 ;;
@@ -74,6 +75,7 @@ while [ $# -gt 0 ]; do
     --mountleak) mountleak="$2"; shift 2 ;;
     --keep-network) keep_network=1; shift ;;
     --trace) trace=1; shift ;;
+    --late-tracer) late_tracer="$2"; shift 2 ;;
     --results) results="$2"; shift 2 ;;
     *) say "unknown argument $1"; exit 2 ;;
   esac
@@ -91,8 +93,31 @@ work=/tmp/guest-rbd
 mnt=$work/volume
 forwarders="" holder="" dev_id="" mounted=0 tracer="" trace_name=""
 
+# The `trace --watch-modules` guest_init started before rbd was loaded
+# (output in /tmp/trace_late.*; not our child, so polled): after the first
+# failing remove, SIGTERM, then its output as section trace_late.
+stop_late_trace() {
+  [ -n "$late_tracer" ] || return 0
+  i=0
+  until grep -q '"event":"busy"' /tmp/trace_late.json 2>/dev/null || [ $i -ge 300 ]; do
+    i=$((i + 1))
+    sleep 0.1
+  done
+  kill -TERM "$late_tracer" 2>/dev/null
+  i=0
+  while kill -0 "$late_tracer" 2>/dev/null && [ $i -lt 200 ]; do
+    i=$((i + 1))
+    sleep 0.1
+  done
+  kill -KILL "$late_tracer" 2>/dev/null
+  late_tracer=""
+  emit_section trace_late /tmp/trace_late.json
+  emit_section trace_late.err /tmp/trace_late.err
+}
+
 cleanup() {
   stop_trace
+  stop_late_trace
   [ -n "$holder" ] && kill "$holder" 2>/dev/null && wait "$holder" 2>/dev/null
   holder=""
   [ "$mounted" = 1 ] && umount "$mnt" 2>/dev/null
@@ -326,6 +351,7 @@ grep -q "Device or resource busy" $work/remove.err || fail "remove_single_major 
 say "remove_single_major $dev_id: $(sed 's/.*: //' $work/remove.err) (EBUSY), as on the field report's node"
 if [ -n "$tracer" ]; then
   finish_trace
+  stop_late_trace
   # The same EBUSY again, seen by the syscall tracepoint on write's exit.
   start_trace trace_tracepoint --no-feature fentry,kprobe
   if write_attr "$dev_id" /sys/bus/rbd/remove_single_major 2>$work/remove.err; then

@@ -321,6 +321,25 @@ TEST_F(LeastPrivilege, RunningTraceHoldsOnlyTheKeptSet) {
   EXPECT_EQ(trace.stop(), 0) << trace.stderr_text();
 }
 
+// --watch-modules keeps CAP_BPF, CAP_PERFMON and CAP_SYS_ADMIN only while
+// some module can move a hook (ready's module_watch): here, a kernel
+// without fexit or kprobes, none can, and trace drops them as always; in
+// the vm lane, 6.1's rbd hook sits on kprobes, which do not hold rbd, so
+// rbd is watched and the three are kept.
+TEST_F(LeastPrivilege, WatchModulesKeepsMoreOnlyWhileAModuleCanMoveAHook) {
+  TraceProcess trace(with({"--watch-modules"}, node_->cli_args()), with_exactly(kTraceSet));
+  ASSERT_TRUE(trace.started());
+  auto ready = trace.wait_for_event("ready", 30s);
+  ASSERT_TRUE(ready) << "no ready event; stderr: " << trace.stderr_text();
+  const auto watched = ready->value("module_watch", nlohmann::json::array());
+  const CapabilityList watching = {"cap_dac_read_search", "cap_sys_ptrace", "cap_sys_admin", "cap_perfmon", "cap_bpf"};
+  EXPECT_EQ((*ready)["capabilities"], nlohmann::json(watched.empty() ? kTraceKeeps : watching)) << ready->dump();
+  auto status = status_of(trace.pid());
+  EXPECT_EQ(hex(status["CapBnd"]), hex(mask_of(watched.empty() ? kTraceKeeps : watching)));
+  EXPECT_EQ(status["NoNewPrivs"], 1u);
+  EXPECT_EQ(trace.stop(), 0) << trace.stderr_text();
+}
+
 bool is_leak_release(const nlohmann::json& e) {
   return e.value("event", "") == "release" && e.value("role", "") == "leak";
 }

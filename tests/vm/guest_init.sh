@@ -7,10 +7,16 @@
 #
 # Kernel command line:
 #   mlvm_run=probe,privileged_kernel,privileged_tracepoint   what to run, in order
-#            (also probe_kprobe, privileged_kprobe: fentry turned off)
+#            (also probe_kprobe, privileged_kprobe: fentry turned off;
+#            privileged_late_module, privileged_late_module_kprobe: a module
+#            loaded after trace started, the first of mlvm_defer_modules)
 #            (or bench: the guest benchmark, scripts/bench_guest.sh)
 #   mlvm_filter_<scenario>=<gtest filter>                    for privileged_*
 #   mlvm_limit_<scenario>=<seconds>                          kill it after that
+#   mlvm_defer_modules=dm-mod  not loaded at boot (a module file's name as
+#                          in modules.load); loaded before any scenario but
+#                          the privileged_late_module ones, which load it
+#                          themselves after trace started, and remove it
 #   mlvm_results=<tty>     the results port (scripts/vm/qemu_guest.sh: ttyS1,
 #                          hvc0 on arm64's virt machine); default ttyS1
 # Each scenario's output streams to the console (ttyS0, ttyAMA0) as it runs,
@@ -86,9 +92,21 @@ arg() {
 
 console=/dev/console
 # Modules first: on arm64 the results port is a virtio console (a module).
+defer=" $(arg mlvm_defer_modules | tr ',' ' ') "
+: >/tmp/deferred.load
 while read -r module; do
+  base="${module##*/}"
+  case "$defer" in *" ${base%%.ko*} "*) echo "$module" >>/tmp/deferred.load && continue ;; esac
   insmod "/$module" || echo "mlvm: insmod $module failed" >"$console"
 done </etc/modules.load
+# The deferred modules, for the scenarios that expect every module loaded.
+load_deferred() {
+  while read -r module; do
+    base="${module##*/}"
+    [ -e "/sys/module/$(echo "${base%%.ko*}" | tr - _)" ] && continue
+    insmod "/$module" || echo "mlvm: insmod $module failed" >"$console"
+  done </tmp/deferred.load
+}
 echo "mlvm: ready after $(cut -d' ' -f1 /proc/uptime) s of guest time" >"$console"
 
 results="/dev/$(arg mlvm_results)"
@@ -178,8 +196,16 @@ probe() {
   return $rc
 }
 
+# What the late-module scenarios load once trace is ready (empty: none
+# deferred, and they fail).
+late_module="$(head -n1 /tmp/deferred.load)"
+
 emit "@@MLVM KERNEL $(uname -r)"
 for name in $run_list; do
+  case "$name" in
+    privileged_late_module*) ;;
+    *) load_deferred ;;
+  esac
   case "$name" in
     probe) scenario probe probe ;;
     # What a kernel with kprobes but no BPF trampolines gets.
@@ -206,6 +232,19 @@ for name in $run_list; do
       export MOUNTLEAK_TEST_TRACE_ARGS="--no-feature fentry"
       scenario privileged_kprobe privileged privileged_kprobe
       unset MOUNTLEAK_TEST_TRACE_ARGS MOUNTLEAK_TEST_EXPECT_TIER MOUNTLEAK_TEST_EXPECT_PROGRAMS
+      ;;
+    privileged_late_module)
+      export MOUNTLEAK_TEST_LATE_MODULE="${late_module:+/$late_module}"
+      scenario privileged_late_module privileged privileged_late_module
+      unset MOUNTLEAK_TEST_LATE_MODULE
+      ;;
+    privileged_late_module_kprobe)
+      # The same on kprobes, which do not hold the module: it can go again.
+      export MOUNTLEAK_TEST_LATE_MODULE="${late_module:+/$late_module}"
+      export MOUNTLEAK_TEST_EXPECT_PROGRAMS=kprobe
+      export MOUNTLEAK_TEST_TRACE_ARGS="--no-feature fentry"
+      scenario privileged_late_module_kprobe privileged privileged_late_module_kprobe
+      unset MOUNTLEAK_TEST_LATE_MODULE MOUNTLEAK_TEST_EXPECT_PROGRAMS MOUNTLEAK_TEST_TRACE_ARGS
       ;;
     *) emit "@@MLVM UNKNOWN $name" ;;
   esac

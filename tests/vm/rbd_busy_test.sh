@@ -13,6 +13,10 @@
 #     holder (its pid and mount namespace) as a leak
 #   - the same three from a second trace forced to the tracepoint tier,
 #     through a second failing remove
+#   - `trace --watch-modules` started before rbd was loaded: its hook on
+#     the tracepoint at ready, a hook_moved event to the kernel tier when
+#     rbd came, and the first failing remove seen by the kernel tier alone,
+#     one busy finding
 #   - the same three from a third trace on the kernel tier, after rbd is
 #     reloaded with single_major=N, through the legacy /sys/bus/rbd/remove
 #     (whose store function's name vmlinux has too)
@@ -169,6 +173,30 @@ check_trace() {
 }
 check_trace trace kernel
 check_trace trace_tracepoint tracepoint
+
+# `trace --watch-modules`, started before rbd was loaded: ready with the
+# hook on its tracepoint, moved to the kernel tier when rbd came, and the
+# failing remove then seen by the kernel tier alone, one finding.
+late="$work/trace_late.jsonl"
+if json_section trace_late "$late" "mountleak trace --watch-modules (started before rbd)"; then
+  jq -c 'select(.event == "hook_moved")' "$late" | cut -c1-400 | sed 's/^/vm_rbd: trace_late: /'
+  check "trace_late: ready with rbd_remove_busy on the tracepoint tier, watching rbd" \
+    'any(.[]; .event == "ready" and .tier.rbd_remove_busy == "tracepoint" and (.module_watch | index("rbd")))' "$late"
+  check "trace_late: rbd's loading moved rbd_remove_busy to the kernel tier" \
+    'any(.[]; .event == "hook_moved" and .hook == "rbd_remove_busy" and .module_state == "loaded"
+              and .to.tier == "kernel" and (has("error") | not))' "$late"
+  check "trace_late: the failing remove_single_major of \"$id\" seen by the kernel tier only" \
+    '[.[] | select(.event == "busy_raw" and .source == "rbd_remove")] as $raw
+     | ($raw | length) > 0 and all($raw[]; .tier == "kernel" and (.path | split(" ")[0] | rtrimstr("\n")) == $id)' \
+    "$late" --arg id "$id"
+  check "trace_late: one busy finding for $dev naming pid $pid in mount namespace $mntns" \
+    '[.[] | select(.event == "busy" and .source == "rbd_remove")] as $busy
+     | ($busy | length) == 1 and $busy[0].device.path == $dev
+       and any($busy[0].holders[]; .role == "leak" and .mntns == $ns and (.pids | index($pid) != null))' \
+    "$late" --arg dev "$dev" --argjson ns "$mntns" --argjson pid "$pid"
+else
+  section trace_late.err | tail -n 20
+fi
 
 # Before rbd was loaded, probe must put its hook on the tracepoint tier and
 # say why (fexit itself works on this kernel).

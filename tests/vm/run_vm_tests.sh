@@ -12,6 +12,9 @@
 #                          hook on the kernel tier through its kprobe candidate
 #   privileged_kprobe      the same with every `mountleak trace` given
 #                          --no-feature fentry (the kprobe candidates)
+#   privileged_late_module TraceLateModule: the guest boots without the
+#                          --defer-modules module (dm_mod), which the test
+#                          loads once trace is ready; *_kprobe: on kprobes
 # Modes:
 #   prepare --work DIR [--arch amd64|arm64] [--kernel 6.1|6.12] --mountleak PATH
 #           --privileged-tests PATH [--file PATH]...
@@ -24,7 +27,7 @@
 #       busybox, dash, mkfs.ext4 and losetup are Debian's arm64 packages,
 #       unpacked into DIR/guest-root (scripts/unpack_debs.sh).
 #   boot --work DIR --log NAME --timeout S [--limit SCENARIO=S]...
-#        [--filter SCENARIO=GTEST_FILTER]... SCENARIO...
+#        [--filter SCENARIO=GTEST_FILTER]... [--defer-modules dm-mod] SCENARIO...
 #       one guest runs the scenarios in order, each killed after its own
 #       limit, all of them after S; logs DIR/NAME.console.log (serial console:
 #       streamed output, kernel messages) and DIR/NAME.results.log (what the
@@ -65,7 +68,7 @@ if [[ "$mode" == judge || "$mode" == run ]]; then
   shift
 fi
 work="" kernel=6.1 arch=amd64 mountleak="" privileged="" log="" filter="" timeout_s=480
-probe_tiers=""
+probe_tiers="" defer_modules=""
 files=() limits=() filters=() scenarios=()
 while (($#)); do
   case "$1" in
@@ -78,6 +81,7 @@ while (($#)); do
     --log) log="$2"; shift 2 ;;
     --filter) filter="$2"; filters+=("$2"); shift 2 ;;
     --limit) limits+=("$2"); shift 2 ;;
+    --defer-modules) defer_modules="$2"; shift 2 ;;
     --timeout) timeout_s="$2"; shift 2 ;;
     --probe-tiers) probe_tiers="$2"; shift 2 ;;
     -*) die "unknown argument $1" ;;
@@ -314,6 +318,7 @@ boot_lane() {  # name scenario-args...
   local extra="mlvm_run=$(IFS=,; echo "$*")" item
   for item in "${limits[@]}"; do extra+=" mlvm_limit_$item"; done
   for item in "${filters[@]}"; do extra+=" mlvm_filter_$item"; done
+  [[ -z "$defer_modules" ]] || extra+=" mlvm_defer_modules=$defer_modules"
   local start=$SECONDS status=0
   say "booting $(cut -d' ' -f1-2 "$cache/package") under $accel for: $* (limit ${timeout_s} s)"
   boot "$accel" "$timeout_s" "$console" "$results" "$extra" || status=$?

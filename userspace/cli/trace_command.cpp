@@ -11,6 +11,8 @@
 #include <cstring>
 #include <memory>
 #include <optional>
+#include <set>
+#include <span>
 #include <vector>
 
 #include "cli/common_options.h"
@@ -23,6 +25,7 @@
 #include "postmortem/recorded_writer.h"
 #include "release/leak_releaser.h"
 #include "sources/bpf/kernel_features.h"
+#include "sources/bpf/late_modules.h"
 #include "sources/bpf/tracefs.h"
 #include "sources/bpf/tracer.h"
 #include "sources/host_root_path.h"
@@ -95,6 +98,7 @@ struct TraceOptions {
   MetricsOptions metrics;
   bool release_leaks = false;
   std::vector<std::string> release_scope;  // checked by release_scope_selector()
+  bool module_watch = false;
 };
 
 // How long a stop may spend reading what is left in the ring buffer, and
@@ -130,6 +134,7 @@ Stats final_stats(const BpfTracer& tracer, Collector& collector, EventLog* log, 
                     {"unresolved_busy", c.unresolved_busy},
                     {"busy_path_timeouts", c.busy_path_timeouts},
                     {"lookups_stuck", c.lookups_stuck},
+                    {"busy_repeated", c.busy_repeated},
                     {"namespaces_left_out", c.namespaces_left_out},
                     {"namespaces_trimmed", c.namespaces_trimmed},
                     {"mountinfo_too_large", c.mountinfo_too_large},
@@ -331,7 +336,18 @@ int run_trace(const TraceOptions& options) {
   }
   // Attached, the ring buffer mapped, the node read: what remains is reading
   // /proc and files, which is all a compromised tracer should be able to do.
-  if (auto dropped = keep_only_capabilities(options.release_leaks ? trace_release_keeps() : trace_keeps());
+  // --watch-modules: a hook waiting for its kernel module (or on one that
+  // can go) moves when the module comes (goes); loading its programs then
+  // needs what loading needed at start (CAP_SYS_ADMIN among them, to find
+  // the module's BTF), so those capabilities stay while modules are
+  // watched. Hence opt-in: by default trace keeps only what reading /proc
+  // needs, and a module loaded later waits for a restart.
+  const std::set<std::string> modules = options.module_watch ? (*tracer)->watched_modules() : std::set<std::string>{};
+  std::optional<LateModules> late_modules;
+  if (!modules.empty()) late_modules.emplace(**tracer, common.paths.sys(), modules);
+  const auto keeps = options.release_leaks ? trace_release_keeps() : trace_keeps();
+  const auto keeps_watching = with_module_watch(keeps);
+  if (auto dropped = keep_only_capabilities(modules.empty() ? keeps : std::span<const CapabilityNeed>(keeps_watching));
       !dropped) {
     fmt::print(stderr, "mountleak trace: {}\n", dropped.error().message);
     return kExitError;
@@ -342,7 +358,9 @@ int run_trace(const TraceOptions& options) {
       return kExitError;
     }
 
-  out.write(Record{std::chrono::system_clock::now(), ready_event(**tracer, collector, common, tracefs)});
+  Ready ready = ready_event(**tracer, collector, common, tracefs);
+  ready.watched_modules.assign(modules.begin(), modules.end());
+  out.write(Record{std::chrono::system_clock::now(), std::move(ready)});
 
   g_starting = false;
   auto deadline = Clock::now() + std::chrono::milliseconds(static_cast<int64_t>(options.duration * 1000));
@@ -362,6 +380,11 @@ int run_trace(const TraceOptions& options) {
       lost_seen = lost;
     }
     collector.tick(Clock::now());
+    if (late_modules)
+      for (HookMoved& moved : late_modules->tick(Clock::now())) {
+        if (moved.error.empty()) collector.on_hook_moved();
+        out.write(Record{std::chrono::system_clock::now(), std::move(moved)});
+      }
     if (releaser) releaser->tick();
     if (metrics) metrics_said(metrics->tick(trace_counters(**tracer, collector)));
     flush();
@@ -516,6 +539,11 @@ void register_trace_command(CLI::App& app, CommandAction& action) {
   add_bound_options(*cmd, *options);
   add_metrics_options(*cmd, options->metrics);
   add_release_options(*cmd, *options);
+  cmd->add_flag("--watch-modules", options->module_watch,
+                "Move a hook to its kernel-tier programs when the module they hook (rbd, dm_mod) is loaded "
+                "after trace started, and back when it is removed (a hook_moved event says so). Costs "
+                "capabilities: while some hook waits for its module (the ready event's module_watch lists "
+                "them), trace keeps CAP_BPF, CAP_PERFMON and CAP_SYS_ADMIN instead of dropping them");
   cmd->callback([options, &action] { action = [options] { return run_trace(*options); }; });
 }
 

@@ -107,6 +107,10 @@ void Collector::judge(const std::vector<Reconciler::Reread>& reread, Clock::time
 }
 
 void Collector::on_busy(const KernelEvent& e, const BusyFailure& busy) {
+  if (handover_.repeated(e, busy.source, BusyHandover::Clock::now())) {
+    ++node_.stats.busy_repeated;
+    return;
+  }
   // The model must be current before it names holders: re-read what is
   // pending now rather than at the next tick (within a slice: in a storm
   // the finding must not wait for all of it).

@@ -23,6 +23,7 @@
 
 #include "collector/bounds.h"
 #include "collector/busy_detector.h"
+#include "collector/busy_handover.h"
 #include "collector/collector_options.h"
 #include "collector/copy_detector.h"
 #include "collector/dirty_set.h"
@@ -58,6 +59,9 @@ class Collector : public EventSink {
   // The bounds and what the model holds against them, for stats.
   BoundsReport bounds() const { return bounds_.report(resync_backoff_); }
 
+  // A hook moved between tiers (trace's module watch): a busy call seen by
+  // both for a moment is one finding (busy_handover.h).
+  void on_hook_moved() { handover_.moved(BusyHandover::Clock::now()); }
   const LiveModel& model() const { return node_.model; }
   // Namespaces alive now that a hostpath_risk was reported for (a gauge
   // for metrics).
@@ -89,6 +93,7 @@ class Collector : public EventSink {
   LeakDetector leaks_;
   CopyDetector copies_;
   BusyDetector busy_;
+  BusyHandover handover_;
   std::vector<std::string> warnings_;
 
   Clock::time_point last_cache_clear_;

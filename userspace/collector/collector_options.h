@@ -65,6 +65,7 @@ struct CollectorStats {
   uint64_t unresolved_busy = 0;  // busy events whose device could not be named
   uint64_t busy_path_timeouts = 0;  // busy paths whose lookup hit the deadline
   uint64_t lookups_stuck = 0;       // killed lookups a file system still holds
+  uint64_t busy_repeated = 0;       // one call seen by two tiers while a hook moved
   // What the bounds cost (see CollectorOptions).
   uint64_t namespaces_left_out = 0;     // not in the model at all
   uint64_t namespaces_trimmed = 0;      // kept with the tracked mounts only

@@ -17,7 +17,7 @@
 
 namespace mountleak {
 
-using Event = std::variant<Ready, MntnsCopy, HostpathRisk, Leak, LeakResolved, Release, Busy, Lost, Resync, Degraded,
+using Event = std::variant<Ready, MntnsCopy, HostpathRisk, Leak, LeakResolved, Release, Busy, Lost, Resync, Degraded, HookMoved,
                            Stats, HoldersFound, ScanSummary, KernelEvent, NodeFact>;
 
 struct Record {

@@ -35,7 +35,22 @@ struct Ready {
   std::vector<std::string> warnings;
   std::optional<HostLayout> host_layout;  // always set; optional only as it has no empty state
   std::vector<std::string> capabilities;  // kept once attached
+  std::vector<std::string> watched_modules;  // --watch-modules: those whose coming or going moves a hook
   int pid = 0;
+};
+
+// A hook moved to another tier while trace runs, because the kernel module
+// its best candidates hook came or went (sources/bpf/late_modules.h).
+struct HookMoved {
+  std::string hook;
+  std::string module;
+  bool module_loaded = false;         // it came (true) or went
+  std::optional<Tier> from;           // the tier before; none: nothing served it
+  std::vector<std::string> from_programs;
+  std::string from_kind;              // "tracepoint", "fexit", "kprobe"...
+  HookChoice to;                      // where it is now (unchanged when `error` is set)
+  std::string to_kind;
+  std::string error;                  // the move was not made: why
 };
 
 // The bounds trace runs within, and what the model holds against them.

@@ -158,6 +158,20 @@ struct LiveText {
     if (!n.reached) return fmt::format("{} bound {} left: findings are complete again\n", t, n.bound);
     return fmt::format("{} DEGRADED {} reached ({}): {}\n", t, n.bound, n.limit, n.effect);
   }
+  // "dm_mod loaded: dm_remove_busy moved from tracepoint to kernel (fexit)".
+  std::string operator()(const HookMoved& m) const {
+    auto tier_text = [](const std::optional<Tier>& tier, const std::string& kind) {
+      if (!tier) return std::string("nothing");
+      const std::string name(tier_name(*tier));
+      return kind.empty() || kind == name ? name : fmt::format("{} ({})", name, kind);
+    };
+    const std::string from = tier_text(m.from, m.from_kind);
+    const std::string to = tier_text(m.to.tier, m.to_kind);
+    const std::string what = fmt::format("{} {}", printable(m.module), m.module_loaded ? "loaded" : "removed");
+    if (!m.error.empty())
+      return fmt::format("{} {}: {} stays on {}: {}\n", t, what, m.hook, from, printable(m.error));
+    return fmt::format("{} {}: {} moved from {} to {}\n", t, what, m.hook, from, to);
+  }
   std::string operator()(const Stats& s) const {
     std::string counters;
     for (const auto& [name, value] : s.counters) counters += fmt::format("{}{}={}", counters.empty() ? "" : " ", name, value);

@@ -98,6 +98,10 @@ void MetricsSink::write(const Record& record) {
       hook_tiers_.emplace_back(h.hook, h.tier ? std::string(tier_name(*h.tier)) : "none");
     up_ = true;
     ++generation_;
+  } else if (const auto* moved = std::get_if<HookMoved>(&record.event); moved && moved->error.empty()) {
+    for (auto& [hook, tier] : hook_tiers_)
+      if (hook == moved->hook) tier = moved->to.tier ? std::string(tier_name(*moved->to.tier)) : "none";
+    ++generation_;
   }
 }
 

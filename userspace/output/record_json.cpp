@@ -139,6 +139,24 @@ struct EventJson {
     if (!n.reached) return {{"event", "degraded"}, {"bound", n.bound}, {"state", "left"}};
     return {{"event", "degraded"}, {"bound", n.bound}, {"limit", n.limit}, {"state", "reached"}, {"effect", n.effect}};
   }
+  // {"event": "hook_moved", "hook", "module", "module_state": "loaded" |
+  //  "removed", "from": {"tier", "kind", "programs"}, "to": {"tier", "kind",
+  //  "programs", "reason"}, "error" (only when the move was not made)}
+  nlohmann::json operator()(const HookMoved& m) const {
+    nlohmann::json j = {{"event", "hook_moved"},
+                        {"hook", m.hook},
+                        {"module", m.module},
+                        {"module_state", m.module_loaded ? "loaded" : "removed"}};
+    j["from"] = {{"tier", m.from ? std::string(tier_name(*m.from)) : "none"},
+                 {"kind", m.from_kind},
+                 {"programs", m.from_programs}};
+    j["to"] = {{"tier", m.to.tier ? std::string(tier_name(*m.to.tier)) : "none"},
+               {"kind", m.to_kind},
+               {"programs", m.to.programs},
+               {"reason", m.to.reason}};
+    if (!m.error.empty()) j["error"] = m.error;
+    return j;
+  }
   nlohmann::json operator()(const Ready& r) const {
     return {{"event", "ready"},
             {"tier", tier_summary_json(r.hooks)},
@@ -154,6 +172,7 @@ struct EventJson {
             {"warnings", r.warnings},
             {"host_view", r.host_layout ? host_view_json(*r.host_layout) : nlohmann::json(nullptr)},
             {"capabilities", r.capabilities},
+            {"module_watch", r.watched_modules},
             {"pid", r.pid}};
   }
   nlohmann::json operator()(const Stats& s) const {

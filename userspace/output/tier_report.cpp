@@ -69,6 +69,21 @@ std::string probe_table(const KernelInfo& kernel,
   for (const auto& hook : hooks)
     out += fmt::format("{:<16} {:<11} {}\n", hook.hook,
                        hook.tier ? std::string(tier_name(*hook.tier)) : "NONE", hook.reason);
+  // What a module hook means for the operator: a trampoline holds its
+  // module; a hook waiting for one moves when it comes.
+  for (const auto& choice : hooks)
+    for (const auto& hook : mountleak_hooks()) {
+      if (hook.name != choice.hook) continue;
+      const HookCandidate* chosen = chosen_candidate(hook, choice);
+      if (chosen && !chosen->module.empty() && modules_that_move(hook, choice).count(chosen->module) == 0)
+        out += fmt::format("\nnote: {} holds the {} module while trace runs (fexit): `rmmod {}` fails until "
+                           "trace stops; `--no-feature fentry` hooks it with kprobes, which do not hold it\n",
+                           choice.hook, chosen->module, chosen->module);
+      else if (choice.reason.find(" module is not loaded") != std::string::npos)
+        out += fmt::format("\nnote: {} stays here if its module is loaded after trace starts, unless trace "
+                           "runs with --watch-modules (which keeps CAP_BPF, CAP_PERFMON and CAP_SYS_ADMIN)\n",
+                           choice.hook);
+    }
   return out;
 }
 

@@ -178,7 +178,7 @@ std::vector<HookChoice> choose_hooks(const std::vector<Hook>& hooks, FeatureSour
           why_not = std::string(program_kind_name(*candidate.needs)) + ": " + probe.detail;
       }
       if (why_not.empty() && !candidate.module.empty() && !features.module_loaded(candidate.module))
-        why_not = "the " + candidate.module + " module is not loaded";
+        why_not = module_not_loaded(candidate.module);
       for (const auto& program : candidate.programs)
         if (why_not.empty()) {
           const std::string unusable = features.program_unusable(program.name);
@@ -203,6 +203,45 @@ std::vector<HookChoice> choose_hooks(const std::vector<Hook>& hooks, FeatureSour
     }
     if (!choice.tier) choice.reason = passed_over.empty() ? "no candidates" : passed_over;
     out.push_back(std::move(choice));
+  }
+  return out;
+}
+
+std::string module_not_loaded(const std::string& module) { return "the " + module + " module is not loaded"; }
+
+const HookCandidate* chosen_candidate(const Hook& hook, const HookChoice& choice) {
+  if (!choice.tier) return nullptr;
+  for (const auto& candidate : hook.candidates) {
+    if (candidate.tier != *choice.tier || candidate.programs.size() != choice.programs.size()) continue;
+    bool same = true;
+    for (size_t i = 0; i < candidate.programs.size() && same; ++i)
+      same = candidate.programs[i].name == choice.programs[i];
+    if (same) return &candidate;
+  }
+  return nullptr;
+}
+
+std::string choice_kind(const Hook& hook, const HookChoice& choice) {
+  const HookCandidate* candidate = chosen_candidate(hook, choice);
+  if (!candidate) return "none";
+  if (!candidate->needs) return std::string(tier_name(candidate->tier));
+  return std::string(program_kind_name(*candidate->needs));
+}
+
+std::set<std::string> modules_that_move(const Hook& hook, const HookChoice& choice) {
+  std::set<std::string> out;
+  // Waiting: a candidate was passed over for its module alone (not for a
+  // program type this kernel lacks, which the module's coming cannot change).
+  for (const auto& candidate : hook.candidates)
+    if (!candidate.module.empty() && choice.reason.find(module_not_loaded(candidate.module)) != std::string::npos)
+      out.insert(candidate.module);
+  // On the module: it can go, unless a trampoline holds it.
+  const HookCandidate* chosen = chosen_candidate(hook, choice);
+  if (chosen && !chosen->module.empty()) {
+    bool holds = false;
+    for (const auto& program : chosen->programs)
+      holds = holds || program.kind == ProgramKind::kFexit || program.kind == ProgramKind::kFentry;
+    if (!holds) out.insert(chosen->module);
   }
   return out;
 }

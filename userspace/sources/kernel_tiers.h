@@ -124,4 +124,20 @@ const HookProgram* probe_program_for(ProgramKind kind);
 std::vector<HookChoice> choose_hooks(const std::vector<Hook>& hooks, FeatureSource& features,
                                      const std::set<std::string>& refused = {});
 
+// "the rbd module is not loaded": choose_hooks's words for a candidate
+// passed over for its module, which trace's module watch reads back.
+std::string module_not_loaded(const std::string& module);
+
+// The candidate of `hook` that `choice` took (same programs); null when none.
+const HookCandidate* chosen_candidate(const Hook& hook, const HookChoice& choice);
+// "fexit", "kprobe", "tracepoint", "reconcile": how a choice is served.
+std::string choice_kind(const Hook& hook, const HookChoice& choice);
+
+// The kernel modules whose coming or going can change `choice`'s hook:
+// one its candidates were passed over for (choose_hooks said the module is
+// not loaded), and the chosen candidate's, unless that candidate holds it. A trampoline (fentry/fexit) on a module's function takes a
+// reference on the module, so the module cannot go while the program is
+// attached (measured in the vm lane: rmmod fails); a kprobe does not.
+std::set<std::string> modules_that_move(const Hook& hook, const HookChoice& choice);
+
 }  // namespace mountleak

@@ -127,6 +127,19 @@ std::span<const CapabilityNeed> trace_keeps() { return kTraceKeeps; }
 std::span<const CapabilityNeed> trace_release_needs() { return kTraceRelease; }
 std::span<const CapabilityNeed> trace_release_keeps() { return kTraceReleaseKeeps; }
 
+std::vector<CapabilityNeed> with_module_watch(std::span<const CapabilityNeed> keeps) {
+  static constexpr CapabilityNeed kWatch[] = {
+      {CAP_BPF, "loading the programs of a hook whose kernel module came after trace started (kept while "
+                "trace watches for modules)"},
+      {CAP_PERFMON, "attaching them (kept while trace watches for modules)"},
+      {CAP_SYS_ADMIN, "finding a module's BTF object among the kernel's (kept while trace watches for modules)"},
+  };
+  std::vector<CapabilityNeed> out(keeps.begin(), keeps.end());
+  for (const CapabilityNeed& need : kWatch)
+    if (!kept(out, need.capability)) out.push_back(need);
+  return out;
+}
+
 std::string capability_name(int capability) {
   std::unique_ptr<char, CapFree> name(cap_to_name(static_cast<cap_value_t>(capability)));
   return name ? std::string(name.get()) : "cap_" + std::to_string(capability);

@@ -51,6 +51,12 @@ Status check_capabilities(const std::string& command, std::span<const Capability
 // the bounding set), which goes with the rest.
 Status keep_only_capabilities(std::span<const CapabilityNeed> keep);
 
+// What trace keeps beyond `keeps` while it watches for a kernel module to
+// come or go (--watch-modules) (sources/bpf/late_modules.h): loading and attaching programs
+// (CAP_BPF, CAP_PERFMON) and listing the kernel's BTF objects to find the
+// module's (CAP_SYS_ADMIN: libbpf and the fexit binding check need it).
+std::vector<CapabilityNeed> with_module_watch(std::span<const CapabilityNeed> keeps);
+
 // The process's effective set by name, in capability order.
 std::vector<std::string> effective_capabilities();
 

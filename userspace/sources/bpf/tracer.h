@@ -21,6 +21,7 @@
 #include <string>
 #include <vector>
 
+#include "findings/report.h"
 #include "mountleak/events.h"
 #include "sources/bpf/bpf_object.h"
 #include "sources/event_sink.h"
@@ -75,6 +76,23 @@ class BpfTracer {
   // the kernel bound it in; empty on kernels that do not say (before 6.0).
   const std::map<std::string, std::string>& attached_in() const { return attached_in_; }
 
+  // Kernel modules whose coming or going would move a hook now (see
+  // modules_that_move in kernel_tiers.h); empty when nothing can move.
+  std::set<std::string> watched_modules() const;
+  // `module` came (or went): every hook with a candidate on it is chosen
+  // again, with the FeatureSource given to start(), which must outlive the
+  // tracer. A hook whose choice changed moves: the new candidate's programs
+  // are loaded in an object of their own that shares this one's maps (the
+  // ring buffer, counters), attached, and only then are the old programs
+  // detached, so no call goes unseen in between. One entry per hook that
+  // moved or failed to; a hook whose choice is unchanged is not listed.
+  std::vector<HookMoved> module_changed(const std::string& module, bool loaded);
+  // Whether every hook with a candidate on `module` is where the module's
+  // state says it should be now: on a candidate naming it while it is
+  // loaded, on none naming it once gone. False means a retry may help (the
+  // module's BTF and symbols are published as it loads).
+  bool settled(const std::string& module, bool loaded) const;
+
  private:
   BpfTracer(EventSink& sink, uint32_t max_events_per_poll)
       : sink_(sink), max_events_per_poll_(max_events_per_poll) {}
@@ -88,8 +106,22 @@ class BpfTracer {
   std::chrono::steady_clock::time_point slice_end_;
   bool budget_spent_ = false;
   uint64_t poll_budget_hits_ = 0;
+  // Loads `choice`'s programs in a second object sharing obj_'s maps and
+  // attaches them; the program the kernel refused on failure.
+  struct Moved {
+    BpfObjectPtr obj;
+    std::vector<bpf_link*> links;
+  };
+  Result<Moved> load_moved(const HookChoice& choice, std::string& refused_program);
+
   BpfObjectPtr obj_;
-  std::vector<bpf_link*> links_;
+  TracerOptions options_;
+  FeatureSource* features_ = nullptr;
+  std::set<std::string> refused_;
+  // By hook: its links, and the object its programs are in when they were
+  // loaded after start (null: obj_).
+  std::map<std::string, std::vector<bpf_link*>> links_;
+  std::map<std::string, BpfObjectPtr> moved_objects_;
   ring_buffer* ring_ = nullptr;
   int counters_fd_ = -1;
   std::vector<HookChoice> hooks_;
