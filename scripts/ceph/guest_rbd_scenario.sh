@@ -93,6 +93,18 @@ work=/tmp/guest-rbd
 mnt=$work/volume
 forwarders="" holder="" dev_id="" mounted=0 tracer="" trace_name=""
 
+# SIGTERM lets a tracer drain and print its stats; KILL after 20 s if it
+# hangs.
+term_then_kill() {
+  kill -TERM "$1" 2>/dev/null
+  i=0
+  while kill -0 "$1" 2>/dev/null && [ $i -lt 200 ]; do
+    i=$((i + 1))
+    sleep 0.1
+  done
+  kill -KILL "$1" 2>/dev/null
+}
+
 # The `trace --watch-modules` guest_init started before rbd was loaded
 # (output in /tmp/trace_late.*; not our child, so polled): after the first
 # failing remove, SIGTERM, then its output as section trace_late.
@@ -103,13 +115,7 @@ stop_late_trace() {
     i=$((i + 1))
     sleep 0.1
   done
-  kill -TERM "$late_tracer" 2>/dev/null
-  i=0
-  while kill -0 "$late_tracer" 2>/dev/null && [ $i -lt 200 ]; do
-    i=$((i + 1))
-    sleep 0.1
-  done
-  kill -KILL "$late_tracer" 2>/dev/null
+  term_then_kill "$late_tracer"
   late_tracer=""
   emit_section trace_late /tmp/trace_late.json
   emit_section trace_late.err /tmp/trace_late.err
@@ -170,16 +176,9 @@ wait_trace_line() {
   done
 }
 
-# SIGTERM lets the tracer drain and print its stats; KILL if it hangs.
 stop_trace() {
   [ -n "$tracer" ] || return 0
-  kill -TERM "$tracer" 2>/dev/null
-  i=0
-  while kill -0 "$tracer" 2>/dev/null && [ $i -lt 200 ]; do
-    i=$((i + 1))
-    sleep 0.1
-  done
-  kill -KILL "$tracer" 2>/dev/null
+  term_then_kill "$tracer"
   wait "$tracer" 2>/dev/null
   tracer=""
   emit_section "$trace_name" "$work/$trace_name.json"
