@@ -32,7 +32,7 @@ while (($#)); do
   esac
 done
 [[ -n "$build_dir" ]] || die "--build-dir is required"
-command -v aarch64-linux-gnu-g++ >/dev/null || die "no aarch64-linux-gnu-g++ (scripts/setup.sh installs g++-aarch64-linux-gnu)"
+command -v aarch64-linux-gnu-g++ >/dev/null || die "no aarch64-linux-gnu-g++ (scripts/setup.sh --arm64 installs g++-aarch64-linux-gnu)"
 mkdir -p "$build_dir"
 build_dir="$(cd "$build_dir" && pwd)"
 

@@ -2,7 +2,19 @@
 # SPDX-License-Identifier: Apache-2.0
 # Installs everything mountleak needs to build and test, from Debian 12's
 # packages only. Idempotent: installs nothing when everything is present.
+#
+# usage: setup.sh [--arm64]
+#   --arm64  also what the opt-in arm64 vm lane needs (cmake
+#            -DMOUNTLEAK_VM_ARM64=ON): arm64 as a foreign dpkg architecture,
+#            the cross toolchain, arm64 libraries and qemu-system-arm
 set -euo pipefail
+
+arm64=0
+case "${1:-}" in
+  "") ;;
+  --arm64) arm64=1 ;;
+  *) echo "usage: setup.sh [--arm64]" >&2; exit 2 ;;
+esac
 
 packages=(
   # build
@@ -20,18 +32,6 @@ packages=(
   # the vm lane: Debian's kernel under QEMU with a busybox initramfs, and
   # dmsetup shipped into it for the dm remove scenarios
   qemu-system-x86 busybox-static jq dmsetup
-  # its arm64 kernel (tests/vm/, scripts/build_cross.sh): Debian's cross
-  # toolchain, the arm64 libraries mountleak and privileged_tests link
-  # (multiarch, beside this machine's), and the emulator. librbd's and
-  # librados' headers are the same on every architecture and only they are
-  # used (the libraries are opened at run time), so the machine's
-  # librbd-dev serves; the arm64 -dev packages would remove the machine's
-  # Ceph. libyaml-cpp-dev:arm64 cannot be installed beside libyaml-cpp-dev:
-  # the cross build unpacks it (scripts/unpack_debs.sh), as the arm64 guest
-  # does busybox-static, dash, e2fsprogs and mount.
-  g++-aarch64-linux-gnu binutils-aarch64-linux-gnu file qemu-system-arm
-  libbpf-dev:arm64 libelf-dev:arm64 zlib1g-dev:arm64 libfmt-dev:arm64 libcap-dev:arm64
-  libmicrohttpd-dev:arm64 libgtest-dev:arm64 libfuse3-dev:arm64 libyaml-cpp0.7:arm64
   # deploy/: the DaemonSet parsed with yaml-cpp, the unit checked by
   # systemd-analyze, and the DaemonSet's container run under containerd
   libyaml-cpp-dev systemd containerd runc
@@ -40,9 +40,26 @@ packages=(
   docker.io
 )
 
+# The arm64 lane (tests/vm/, scripts/build_cross.sh), only when asked: Debian's
+# cross toolchain, the arm64 libraries mountleak and privileged_tests link
+# (multiarch, beside this machine's), and the emulator. librbd's and
+# librados' headers are the same on every architecture and only they are
+# used (the libraries are opened at run time), so the machine's librbd-dev
+# serves; the arm64 -dev packages would remove the machine's Ceph.
+# libyaml-cpp-dev:arm64 cannot be installed beside libyaml-cpp-dev: the
+# cross build unpacks it (scripts/unpack_debs.sh), as the arm64 guest does
+# busybox-static, dash, e2fsprogs, mount and dmsetup.
+if ((arm64)); then
+  packages+=(
+    g++-aarch64-linux-gnu binutils-aarch64-linux-gnu file qemu-system-arm
+    libbpf-dev:arm64 libelf-dev:arm64 zlib1g-dev:arm64 libfmt-dev:arm64 libcap-dev:arm64
+    libmicrohttpd-dev:arm64 libgtest-dev:arm64 libfuse3-dev:arm64 libyaml-cpp0.7:arm64
+  )
+fi
+
 # The arm64 packages above come from the same archive once dpkg knows the
 # architecture (apt-get update below then fetches its lists).
-if ! dpkg --print-foreign-architectures | grep -qx arm64; then
+if ((arm64)) && ! dpkg --print-foreign-architectures | grep -qx arm64; then
   if [[ $EUID -ne 0 ]]; then
     echo "setup.sh: dpkg does not know arm64; run as root to add it" >&2
     exit 1
