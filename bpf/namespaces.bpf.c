@@ -33,6 +33,35 @@ int BPF_PROG(ml_fork, struct task_struct *parent, struct task_struct *child)
 	return 0;
 }
 
+/*
+ * The passive tier's view of unshare and setns, which it has no syscall
+ * hook for: a task that execs in a mount namespace other than its parent's
+ * has moved since the parent made it (runc's container init, `unshare -m
+ * CMD`, `nsenter -m CMD`). flags 0 says "seen, not made here": the
+ * collector adds the task to a namespace it knows and reads one it does
+ * not. Exec is rare next to syscalls; the common case costs two reads and
+ * a compare.
+ */
+SEC("raw_tp/sched_process_exec")
+int BPF_PROG(ml_exec, struct task_struct *task)
+{
+	struct task_struct *parent = BPF_CORE_READ(task, real_parent);
+	__u32 parent_ns = parent ? task_mntns(parent) : 0;
+	__u32 ns = task_mntns(task);
+	struct ml_namespace_event *e;
+
+	if (ns == parent_ns || !ns)
+		return 0;
+	e = event_reserve(ml_namespace_event, ML_EV_MNTNS);
+	if (!e)
+		return 0;
+	e->old_mntns = parent_ns;
+	e->flags = 0;
+	e->pad0 = 0;
+	event_submit(e);
+	return 0;
+}
+
 SEC("tp/syscalls/sys_enter_unshare")
 int ml_enter_unshare(struct trace_event_raw_sys_enter *ctx)
 {

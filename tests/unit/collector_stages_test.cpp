@@ -72,6 +72,37 @@ TEST_F(StagesTest, IngestMarksANewNamespaceDirtyAndYoung) {
   EXPECT_EQ(ingest_.young(kContainerNs, now + options_.young + 1s), nullptr);
 }
 
+TEST_F(StagesTest, ExecSeenInAKnownNamespaceOnlyAddsItsTask) {
+  const auto now = Clock::now();
+  ingest_.on_event(event(EventKind::kMntns, kContainerPid, kContainerNs, kHostNs), now);
+  forgotten_.clear();
+  dirty_.clear();
+  ingest_.on_event(seen_at_exec(kPeerPid, kContainerNs, kHostNs), now + 1s);
+  EXPECT_TRUE(forgotten_.empty()) << "a namespace seen again is not a new one";
+  EXPECT_FALSE(dirty_.contains(kContainerNs));
+  const auto& pids = node_.model.find(kContainerNs)->pids;
+  EXPECT_NE(std::find(pids.begin(), pids.end(), kPeerPid), pids.end());
+}
+
+TEST_F(StagesTest, ExecSeenInAnUnknownNamespaceReadsItAsNew) {
+  const auto now = Clock::now();
+  ingest_.on_event(seen_at_exec(kContainerPid, kContainerNs, kHostNs), now);
+  EXPECT_TRUE(node_.model.has(kContainerNs));
+  EXPECT_TRUE(dirty_.contains(kContainerNs));
+  const Ingest::YoungNamespace* young = ingest_.young(kContainerNs, now);
+  ASSERT_NE(young, nullptr);
+  EXPECT_EQ(young->from, kHostNs);
+}
+
+TEST_F(StagesTest, SweepFindsANamespaceNoEventTold) {
+  scripted_.set(kContainerNs, kContainerPid, private_copy());
+  reconciler_.discover_namespaces(Clock::now());
+  EXPECT_TRUE(node_.model.has(kContainerNs));
+  EXPECT_TRUE(dirty_.contains(kContainerNs));
+  EXPECT_FALSE(dirty_.contains(kHostNs)) << "a namespace the model holds is not read again";
+  EXPECT_EQ(node_.stats.namespaces_found_by_sweep, 1u);
+}
+
 TEST_F(StagesTest, IngestRemembersWhoMountedLast) {
   ingest_.on_event(event(EventKind::kMount, kContainerPid, kContainerNs), Clock::now());
   const Ingest::Trigger* t = ingest_.last_trigger(kContainerNs);

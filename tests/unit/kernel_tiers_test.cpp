@@ -198,9 +198,13 @@ TEST(MountleakHooks, ModuleCandidatesAreKernelTier) {
 }
 
 TEST(MountleakHooks, EveryHookHasATracepointOrReconcileFallback) {
+  // The passive candidates are taken only when asked for: auto's last
+  // resort is the last of the others.
   for (const auto& hook : mountleak_hooks()) {
-    const auto& last = hook.candidates.back();
-    EXPECT_TRUE(last.tier == Tier::kTracepoint || last.tier == Tier::kReconcile) << hook.name;
+    std::optional<Tier> last;
+    for (const auto& candidate : hook.candidates)
+      if (candidate.tier != Tier::kPassive) last = candidate.tier;
+    EXPECT_TRUE(last == Tier::kTracepoint || last == Tier::kReconcile) << hook.name;
   }
 }
 
@@ -213,6 +217,70 @@ TEST(MountleakHooks, EveryProgramIsOfTheKindItsCandidateProbesOrATracepoint) {
         EXPECT_TRUE(program.kind == candidate.needs || program.kind == ProgramKind::kTracepoint)
             << hook.name << ": " << program.name << " is " << program_kind_name(program.kind) << ", its candidate needs "
             << (candidate.needs ? program_kind_name(*candidate.needs) : "nothing");
+}
+
+// Three tiers of one hook, and a busy hook the passive tier has none for.
+const std::vector<Hook> kTieredHooks = {
+    {"umount", "",
+     {{Tier::kKernel, ProgramKind::kFexit, {{ProgramKind::kFexit, "fexit_path_umount"}}},
+      {Tier::kTracepoint, ProgramKind::kTracepoint, {{ProgramKind::kTracepoint, "tp_umount"}}},
+      {Tier::kPassive, std::nullopt, {}, "", "polled"}}},
+    {"open_excl_busy", "",
+     {{Tier::kKernel, ProgramKind::kFexit, {{ProgramKind::kFexit, "fexit_claim"}}},
+      {Tier::kTracepoint, ProgramKind::kTracepoint, {{ProgramKind::kTracepoint, "tp_openat"}}}}},
+    {"propagation", "", {{Tier::kKernel, ProgramKind::kFexit, {{ProgramKind::kFexit, "fexit_propagate"}}},
+                         {Tier::kReconcile, std::nullopt, {}}}},
+};
+
+TEST(ChooseHooks, EachTierChoiceKeepsToItsTier) {
+  TableFeatures f;
+  f.available = {{ProgramKind::kFexit, true}, {ProgramKind::kTracepoint, true}};
+  auto kernel = choose_hooks(kTieredHooks, f, {}, TierChoice::kKernel);
+  EXPECT_EQ(kernel[0].tier, Tier::kKernel);
+  EXPECT_EQ(kernel[2].tier, Tier::kKernel);
+  auto tracepoint = choose_hooks(kTieredHooks, f, {}, TierChoice::kTracepoint);
+  EXPECT_EQ(tracepoint[0].tier, Tier::kTracepoint);
+  EXPECT_EQ(tracepoint[1].tier, Tier::kTracepoint);
+  EXPECT_EQ(tracepoint[2].tier, Tier::kReconcile);
+  auto passive = choose_hooks(kTieredHooks, f, {}, TierChoice::kPassive);
+  EXPECT_EQ(passive[0].tier, Tier::kPassive);
+  EXPECT_EQ(passive[0].reason, "polled");
+  EXPECT_EQ(passive[2].tier, Tier::kReconcile);
+}
+
+TEST(ChooseHooks, PassiveLeavesBusyHooksOffAndSaysSo) {
+  TableFeatures f;
+  f.available = {{ProgramKind::kFexit, true}, {ProgramKind::kTracepoint, true}};
+  auto passive = choose_hooks(kTieredHooks, f, {}, TierChoice::kPassive);
+  EXPECT_FALSE(passive[1].tier);
+  EXPECT_NE(passive[1].reason.find("off on the passive tier"), std::string::npos) << passive[1].reason;
+}
+
+TEST(ChooseHooks, AutoNeverTakesThePassiveTier) {
+  TableFeatures f;  // nothing loads: the passive candidate needs no program type, but is still not taken
+  auto chosen = choose_hooks(kTieredHooks, f);
+  EXPECT_FALSE(chosen[0].tier) << chosen[0].reason;
+}
+
+TEST(ChooseHooks, KernelTierAskedWhereItIsMissingServesNothing) {
+  TableFeatures f;
+  f.available = {{ProgramKind::kTracepoint, true}};
+  auto kernel = choose_hooks(kTieredHooks, f, {}, TierChoice::kKernel);
+  for (const auto& choice : kernel) EXPECT_FALSE(choice.tier) << choice.hook;
+}
+
+TEST(ChooseHooks, PassiveTierOfTheRealTableHooksNoSyscall) {
+  TableFeatures f;
+  for (ProgramKind kind : kAllProgramKinds) f.available[kind] = true;
+  for (const auto& choice : choose_hooks(mountleak_hooks(), f, {}, TierChoice::kPassive))
+    for (const auto& program : choice.programs)
+      EXPECT_TRUE(program == "ml_fork" || program == "ml_exec") << choice.hook << " loads " << program;
+}
+
+TEST(TierChoiceNames, RoundTrip) {
+  for (TierChoice choice : {TierChoice::kAuto, TierChoice::kKernel, TierChoice::kTracepoint, TierChoice::kPassive})
+    EXPECT_EQ(tier_choice_from_name(tier_choice_name(choice)), choice);
+  EXPECT_FALSE(tier_choice_from_name("fexit"));
 }
 
 }  // namespace

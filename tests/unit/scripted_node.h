@@ -5,6 +5,8 @@
 // mount table per namespace, the kernel events that say they changed, and
 // a sink that keeps what is found as `-o json` prints it.
 
+#include <sched.h>
+
 #include <map>
 #include <optional>
 #include <set>
@@ -116,10 +118,22 @@ inline KernelEvent event(EventKind kind, int pid, uint64_t mntns, uint64_t old_m
   e.tid = e.pid;
   e.mntns = static_cast<uint32_t>(mntns);
   e.comm = "test";
-  if (kind == EventKind::kMntns || kind == EventKind::kSetns)
+  // A namespace made (clone or unshare with CLONE_NEWNS), as every tier but
+  // the passive one's exec hook says it (seen_at_exec below).
+  if (kind == EventKind::kMntns)
+    e.payload = NamespaceSwitch{static_cast<uint32_t>(old_mntns), CLONE_NEWNS};
+  else if (kind == EventKind::kSetns)
     e.payload = NamespaceSwitch{static_cast<uint32_t>(old_mntns), 0};
   else if (kind == EventKind::kUmount)
     e.payload = UmountCall{};
+  return e;
+}
+
+// The passive tier's exec hook: a task seen in a namespace other than its
+// parent's, made here or long before (flags 0).
+inline KernelEvent seen_at_exec(int pid, uint64_t mntns, uint64_t parent_mntns) {
+  KernelEvent e = event(EventKind::kMntns, pid, mntns, parent_mntns);
+  std::get<NamespaceSwitch>(e.payload).flags = 0;
   return e;
 }
 

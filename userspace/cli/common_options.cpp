@@ -43,6 +43,16 @@ void add_cmdline_option(CLI::App& app, CmdlinePolicy& policy) {
 }
 
 void add_bpf_options(CLI::App& app, CommonOptions& options) {
+  app.add_option_function<std::string>(
+         "--tier", [&options](const std::string& v) { options.tier = *tier_choice_from_name(v); },
+         "Where the hooks run. auto: the best this kernel offers, hook by hook (kernel functions, else syscall "
+         "tracepoints). kernel or tracepoint: that tier only, or trace refuses to start. passive: no syscall "
+         "hook at all, so ordinary syscalls cost nothing: new namespaces are seen at fork and exec (raw "
+         "tracepoints) and by a sweep of /proc every 2 s, mount changes by polling each namespace's mountinfo "
+         "(POLLPRI); leaks and hostPath risks are found, busy findings (EBUSY) are off")
+      ->check(CLI::IsMember({"auto", "kernel", "tracepoint", "passive"}).description(""))
+      ->type_name("auto|kernel|tracepoint|passive")
+      ->default_str("auto");
   app.add_option("--no-feature", options.no_feature,
                  "Pretend the kernel lacks these program types, forcing the fallback tier "
                  "(fentry, kprobe, lsm, raw_tracepoint)")

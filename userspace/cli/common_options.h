@@ -22,6 +22,7 @@ struct CommonOptions {
   HostPaths paths;
   OutputFormat output = OutputFormat::kTable;
   std::vector<std::string> no_feature;
+  TierChoice tier = TierChoice::kAuto;
   std::string bpf_object;  // empty: the object embedded in this binary
   bool verbose = false;
 

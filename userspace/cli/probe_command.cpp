@@ -37,6 +37,7 @@ struct TrialLoad {
 TrialLoad trial_load(const CommonOptions& options, FeatureSource& features) {
   DiscardEvents discard;
   TracerOptions topts{BpfObjectSource{options.bpf_object}, 64u * 1024};
+  topts.tier = options.tier;
   auto tracer = BpfTracer::start(topts, features, discard);
   if (!tracer) return {false, tracer.error().message, {}, {}};
   return {true, "loaded and attached what trace would", (*tracer)->hooks(), (*tracer)->refusals()};
@@ -59,7 +60,7 @@ int run_probe(const CommonOptions& options) {
   for (ProgramKind kind : kAllProgramKinds) programs.emplace_back(kind, features.probe(kind));
   TrialLoad trial = trial_load(options, features);
   // Without a trial (no privileges, nothing loads), the program types alone.
-  auto hooks = trial.loaded ? trial.hooks : choose_hooks(mountleak_hooks(), features);
+  auto hooks = trial.loaded ? trial.hooks : choose_hooks(mountleak_hooks(), features, {}, options.tier);
 
   // How scan would read mount tables here (scan --mount-table auto).
   const MountTableChoice table = choose_mount_table_on(options.paths.proc(), MountTableMethod::kAuto);
@@ -68,11 +69,13 @@ int run_probe(const CommonOptions& options) {
     ProbeReport report{kernel, tracefs.available, tracefs.detail, programs, trial.loaded, trial.detail,
                        trial.refused, hooks};
     nlohmann::json j = probe_json(report);
+    j["tier_asked"] = tier_choice_name(options.tier);
     j["mount_table"] = {{"method", table.method},
                         {"note", table.reason.empty() ? nlohmann::json(nullptr) : nlohmann::json(table.reason)}};
     fmt::print("{}\n", json_line(j));
   } else {
     fmt::print("tracefs    {}\n", tracefs.detail);
+    if (options.tier != TierChoice::kAuto) fmt::print("tier       --tier {}\n", tier_choice_name(options.tier));
     fmt::print("mounts     scan reads mount tables via {}{}\n", table.method,
                table.reason.empty() ? "" : " (" + table.reason + ")");
     fmt::print("load       {}\n", trial.loaded ? trial.detail

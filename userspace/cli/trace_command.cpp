@@ -17,6 +17,7 @@
 
 #include "cli/common_options.h"
 #include "cli/option_checks.h"
+#include "cli/passive_watcher.h"
 #include "cli/trace_metrics.h"
 #include "collector/collector.h"
 #include "output/event_log.h"
@@ -135,6 +136,7 @@ Stats final_stats(const BpfTracer& tracer, Collector& collector, EventLog* log, 
                     {"busy_path_timeouts", c.busy_path_timeouts},
                     {"lookups_stuck", c.lookups_stuck},
                     {"busy_repeated", c.busy_repeated},
+                    {"namespaces_found_by_sweep", c.namespaces_found_by_sweep},
                     {"namespaces_left_out", c.namespaces_left_out},
                     {"namespaces_trimmed", c.namespaces_trimmed},
                     {"mountinfo_too_large", c.mountinfo_too_large},
@@ -186,6 +188,20 @@ RecordedSettings recorded_settings(const CollectorOptions& o) {
   s.resync_min_interval_ms = o.resync_min_interval.count();
   s.resync_max_interval_ms = o.resync_max_interval.count();
   return s;
+}
+
+// What --tier kernel or tracepoint could not have: a hook that tier does
+// not serve here. The passive tier leaves busy hooks off by design, but
+// needs its fork and exec programs.
+std::string unserved_on_tier(const BpfTracer& tracer, TierChoice tier) {
+  if (tier == TierChoice::kAuto) return "";
+  std::string out;
+  for (const HookChoice& hook : tracer.hooks()) {
+    if (hook.tier) continue;
+    if (tier == TierChoice::kPassive && hook.hook != "mntns_create") continue;
+    out += (out.empty() ? "" : "; ") + hook.hook + ": " + hook.reason;
+  }
+  return out;
 }
 
 // Reads what the ring buffer holds now, but in a storm not for longer than
@@ -274,6 +290,7 @@ int run_trace(const TraceOptions& options) {
   CollectorOptions copts;
   copts.settle = std::chrono::milliseconds(options.settle_ms);
   copts.reconcile_propagation = options.reconcile_propagation;
+  copts.discover_in_sweep = common.tier == TierChoice::kPassive;
   copts.cmdline = options.cmdline;
   copts.max_namespaces = options.max_namespaces;
   copts.max_mounts = options.max_mounts;
@@ -322,7 +339,7 @@ int run_trace(const TraceOptions& options) {
   // both in the snapshot and in the ring buffer, and applying it twice is
   // harmless, while the other order could miss it.
   TracerOptions topts{BpfObjectSource{common.bpf_object}, options.ringbuf_kb * 1024u,
-                      options.max_events_per_poll};
+                      options.max_events_per_poll, common.tier};
   auto tracer = BpfTracer::start(topts, features, collector);
   if (!tracer) {
     fmt::print(stderr, "mountleak trace: {}\n  (tracefs: {}; `mountleak probe` shows what this kernel offers; "
@@ -330,9 +347,26 @@ int run_trace(const TraceOptions& options) {
                tracer.error().message, tracefs.detail);
     return kExitError;
   }
+  if (auto unserved = unserved_on_tier(**tracer, common.tier); !unserved.empty()) {
+    fmt::print(stderr, "mountleak trace: --tier {}: {}\n  (`mountleak probe --tier {}` shows each hook)\n",
+               tier_choice_name(common.tier), unserved, tier_choice_name(common.tier));
+    return kExitError;
+  }
   if (auto started = collector.start(); !started) {
     fmt::print(stderr, "mountleak trace: reading the node: {}\n", started.error().message);
     return kExitError;
+  }
+  // The passive tier: each namespace's mount table watched from here on
+  // (and read once more once it is).
+  std::optional<PassiveWatcher> passive;
+  if (common.tier == TierChoice::kPassive) {
+    auto started = PassiveWatcher::start(common.paths.proc());
+    if (!started) {
+      fmt::print(stderr, "mountleak trace: watching mount tables: {}\n", started.error().message);
+      return kExitError;
+    }
+    passive.emplace(std::move(*started));
+    passive->tick(collector, Clock::now());
   }
   // Attached, the ring buffer mapped, the node read: what remains is reading
   // /proc and files, which is all a compromised tracer should be able to do.
@@ -360,6 +394,7 @@ int run_trace(const TraceOptions& options) {
 
   Ready ready = ready_event(**tracer, collector, common, tracefs);
   ready.watched_modules.assign(modules.begin(), modules.end());
+  ready.tier_asked = common.tier;
   out.write(Record{std::chrono::system_clock::now(), std::move(ready)});
 
   g_starting = false;
@@ -379,6 +414,7 @@ int run_trace(const TraceOptions& options) {
       collector.on_lost(lost - lost_seen);
       lost_seen = lost;
     }
+    if (passive) passive->tick(collector, Clock::now());
     collector.tick(Clock::now());
     if (late_modules)
       for (HookMoved& moved : late_modules->tick(Clock::now())) {
@@ -398,10 +434,13 @@ int run_trace(const TraceOptions& options) {
   // final stats describe the node as it is.
   drain(**tracer, kFinalSlice);
   if (uint64_t lost = (*tracer)->counters().lost(); lost > lost_seen) collector.on_lost(lost - lost_seen);
+  if (passive) passive->tick(collector, Clock::now());
   collector.tick(Clock::now() + std::chrono::seconds(1), kFinalSlice);
   if (releaser) releaser->stop(kReleaseStopGrace);
-  out.write(Record{std::chrono::system_clock::now(),
-                   final_stats(**tracer, collector, log ? &*log : nullptr, releaser ? &*releaser : nullptr)});
+  Stats stats = final_stats(**tracer, collector, log ? &*log : nullptr, releaser ? &*releaser : nullptr);
+  if (passive)
+    for (auto& counter : passive->counters()) stats.counters.push_back(std::move(counter));
+  out.write(Record{std::chrono::system_clock::now(), std::move(stats)});
   if (metrics) metrics_said(metrics->stop(trace_counters(**tracer, collector)));
   flush();
   if (log) log->flush(true);

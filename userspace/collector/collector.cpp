@@ -63,6 +63,10 @@ void Collector::on_event(const KernelEvent& e) {
     ingest_.on_event(e, node_.now());
 }
 
+void Collector::on_mount_table_changed(uint64_t inode) {
+  if (node_.model.has(inode)) dirty_.mark(inode, node_.now());
+}
+
 void Collector::forget_namespace(uint64_t inode) {
   node_.model.remove(inode);
   dirty_.erase(inode);
@@ -75,6 +79,7 @@ void Collector::tick(Clock::time_point now, std::chrono::milliseconds slice) {
   if (now - last_sweep_ >= options_.liveness_period) {
     last_sweep_ = now;
     reconciler_.sweep_dead_namespaces();
+    if (options_.discover_in_sweep) reconciler_.discover_namespaces(now);
     node_.forget_unheld_devices(now);
     node_.stats.lookups_stuck = reap_abandoned_children();
   }

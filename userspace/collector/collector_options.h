@@ -26,6 +26,9 @@ struct CollectorOptions {
   // namespaces that died (no event says so) and learn of new members.
   std::chrono::milliseconds liveness_period{2000};
   bool reconcile_propagation = true;        // re-read namespaces a change propagates to
+  // The passive tier: no hook sees unshare or setns, so every sweep also
+  // takes in the namespaces it finds that the model does not hold.
+  bool discover_in_sweep = false;
   CmdlinePolicy cmdline = CmdlinePolicy::kRedacted;
 
   // Bounds for months on a node next to workloads nobody vetted (trace
@@ -66,6 +69,8 @@ struct CollectorStats {
   uint64_t busy_path_timeouts = 0;  // busy paths whose lookup hit the deadline
   uint64_t lookups_stuck = 0;       // killed lookups a file system still holds
   uint64_t busy_repeated = 0;       // one call seen by two tiers while a hook moved
+  // The passive tier: namespaces first found by a sweep, not at a fork or exec.
+  uint64_t namespaces_found_by_sweep = 0;
   // What the bounds cost (see CollectorOptions).
   uint64_t namespaces_left_out = 0;     // not in the model at all
   uint64_t namespaces_trimmed = 0;      // kept with the tracked mounts only

@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "collector/ingest.h"
 
+#include <sched.h>
+
 namespace mountleak {
 
 void Ingest::on_event(const KernelEvent& e, Clock::time_point now) {
@@ -14,6 +16,13 @@ void Ingest::on_event(const KernelEvent& e, Clock::time_point now) {
     case EventKind::kMntns: {
       const auto* from = std::get_if<NamespaceSwitch>(&e.payload);
       const uint64_t old_mntns = from ? from->old_mntns : 0;
+      // The passive tier's exec hook: a task seen in a namespace other than
+      // its parent's (flags 0), which may have been made long before. Only a
+      // namespace the model does not know is taken as new.
+      if (from && !(from->flags & CLONE_NEWNS) && model.has(e.mntns)) {
+        model.add_pid(e.mntns, task);
+        break;
+      }
       // Namespace inodes are recycled as soon as a namespace dies: a
       // "new" inode may carry a dead namespace's state. Start clean.
       forget_namespace_(e.mntns);

@@ -141,6 +141,18 @@ void Reconciler::sweep_dead_namespaces() {
     if (!kept_open(inode)) namespace_gone(inode);
 }
 
+void Reconciler::discover_namespaces(Clock::time_point now) {
+  if (!members_) members_ = node_.source.members();
+  LiveModel& model = node_.model;
+  for (const auto& [inode, pids] : *members_) {
+    if (pids.empty() || model.has(inode)) continue;
+    if (!bounds_.admit_namespace(inode, pids.front(), 0)) return;  // full: said by the bound
+    model.set_pids(inode, pids);
+    dirty_.mark(inode, now);
+    ++node_.stats.namespaces_found_by_sweep;
+  }
+}
+
 void Reconciler::drop_dead_holders(DevId dev) {
   LiveModel& model = node_.model;
   for (uint64_t inode : model.namespaces_holding(dev)) {

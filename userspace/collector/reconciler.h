@@ -46,6 +46,10 @@ class Reconciler {
   // container's namespace stayed in the model (and in every propagation
   // lookup) until its inode was reused.
   void sweep_dead_namespaces();
+  // The passive tier has no hook on unshare or setns: a namespace whose
+  // tasks neither fork nor exec after entering it is found here, from the
+  // sweep's pass over /proc, and read as new.
+  void discover_namespaces(Clock::time_point now);
   // The same for the namespaces holding one device, at once: a busy finding
   // must not name a container that exited since the last sweep.
   void drop_dead_holders(DevId dev);

@@ -36,6 +36,7 @@ struct Ready {
   std::optional<HostLayout> host_layout;  // always set; optional only as it has no empty state
   std::vector<std::string> capabilities;  // kept once attached
   std::vector<std::string> watched_modules;  // --watch-modules: those whose coming or going moves a hook
+  TierChoice tier_asked = TierChoice::kAuto;   // --tier
   int pid = 0;
 };
 

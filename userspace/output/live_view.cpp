@@ -114,8 +114,10 @@ struct LiveText {
       tiers += fmt::format(" {}={}", h.hook, h.tier ? std::string(tier_name(*h.tier)) : "NONE");
     std::string paths;
     if (r.host_layout && r.host_layout->host_root != "/") paths = "; paths are " + printable(r.host_layout->paths_note());
-    return fmt::format("{} ready: watching {} mount namespaces, {} tracked device(s) mounted;{}{}\n", t,
-                       r.namespaces, r.tracked_devices, tiers, paths);
+    const char* passive =
+        r.tier_asked == TierChoice::kPassive ? "; passive tier: mount tables polled, busy findings off" : "";
+    return fmt::format("{} ready: watching {} mount namespaces, {} tracked device(s) mounted;{}{}{}\n", t,
+                       r.namespaces, r.tracked_devices, tiers, passive, paths);
   }
   std::string operator()(const Leak& f) const {
     return fmt::format("{} LEAK {}: the host unmounted it{}; still held by\n{}", t, device(f),

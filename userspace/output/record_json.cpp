@@ -173,6 +173,7 @@ struct EventJson {
             {"host_view", r.host_layout ? host_view_json(*r.host_layout) : nlohmann::json(nullptr)},
             {"capabilities", r.capabilities},
             {"module_watch", r.watched_modules},
+            {"tier_asked", tier_choice_name(r.tier_asked)},
             {"pid", r.pid}};
   }
   nlohmann::json operator()(const Stats& s) const {

@@ -50,8 +50,24 @@ std::string_view tier_name(Tier tier) {
     case Tier::kKernel: return "kernel";
     case Tier::kTracepoint: return "tracepoint";
     case Tier::kReconcile: return "reconcile";
+    case Tier::kPassive: return "passive";
   }
   return "?";
+}
+
+namespace {
+const std::map<TierChoice, std::string_view> kTierChoiceNames = {{TierChoice::kAuto, "auto"},
+                                                                 {TierChoice::kKernel, "kernel"},
+                                                                 {TierChoice::kTracepoint, "tracepoint"},
+                                                                 {TierChoice::kPassive, "passive"}};
+}  // namespace
+
+std::string_view tier_choice_name(TierChoice choice) { return kTierChoiceNames.at(choice); }
+
+std::optional<TierChoice> tier_choice_from_name(std::string_view name) {
+  for (const auto& [choice, choice_name] : kTierChoiceNames)
+    if (choice_name == name) return choice;
+  return std::nullopt;
 }
 
 namespace {
@@ -65,6 +81,7 @@ HookProgram lsm(std::string name) { return {ProgramKind::kLsm, std::move(name)};
 }  // namespace
 
 const std::vector<Hook>& mountleak_hooks() {
+  static const std::string kPolled = "no hook: the kernel wakes a poll on each namespace's mountinfo (POLLPRI) when its table changes";
   // The kernel-tier candidates join these lists, ahead of the tracepoint
   // ones, without any change to the collector. Every fexit candidate has a
   // kprobe/kretprobe one after it, for kernels with kprobes but no BPF
@@ -74,11 +91,15 @@ const std::vector<Hook>& mountleak_hooks() {
        {{Tier::kKernel, ProgramKind::kFexit, {fexit("ml_fexit_copy_mnt_ns")}},
         {Tier::kKernel, ProgramKind::kKprobe, {kprobe("ml_kprobe_copy_mnt_ns"), kprobe("ml_kretprobe_copy_mnt_ns")}},
         {Tier::kTracepoint, ProgramKind::kRawTracepoint,
-         {raw_tracepoint("ml_fork"), tracepoint("ml_enter_unshare"), tracepoint("ml_exit_unshare")}}}},
+         {raw_tracepoint("ml_fork"), tracepoint("ml_enter_unshare"), tracepoint("ml_exit_unshare")}},
+        // A task that unshared (or a thread that did) is seen at its next
+        // fork or exec; one that does neither, at the next sweep of /proc.
+        {Tier::kPassive, ProgramKind::kRawTracepoint, {raw_tracepoint("ml_fork"), raw_tracepoint("ml_exec")}}}},
       {"setns", "tasks entering another mount namespace",
        {{Tier::kKernel, ProgramKind::kFexit, {fexit("ml_fexit_mntns_install")}},
         {Tier::kKernel, ProgramKind::kKprobe, {kprobe("ml_kprobe_mntns_install"), kprobe("ml_kretprobe_mntns_install")}},
-        {Tier::kTracepoint, ProgramKind::kTracepoint, {tracepoint("ml_enter_setns"), tracepoint("ml_exit_setns")}}}},
+        {Tier::kTracepoint, ProgramKind::kTracepoint, {tracepoint("ml_enter_setns"), tracepoint("ml_exit_setns")}},
+        {Tier::kPassive, std::nullopt, {}, "", "no hook: a task that entered a namespace is seen at its exec (ml_exec)"}}},
       {"mount", "mount(2), open_tree, move_mount, fsmount",
        {{Tier::kKernel, ProgramKind::kFexit, {fexit("ml_fexit_path_mount"), fexit("ml_fexit_attach_recursive_mnt")}},
         {Tier::kKernel, ProgramKind::kKprobe,
@@ -87,22 +108,26 @@ const std::vector<Hook>& mountleak_hooks() {
         {Tier::kTracepoint, ProgramKind::kTracepoint,
          {tracepoint("ml_enter_mount"), tracepoint("ml_exit_mount"), tracepoint("ml_enter_open_tree"),
           tracepoint("ml_exit_open_tree"), tracepoint("ml_enter_move_mount"), tracepoint("ml_exit_move_mount"),
-          tracepoint("ml_enter_fsmount"), tracepoint("ml_exit_fsmount")}}}},
+          tracepoint("ml_enter_fsmount"), tracepoint("ml_exit_fsmount")}},
+        {Tier::kPassive, std::nullopt, {}, "", kPolled}}},
       {"mount_setattr", "mount_setattr(2), incl. propagation changes",
        {{Tier::kKernel, ProgramKind::kFexit, {fexit("ml_fexit_sys_mount_setattr")}},
         {Tier::kKernel, ProgramKind::kKprobe,
          {kprobe("ml_kprobe_sys_mount_setattr"), kprobe("ml_kretprobe_sys_mount_setattr")}},
         {Tier::kTracepoint, ProgramKind::kTracepoint,
-         {tracepoint("ml_enter_mount_setattr"), tracepoint("ml_exit_mount_setattr")}}}},
+         {tracepoint("ml_enter_mount_setattr"), tracepoint("ml_exit_mount_setattr")}},
+        {Tier::kPassive, std::nullopt, {}, "", kPolled}}},
       {"umount", "unmounts and their EBUSY failures",
        {{Tier::kKernel, ProgramKind::kFexit, {fexit("ml_fexit_path_umount")}},
         {Tier::kKernel, ProgramKind::kKprobe, {kprobe("ml_kprobe_path_umount"), kprobe("ml_kretprobe_path_umount")}},
-        {Tier::kTracepoint, ProgramKind::kTracepoint, {tracepoint("ml_enter_umount"), tracepoint("ml_exit_umount")}}}},
+        {Tier::kTracepoint, ProgramKind::kTracepoint, {tracepoint("ml_enter_umount"), tracepoint("ml_exit_umount")}},
+        {Tier::kPassive, std::nullopt, {}, "", kPolled}}},
       {"propagation", "copies and unmounts that propagate into other namespaces",
        {{Tier::kKernel, ProgramKind::kFexit, {fexit("ml_fexit_propagate_mnt"), fexit("ml_fexit_propagate_umount")}},
         {Tier::kKernel, ProgramKind::kKprobe,
          {kprobe("ml_kprobe_propagate_mnt"), kprobe("ml_kretprobe_propagate_mnt"), kprobe("ml_kprobe_propagate_umount"),
           kprobe("ml_kretprobe_propagate_umount")}},
+        {Tier::kPassive, std::nullopt, {}, "", kPolled},
         {Tier::kReconcile, std::nullopt, {}}}},
       {"rbd_remove_busy", "rbd unmap failing with EBUSY",
        // The sysfs store functions, not do_rbd_remove: see bpf/kernel_busy.bpf.c.
@@ -164,13 +189,36 @@ const HookProgram* probe_program_for(ProgramKind kind) {
   return nullptr;
 }
 
+bool tier_allows(TierChoice choice, Tier tier) {
+  switch (choice) {
+    case TierChoice::kAuto: return tier != Tier::kPassive;
+    case TierChoice::kKernel: return tier == Tier::kKernel;
+    case TierChoice::kTracepoint: return tier == Tier::kTracepoint || tier == Tier::kReconcile;
+    case TierChoice::kPassive: return tier == Tier::kPassive || tier == Tier::kReconcile;
+  }
+  return false;
+}
+
+namespace {
+// A hook none of whose candidates `tier` allows.
+std::string unserved_on(TierChoice tier) {
+  if (tier == TierChoice::kPassive)
+    return "off on the passive tier (--tier passive): only a hook on the failing call sees an EBUSY";
+  return "no " + std::string(tier_choice_name(tier)) + "-tier candidate (--tier " +
+         std::string(tier_choice_name(tier)) + ")";
+}
+}  // namespace
+
 std::vector<HookChoice> choose_hooks(const std::vector<Hook>& hooks, FeatureSource& features,
-                                     const std::set<std::string>& refused) {
+                                     const std::set<std::string>& refused, TierChoice tier) {
   std::vector<HookChoice> out;
   for (const auto& hook : hooks) {
     HookChoice choice{hook.name, std::nullopt, {}, ""};
     std::string passed_over;
+    bool any_allowed = false;
     for (const auto& candidate : hook.candidates) {
+      if (!tier_allows(tier, candidate.tier)) continue;
+      any_allowed = true;
       std::string why_not;
       if (candidate.needs) {
         FeatureProbe probe = features.probe(*candidate.needs);
@@ -195,13 +243,14 @@ std::vector<HookChoice> choose_hooks(const std::vector<Hook>& hooks, FeatureSour
       }
       choice.tier = candidate.tier;
       for (const auto& program : candidate.programs) choice.programs.push_back(program.name);
-      choice.reason = candidate.needs
-                          ? std::string(program_kind_name(*candidate.needs)) + " programs load"
-                          : "no kernel hook needed: mountinfo is re-read";
+      choice.reason = candidate.needs ? std::string(program_kind_name(*candidate.needs)) + " programs load"
+                      : candidate.note.empty() ? "no kernel hook needed: mountinfo is re-read"
+                                               : candidate.note;
       if (!passed_over.empty()) choice.reason += " (" + passed_over + ")";
       break;
     }
-    if (!choice.tier) choice.reason = passed_over.empty() ? "no candidates" : passed_over;
+    if (!choice.tier)
+      choice.reason = !any_allowed ? unserved_on(tier) : passed_over.empty() ? "no candidates" : passed_over;
     out.push_back(std::move(choice));
   }
   return out;

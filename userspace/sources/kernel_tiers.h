@@ -76,8 +76,19 @@ enum class Tier {
   kKernel,      // fentry/fexit/kprobe/LSM on the kernel functions themselves
   kTracepoint,  // syscall tracepoints and raw tracepoints
   kReconcile,   // no hook: the collector re-reads mountinfo instead
+  // No syscall tracepoint at all: fork and exec raw tracepoints, and the
+  // kernel's POLLPRI on each namespace's mountinfo (sources/mountinfo_watch.h).
+  // Chosen only when asked for (--tier passive).
+  kPassive,
 };
 std::string_view tier_name(Tier tier);
+
+// What `--tier` asks for: kAuto takes the best candidate of every hook that
+// this kernel serves (never the passive one); the others take only their
+// own tier's candidates (and, for propagation, the reconcile one).
+enum class TierChoice { kAuto, kKernel, kTracepoint, kPassive };
+std::string_view tier_choice_name(TierChoice choice);
+std::optional<TierChoice> tier_choice_from_name(std::string_view name);
 
 // A program of the BPF object: its C name there, and the kind of section
 // it is in (SEC("?fexit/...") is kFexit, a kretprobe kKprobe).
@@ -91,6 +102,7 @@ struct HookCandidate {
   std::optional<ProgramKind> needs;   // none for kReconcile
   std::vector<HookProgram> programs;
   std::string module = {};            // the kernel module they attach to; empty: vmlinux
+  std::string note = {};              // a candidate without programs: what serves the hook instead
 };
 
 struct Hook {
@@ -119,10 +131,13 @@ const std::vector<ProbeProgram>& probe_programs();
 // The probe program for `kind`; null when there is none.
 const HookProgram* probe_program_for(ProgramKind kind);
 
-// Picks one candidate per hook. `refused` names programs the kernel has
-// already refused to load; candidates that contain one are passed over.
+// Picks one candidate per hook among those `tier` allows. `refused` names
+// programs the kernel has already refused to load; candidates that contain
+// one are passed over.
 std::vector<HookChoice> choose_hooks(const std::vector<Hook>& hooks, FeatureSource& features,
-                                     const std::set<std::string>& refused = {});
+                                     const std::set<std::string>& refused = {}, TierChoice tier = TierChoice::kAuto);
+// Whether `--tier choice` lets a candidate of `tier` serve a hook.
+bool tier_allows(TierChoice choice, Tier tier);
 
 // "the rbd module is not loaded": choose_hooks's words for a candidate
 // passed over for its module, which trace's module watch reads back.

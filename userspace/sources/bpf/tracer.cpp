@@ -103,7 +103,7 @@ Result<std::unique_ptr<BpfTracer>> BpfTracer::start(const TracerOptions& options
   std::set<std::string>& refused = tracer->refused_;
 
   for (int attempt = 0; attempt < kMaxLoadAttempts; ++attempt) {
-    tracer->hooks_ = choose_hooks(mountleak_hooks(), features, refused);
+    tracer->hooks_ = choose_hooks(mountleak_hooks(), features, refused, options.tier);
     auto wanted = chosen_programs(tracer->hooks_);
     if (wanted.empty()) return Error{"no hook can be served by this kernel (run `mountleak probe`)"};
 
@@ -236,7 +236,7 @@ std::vector<HookMoved> BpfTracer::module_changed(const std::string& module, bool
     std::optional<Moved> made;
     HookChoice next;
     for (int attempt = 0; attempt < kMaxLoadAttempts && !made; ++attempt) {
-      next = choose_hooks({*hook}, *features_, refused_).front();
+      next = choose_hooks({*hook}, *features_, refused_, options_.tier).front();
       if (next.programs == current.programs) break;
       if (next.programs.empty()) {
         made.emplace();  // nothing to load: the old programs just go

@@ -38,6 +38,7 @@ struct TracerOptions {
   // producers keep producing, and the caller's ticks and signal checks
   // must still come round in a storm.
   uint32_t max_events_per_poll = 4096;
+  TierChoice tier = TierChoice::kAuto;  // --tier: which candidates may serve a hook
 };
 
 inline constexpr std::chrono::milliseconds kPollSlice{200};
