@@ -30,7 +30,7 @@
 // with the node).
 //
 // Several configurations can run side by side (--tracer LABEL=ARGS, or
-// --tiers for the kernel-tier and the forced tracepoint-tier tracer): each
+// --tiers for the tracer on auto, on the tracepoint and on the passive tier): each
 // round then runs the untraced phase and one phase per configuration, in an
 // order rotated every round so each takes every position in turn, and each
 // configuration's ratios are against the untraced phase of the same round.
@@ -105,7 +105,8 @@ struct Config {
   std::string ftrace_event;              // set: no tracer, this event enabled
 };
 
-const char* const kTracepointTierArgs = "--no-feature fentry,kprobe";
+const char* const kTracepointTierArgs = "--tier tracepoint";
+const char* const kPassiveTierArgs = "--tier passive";
 
 Result<Config> parse_config(const std::string& spec, bool ftrace) {
   const size_t eq = spec.find('=');
@@ -737,9 +738,10 @@ int main(int argc, char** argv) {
                  "[default: one, 'attached', with none]");
   bool tiers = false;
   app.add_flag("--tiers", tiers,
-               fmt::format("The tracer on its own choice of tiers ('auto') and forced to the "
-                           "tracepoint tier ('tracepoint': {}), side by side; before any --tracer",
-                           mountleak::bench::kTracepointTierArgs));
+               fmt::format("The tracer on its own choice of tiers ('auto'), on the tracepoint tier "
+                           "('tracepoint': {}) and on the passive tier ('passive': {}), side by side; "
+                           "before any --tracer",
+                           mountleak::bench::kTracepointTierArgs, mountleak::bench::kPassiveTierArgs));
   app.add_option("--ftrace-event", o.ftrace_events,
                  "LABEL=CATEGORY/EVENT: a phase with no tracer but this tracefs event enabled "
                  "(a control, e.g. syscalls/sys_enter_setns)");
@@ -755,7 +757,8 @@ int main(int argc, char** argv) {
   o.judge_target = !no_target;
   if (tiers)
     o.tracers.insert(o.tracers.begin(),
-                     {"auto=", std::string("tracepoint=") + mountleak::bench::kTracepointTierArgs});
+                     {"auto=", std::string("tracepoint=") + mountleak::bench::kTracepointTierArgs,
+                      std::string("passive=") + mountleak::bench::kPassiveTierArgs});
   setvbuf(stdout, nullptr, _IOLBF, 0);  // progress shows through a pipe too
   return mountleak::bench::run(o);
 }
