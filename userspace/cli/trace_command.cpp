@@ -537,6 +537,7 @@ void register_trace_command(CLI::App& app, CommandAction& action) {
       "  mountleak trace -o json --log /var/log/mountleak.jsonl\n"
       "  mountleak trace --log /var/log/mountleak.jsonl --log-max-size 100M --log-keep 5\n"
       "  mountleak trace --devices 'rbd*,nbd*' --host-root /host   (from a DaemonSet)\n"
+      "  mountleak trace --tier passive   (no syscall hook: ordinary syscalls cost nothing; no busy findings)\n"
       "  mountleak trace --metrics :9745   (Prometheus at http://127.0.0.1:9745/metrics)\n"
       "  mountleak trace --metrics-textfile /var/lib/node_exporter/textfile/mountleak.prom\n"
       "  mountleak trace --release-leaks --release-scope namespace=logging --release-scope label=app=fluentd\n"
