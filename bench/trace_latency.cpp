@@ -63,6 +63,7 @@ struct Options {
   int gap_ms = 20;     // mean pause between failures (jittered +-50%)
   int line_timeout_ms = 5000;
   SyntheticNodeOptions node;
+  std::vector<std::string> tracer_args;  // appended to the node's
 };
 
 // What one failing syscall looked like from both ends.
@@ -283,7 +284,9 @@ int run(Options o) {
   }
 
   const uint64_t spawn_ns = monotonic_ns();
-  auto started = TracerProcess::start(o.mountleak, (*node)->cli_args(), 300000);
+  std::vector<std::string> args = (*node)->cli_args();
+  args.insert(args.end(), o.tracer_args.begin(), o.tracer_args.end());
+  auto started = TracerProcess::start(o.mountleak, args, 300000);
   if (!started) {
     fmt::print(stderr, "trace_latency: {}\n", started.error().message);
     return 2;
@@ -483,6 +486,8 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   app.add_option("--leaked-devices", o.node.leaked_devices, "Synthetic node: leaked devices")
       ->capture_default_str();
+  app.add_option("--tracer-arg", o.tracer_args,
+                 "One more argument for the tracer (repeat: --tracer-arg=--ringbuf-kb --tracer-arg=2048)");
   CLI11_PARSE(app, argc, argv);
   setvbuf(stdout, nullptr, _IOLBF, 0);  // progress shows through a pipe too
   return mountleak::bench::run(o);

@@ -102,5 +102,69 @@ TEST(LiveModel, AnInheritedTableIsComparedByPlaceOnItsFirstRead) {
   ASSERT_EQ(second.removed.size(), 2u);
 }
 
+MountEntry slave(uint64_t id, uint64_t parent, DevId dev, std::string point, uint32_t master) {
+  MountEntry m = mount(id, dev, std::move(point));
+  m.parent_id = parent;
+  m.master_group = master;
+  return m;
+}
+
+// A container's table as runc leaves it: rslave copies of the host's
+// mounts, one of them a tracked device under the kubelet root.
+std::vector<MountEntry> container_table() {
+  return {slave(10, 1, kRoot, "/", 1), slave(11, 10, kOther, "/var/lib/kubelet", 2),
+          slave(12, 11, kRbd, "/var/lib/kubelet/rbd", 3), slave(13, 10, kOther, "/etc/hosts", 4),
+          slave(14, 10, kOther, "/run/secrets", 5)};
+}
+
+LiveModel narrowed_model() {
+  LiveModel model;
+  model.narrow_with([](const MountEntry& m) { return m.dev == kRbd; });
+  NodeSnapshot snap;
+  snap.host_mntns = 100;
+  snap.namespaces[100].inode = 100;
+  snap.namespaces[100].pids = {1};
+  snap.namespaces[100].mounts = {mount(1, kRoot, "/"), mount(2, kOther, "/etc/hosts"), mount(3, kOther, "/run")};
+  model.reset(std::move(snap));
+  return model;
+}
+
+std::vector<std::string> points(const MountNamespace& ns) {
+  std::vector<std::string> out;
+  for (const auto& m : ns.mounts) out.push_back(m.mount_point);
+  return out;
+}
+
+TEST(LiveModel, NarrowedNamespaceKeepsWhatAFindingNeedsAndEveryPeerGroup) {
+  LiveModel model = narrowed_model();
+  model.add_namespace(200, 50, 0);
+  model.replace_mounts(200, container_table());
+  const MountNamespace* ns = model.find(200);
+  ASSERT_NE(ns, nullptr);
+  // The tracked mount, what it sits on, the root; not /etc/hosts or /run/secrets.
+  EXPECT_EQ(points(*ns), (std::vector<std::string>{"/", "/var/lib/kubelet", "/var/lib/kubelet/rbd"}));
+  EXPECT_EQ(ns->groups, (std::vector<uint32_t>{1, 2, 3, 4, 5}));
+  // A mount under group 4 on the host still reaches the container, though
+  // the container's mount in that group is not kept.
+  EXPECT_EQ(model.namespaces_in_groups({4}, 100), (std::vector<uint64_t>{200}));
+  EXPECT_TRUE(model.namespaces_in_groups({9}, 100).empty());
+  EXPECT_EQ(model.mount_count(), 3u + 3u);
+  expect_consistent(model);
+}
+
+TEST(LiveModel, TheHostIsNeverNarrowed) {
+  LiveModel model = narrowed_model();
+  EXPECT_EQ(model.find(100)->mounts.size(), 3u);
+  model.replace_mounts(100, {mount(1, kRoot, "/"), mount(2, kOther, "/etc/hosts")});
+  EXPECT_EQ(model.find(100)->mounts.size(), 2u);
+}
+
+TEST(LiveModel, ACopyOfTheHostIsNarrowedToo) {
+  LiveModel model = narrowed_model();
+  model.add_namespace(300, 70, 100);
+  EXPECT_EQ(points(*model.find(300)), (std::vector<std::string>{"/"}));
+  EXPECT_EQ(model.find(300)->groups, model.find(100)->groups);
+}
+
 }  // namespace
 }  // namespace mountleak

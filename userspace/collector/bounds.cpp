@@ -23,6 +23,7 @@ SnapshotLimits Bounds::snapshot_limits() const {
   limits.max_mounts = node_.options.max_mounts;
   limits.max_mountinfo_bytes = node_.options.max_mountinfo_bytes;
   limits.keep_when_full = node_.keep_tracked();
+  limits.only_mounts_for = node_.keep_for_findings();
   limits.interrupted = node_.options.interrupted;
   return limits;
 }
@@ -102,11 +103,13 @@ LiveModel::Change Bounds::replace_within_bounds(uint64_t inode, std::vector<Moun
   LiveModel& model = node_.model;
   const MountNamespace* ns = model.find(inode);
   const size_t others = model.mount_count() - (ns ? ns->mounts.size() : 0);
-  if (inode == model.host_mntns() || others + mounts.size() <= node_.options.max_mounts)
-    return model.replace_mounts(inode, std::move(mounts));
+  LiveModel::Table table = model.table_of(inode, std::move(mounts));
+  if (inode == model.host_mntns() || others + table.mounts.size() <= node_.options.max_mounts)
+    return model.replace_mounts(inode, std::move(table));
   ++node_.stats.namespaces_trimmed;
   degrade("max_mounts", node_.options.max_mounts, kTrimmedEffect);
-  return model.replace_mounts(inode, mounts_kept(mounts, node_.keep_tracked()), true);
+  table.mounts = mounts_kept(table.mounts, node_.keep_tracked());
+  return model.replace_mounts(inode, std::move(table), true);
 }
 
 void Bounds::mountinfo_too_large() {

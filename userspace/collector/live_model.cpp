@@ -2,6 +2,7 @@
 #include "collector/live_model.h"
 
 #include <algorithm>
+#include <iterator>
 #include <tuple>
 
 namespace mountleak {
@@ -38,10 +39,25 @@ void LiveModel::reset(NodeSnapshot snapshot) {
   inherited_.clear();
   mount_count_ = 0;
   trimmed_count_ = 0;
-  for (const auto& [inode, ns] : namespaces_) {
+  for (auto& [inode, ns] : namespaces_) {
+    // A snapshot narrowed as it was read (SnapshotLimits::only_mounts_for)
+    // has its groups already; narrowing again changes nothing.
+    std::vector<uint32_t> seen = propagation_groups(ns.mounts);
+    std::vector<uint32_t> groups;
+    std::set_union(ns.groups.begin(), ns.groups.end(), seen.begin(), seen.end(), std::back_inserter(groups));
+    ns.groups = std::move(groups);
+    if (narrow_ && inode != host_mntns_) ns.mounts = mounts_a_finding_needs(std::move(ns.mounts), narrow_);
     index(inode, ns.mounts);
     account(ns, 1);
   }
+}
+
+LiveModel::Table LiveModel::table_of(uint64_t inode, std::vector<MountEntry> mounts) const {
+  Table table;
+  table.groups = propagation_groups(mounts);
+  table.mounts = narrow_ && inode != host_mntns_ ? mounts_a_finding_needs(std::move(mounts), narrow_)
+                                                  : std::move(mounts);
+  return table;
 }
 
 void LiveModel::account(const MountNamespace& ns, int sign) {
@@ -89,7 +105,8 @@ void LiveModel::add_namespace(uint64_t inode, int pid, uint64_t copied_from, con
     if (auto from = namespaces_.find(copied_from); from != namespaces_.end()) {
       const MountNamespace& parent = from->second;
       ns.trimmed = keep || parent.trimmed;
-      ns.mounts = keep ? mounts_kept(parent.mounts, *keep) : parent.mounts;
+      ns.mounts = keep ? mounts_kept(parent.mounts, *keep) : table_of(inode, parent.mounts).mounts;
+      ns.groups = parent.groups;
       index(inode, ns.mounts);
       inherited_.insert(inode);
       account(ns, 1);
@@ -131,7 +148,8 @@ void LiveModel::drop_pid(uint64_t inode, int pid) {
   std::erase(it->second.pids, pid);
 }
 
-LiveModel::Change LiveModel::replace_mounts(uint64_t inode, std::vector<MountEntry> mounts, bool trimmed) {
+LiveModel::Change LiveModel::replace_mounts(uint64_t inode, Table table, bool trimmed) {
+  std::vector<MountEntry>& mounts = table.mounts;
   Change change;
   MountNamespace& ns = namespaces_[inode];
   ns.inode = inode;
@@ -146,6 +164,7 @@ LiveModel::Change LiveModel::replace_mounts(uint64_t inode, std::vector<MountEnt
   unindex(inode, ns.mounts);
   index(inode, mounts);
   ns.mounts = std::move(mounts);
+  ns.groups = std::move(table.groups);
   ns.trimmed = trimmed;
   account(ns, 1);
   return change;
@@ -166,12 +185,18 @@ std::vector<uint64_t> LiveModel::namespaces_in_groups(const std::set<uint32_t>& 
   if (groups.empty()) return out;
   for (const auto& [inode, ns] : namespaces_) {
     if (inode == except) continue;
-    for (const auto& m : ns.mounts)
-      if ((m.shared_group && groups.count(m.shared_group)) ||
-          (m.master_group && groups.count(m.master_group))) {
+    // Both sorted: one merge walk.
+    auto mine = ns.groups.begin();
+    for (auto wanted = groups.begin(); wanted != groups.end() && mine != ns.groups.end();) {
+      if (*mine < *wanted) {
+        ++mine;
+      } else if (*wanted < *mine) {
+        ++wanted;
+      } else {
         out.push_back(inode);
         break;
       }
+    }
   }
   return out;
 }

@@ -18,6 +18,13 @@ namespace mountleak {
 
 class LiveModel {
  public:
+  using KeepMount = std::function<bool(const MountEntry&)>;
+  // From now on every namespace but the host's keeps only the mounts a
+  // finding about those `keep` accepts can need (mounts_a_finding_needs),
+  // and the peer groups of all its mounts: the model's memory follows the
+  // tracked devices, not the size of the node. Set before reset().
+  void narrow_with(KeepMount keep) { narrow_ = std::move(keep); }
+
   void reset(NodeSnapshot snapshot);
 
   const std::map<uint64_t, MountNamespace>& namespaces() const { return namespaces_; }
@@ -29,7 +36,6 @@ class LiveModel {
   // it starts as a copy of `copied_from`'s table when that is known, which
   // is exactly what the kernel's copy held at that moment; with `keep`,
   // only mounts_kept() of it (the model is full).
-  using KeepMount = std::function<bool(const MountEntry&)>;
   void add_namespace(uint64_t inode, int pid, uint64_t copied_from, const KeepMount* keep = nullptr);
   void add_pid(uint64_t inode, int pid);
   void set_pids(uint64_t inode, std::vector<int> pids);  // pids ascending
@@ -47,7 +53,18 @@ class LiveModel {
     std::vector<MountEntry> added;
     std::vector<MountEntry> removed;
   };
-  Change replace_mounts(uint64_t inode, std::vector<MountEntry> mounts, bool trimmed = false);
+  // What the model keeps of a table just read for namespace `inode`: the
+  // mounts narrow_with() allows (all of them for the host) and the peer
+  // groups of all.
+  struct Table {
+    std::vector<MountEntry> mounts;
+    std::vector<uint32_t> groups;
+  };
+  Table table_of(uint64_t inode, std::vector<MountEntry> mounts) const;
+  Change replace_mounts(uint64_t inode, Table table, bool trimmed = false);
+  Change replace_mounts(uint64_t inode, std::vector<MountEntry> mounts) {
+    return replace_mounts(inode, table_of(inode, std::move(mounts)));
+  }
   void remove(uint64_t inode);
 
   // What the model's memory follows: every namespace's mounts together,
@@ -75,6 +92,7 @@ class LiveModel {
 
   std::map<uint64_t, MountNamespace> namespaces_;
   uint64_t host_mntns_ = 0;
+  KeepMount narrow_;
   std::map<DevId, std::set<uint64_t>> holding_;  // device -> namespaces mounting it
   // Keeps the counters right whenever a table is replaced or dropped.
   void account(const MountNamespace& ns, int sign);

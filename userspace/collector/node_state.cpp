@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "collector/node_state.h"
 
+#include "sources/fd_holders.h"
 
 namespace mountleak {
 
@@ -19,7 +20,13 @@ NodeState::NodeState(const HostPaths& paths, const CollectorOptions& options, Na
       lookups(options.lookups ? *options.lookups : *own_lookups_),
       out_(out),
       finder_(paths, lookups),
-      keep_tracked_([this](const MountEntry& m) { return tracked(m.dev); }) {}
+      keep_tracked_([this](const MountEntry& m) { return tracked(m.dev); }),
+      // Major 0 (tmpfs, overlay, proc and their kin) is never a block device.
+      keep_for_findings_([this](const MountEntry& m) {
+        return served_remotely(m.fs_type) || (m.dev.major != 0 && tracked(m.dev));
+      }) {
+  model.narrow_with(keep_for_findings_);
+}
 
 void NodeState::reset(NodeSnapshot snapshot) {
   model.reset(std::move(snapshot));

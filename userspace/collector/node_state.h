@@ -50,6 +50,11 @@ class NodeState {
   std::set<DevId> tracked_devices_in(uint64_t inode);
   // What a table trimmed to fit keeps: its tracked mounts.
   const LiveModel::KeepMount& keep_tracked() const { return keep_tracked_; }
+  // What every namespace but the host's is narrowed to as it is read (with
+  // the mounts below them to its root; LiveModel::narrow_with): tracked
+  // mounts, and FUSE and network mounts (the holder walk matches open
+  // descriptors to those by mount id).
+  const LiveModel::KeepMount& keep_for_findings() const { return keep_for_findings_; }
 
   // The host's layout (kubelet root, host paths), built on first use after
   // the host's table changed.
@@ -83,6 +88,7 @@ class NodeState {
   HolderFinder finder_;
   std::optional<HostLayout> host_layout_;
   LiveModel::KeepMount keep_tracked_;
+  LiveModel::KeepMount keep_for_findings_;
 
   // Whether --devices tracks a device, from its kernel name in sysfs: asked
   // for every mount, so remembered while some namespace mounts the device

@@ -1,9 +1,21 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "model/mount_namespace.h"
 
+#include <algorithm>
 #include <unordered_map>
 
 namespace mountleak {
+
+std::vector<uint32_t> propagation_groups(const std::vector<MountEntry>& mounts) {
+  std::vector<uint32_t> out;
+  for (const auto& m : mounts) {
+    if (m.shared_group) out.push_back(m.shared_group);
+    if (m.master_group) out.push_back(m.master_group);
+  }
+  std::sort(out.begin(), out.end());
+  out.erase(std::unique(out.begin(), out.end()), out.end());
+  return out;
+}
 
 std::vector<MountEntry> mounts_kept(const std::vector<MountEntry>& mounts,
                                     const std::function<bool(const MountEntry&)>& keep) {

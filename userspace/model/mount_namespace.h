@@ -30,7 +30,16 @@ struct MountNamespace {
   // A bound was reached (SnapshotLimits::max_mounts): only the mounts a
   // finding can need were kept, not the whole table.
   bool trimmed = false;
+  // Every peer group the whole table's mounts are in (shared:N) or slaves
+  // of (master:N), ascending, kept when `mounts` is narrowed to what a
+  // finding needs: where a mount or unmount elsewhere propagates to is
+  // asked of these, not of the mounts. Empty until propagation_groups()
+  // fills it.
+  std::vector<uint32_t> groups;
 };
+
+// The peer groups of `mounts` (shared and master ids), ascending, unique.
+std::vector<uint32_t> propagation_groups(const std::vector<MountEntry>& mounts);
 
 // The mounts a finding can need from a namespace kept when the model is
 // full: those `keep` accepts (the tracked devices') and nsfs pins (how

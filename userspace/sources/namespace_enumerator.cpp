@@ -187,7 +187,9 @@ void read_members_mount_table(const std::string& proc, bool statmount, MountName
 // Drops what limits.only_mounts_for says no finding needs (never the
 // host's table: see SnapshotLimits).
 void narrow(MountNamespace& ns, const SnapshotLimits& limits) {
-  if (limits.only_mounts_for) ns.mounts = mounts_a_finding_needs(std::move(ns.mounts), limits.only_mounts_for);
+  if (!limits.only_mounts_for) return;
+  ns.groups = propagation_groups(ns.mounts);
+  ns.mounts = mounts_a_finding_needs(std::move(ns.mounts), limits.only_mounts_for);
 }
 
 // What reading one namespace may add to a snapshot's counters.
