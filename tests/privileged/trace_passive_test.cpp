@@ -15,6 +15,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <functional>
 #include <set>
@@ -186,6 +187,12 @@ TEST_P(TracePassive, MountInAKnownNamespaceIsSeenThroughItsMountinfo) {
   kill_and_reap(holder);
   ASSERT_GT(joiner, 0);
   ASSERT_TRUE(risk) << trace_->describe();
+  const uint64_t holder_ns = (*seen)["mntns"].get<uint64_t>();
+  const bool polled = std::any_of(trace_->events().begin(), trace_->events().end(), [&](const auto& e) {
+    return e.value("event", "") == "mount_table_changed" && e.value("seen", "") == "poll" &&
+           e.value("mntns", uint64_t{0}) == holder_ns && e.value("tier", "") == "passive";
+  });
+  EXPECT_TRUE(polled) << "no mount_table_changed (seen: poll) for namespace " << holder_ns;
   trace_->stop();
   EXPECT_GE(counter(*trace_, "mount_table_changes"), 1u);
 }

@@ -10,6 +10,20 @@
 namespace mountleak {
 
 namespace {
+
+// The collector hears of a table to read again as an event of its own, so
+// that the log records it and `replay` reads the table where trace did.
+KernelEvent table_changed(uint64_t inode, TableChangeSeen seen) {
+  KernelEvent e;
+  e.kind = EventKind::kMountTableChanged;
+  e.ts_ns = static_cast<uint64_t>(
+      std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now().time_since_epoch()).count());
+  e.mntns = static_cast<uint32_t>(inode);
+  e.tier = EventTier::kPassive;
+  e.payload = MountTableChanged{seen};
+  return e;
+}
+
 // How often a namespace that cannot be watched is re-read instead: as
 // often as the collector's sweep (CollectorOptions::liveness_period).
 constexpr auto kRereadUnwatched = std::chrono::milliseconds(2000);
@@ -31,11 +45,11 @@ void PassiveWatcher::tick(Collector& collector, Clock::time_point now) {
   MountinfoWatch::Happened happened = watch_.take();
   changes_ += happened.changed.size();
   watches_closed_ += happened.closed.size();
-  for (uint64_t inode : happened.changed) collector.on_mount_table_changed(inode);
+  for (uint64_t inode : happened.changed) collector.on_event(table_changed(inode, TableChangeSeen::kPoll));
   sync(collector);
   if (now - last_reread_ >= kRereadUnwatched) {
     last_reread_ = now;
-    for (const auto& [inode, tasks] : unwatched_) collector.on_mount_table_changed(inode);
+    for (const auto& [inode, tasks] : unwatched_) collector.on_event(table_changed(inode, TableChangeSeen::kTimer));
   }
 }
 
@@ -58,7 +72,7 @@ void PassiveWatcher::sync(Collector& collector) {
         unwatched_.erase(inode);
         // Whatever changed between the last read and the watch is unseen:
         // read it once more, now that any later change will be told.
-        collector.on_mount_table_changed(inode);
+        collector.on_event(table_changed(inode, TableChangeSeen::kWatch));
         break;
       case MountinfoWatch::Outcome::kNoRoom:
         if (!said_no_room_) {

@@ -63,10 +63,6 @@ void Collector::on_event(const KernelEvent& e) {
     ingest_.on_event(e, node_.now());
 }
 
-void Collector::on_mount_table_changed(uint64_t inode) {
-  if (node_.model.has(inode)) dirty_.mark(inode, node_.now());
-}
-
 void Collector::forget_namespace(uint64_t inode) {
   node_.model.remove(inode);
   dirty_.erase(inode);

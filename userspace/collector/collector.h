@@ -45,9 +45,6 @@ class Collector : public EventSink {
   // Builds the model from a full snapshot.
   Status start();
   void on_event(const KernelEvent& event) override;
-  // The passive tier: the kernel said namespace `inode`'s mount table
-  // changed (sources/mountinfo_watch.h); it is re-read once it settles.
-  void on_mount_table_changed(uint64_t inode);
   // Re-reads settled namespaces, within a slice of time; runs a resync that
   // is due. Call after each poll.
   void tick(Clock::time_point now) { tick(now, options_.reconcile_slice); }

@@ -53,6 +53,10 @@ void Ingest::on_event(const KernelEvent& e, Clock::time_point now) {
       // not in it. Only a namespace we know can be re-read.
       if (model.has(e.mntns)) dirty_.mark(e.mntns, now);
       break;
+    case EventKind::kMountTableChanged:
+      // Nothing says who changed it; only a namespace we know is read.
+      if (model.has(e.mntns)) dirty_.mark(e.mntns, now);
+      break;
     case EventKind::kBusy:
       break;
   }

@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "collector/node_state.h"
 
+#include <algorithm>
+
 #include "sources/fd_holders.h"
 
 namespace mountleak {
@@ -23,7 +25,7 @@ NodeState::NodeState(const HostPaths& paths, const CollectorOptions& options, Na
       keep_tracked_([this](const MountEntry& m) { return tracked(m.dev); }),
       // Major 0 (tmpfs, overlay, proc and their kin) is never a block device.
       keep_for_findings_([this](const MountEntry& m) {
-        return served_remotely(m.fs_type) || (m.dev.major != 0 && tracked(m.dev));
+        return served_remotely(m.fs_type) || (m.dev.major != 0 && (tracked(m.dev) || stacked_on_tracked(m.dev)));
       }) {
   model.narrow_with(keep_for_findings_);
 }
@@ -45,11 +47,28 @@ bool NodeState::tracked(DevId dev) {
   return keep;
 }
 
+bool NodeState::stacked_on_tracked(DevId dev) {
+  const auto now = this->now();
+  auto it = stacked_cache_.find(dev);
+  if (it != stacked_cache_.end() && (model.held(dev) || now - it->second.decided_at < kUnheldDeviceLifetime))
+    return it->second.tracked;
+  // As the busy detector judges a failing dm remove (on_tracked_device).
+  const DeviceRef d = lookups.describe_device(dev);
+  const bool stacked = d.dm && std::any_of(d.dm->slaves.begin(), d.dm->slaves.end(),
+                                           [&](const std::string& slave) { return paths.tracks_device(slave); });
+  stacked_cache_.insert_or_assign(dev, TrackedDecision{stacked, now});
+  return stacked;
+}
+
 void NodeState::forget_unheld_devices(Clock::time_point now) {
-  for (DevId gone : model.take_released()) tracked_cache_.erase(gone);
-  std::erase_if(tracked_cache_, [&](const auto& entry) {
-    return !model.held(entry.first) && now - entry.second.decided_at >= kUnheldDeviceLifetime;
-  });
+  for (DevId gone : model.take_released()) {
+    tracked_cache_.erase(gone);
+    stacked_cache_.erase(gone);
+  }
+  for (auto* cache : {&tracked_cache_, &stacked_cache_})
+    std::erase_if(*cache, [&](const auto& entry) {
+      return !model.held(entry.first) && now - entry.second.decided_at >= kUnheldDeviceLifetime;
+    });
 }
 
 std::set<DevId> NodeState::tracked_devices_in(uint64_t inode) {

@@ -51,8 +51,9 @@ class NodeState {
   // What a table trimmed to fit keeps: its tracked mounts.
   const LiveModel::KeepMount& keep_tracked() const { return keep_tracked_; }
   // What every namespace but the host's is narrowed to as it is read (with
-  // the mounts below them to its root; LiveModel::narrow_with): tracked
-  // mounts, and FUSE and network mounts (the holder walk matches open
+  // the mounts below them to its root; LiveModel::narrow_with): mounts of a
+  // tracked device or of a dm device on one (a busy finding names its
+  // holders), and FUSE and network mounts (the holder walk matches open
   // descriptors to those by mount id).
   const LiveModel::KeepMount& keep_for_findings() const { return keep_for_findings_; }
 
@@ -100,6 +101,11 @@ class NodeState {
     Clock::time_point decided_at;
   };
   std::map<DevId, TrackedDecision> tracked_cache_;
+  // Whether an untracked device is a dm device whose table sits on a
+  // tracked one (its failing remove is a busy finding, which names its
+  // holders); decided and forgotten as tracked_cache_ is.
+  std::map<DevId, TrackedDecision> stacked_cache_;
+  bool stacked_on_tracked(DevId dev);
 };
 
 }  // namespace mountleak

@@ -8,6 +8,7 @@
 
 #include <cstdint>
 #include <string>
+#include <string_view>
 #include <variant>
 
 namespace mountleak {
@@ -24,13 +25,17 @@ enum class EventKind {
   kBusy,             // a hook saw -EBUSY
   kPropagateMount,   // kernel tier: a copy propagated into `mntns`
   kPropagateUmount,  // kernel tier: an unmount propagated out of `mntns`
+  // Passive tier: namespace `mntns`'s table is to be read again (the kernel
+  // said it changed, or it could not be watched); from userspace, not BPF.
+  kMountTableChanged,
 };
 
 // Which hook saw the -EBUSY.
 enum class BusySource { kNone, kRbdRemove, kUmount, kOpenExcl, kDetach, kDmRemove };
 
 // Which tier's hook produced the event; the event log records it.
-enum class EventTier { kTracepoint, kKernel };
+enum class EventTier { kTracepoint, kKernel, kPassive };
+std::string_view event_tier_name(EventTier tier);
 
 // MNTNS, SETNS.
 struct NamespaceSwitch {
@@ -84,6 +89,17 @@ struct PropagatedChange {
   std::string mountpoint_name;  // the last component only
 };
 
+// MOUNT_TABLE_CHANGED: why the namespace is read again.
+enum class TableChangeSeen {
+  kPoll,   // the kernel woke the watch on its mountinfo (POLLPRI)
+  kWatch,  // a watch just started: what changed before it is unseen
+  kTimer,  // no task of it can be watched: read every few seconds instead
+};
+struct MountTableChanged {
+  TableChangeSeen seen = TableChangeSeen::kPoll;
+};
+std::string_view table_change_seen_name(TableChangeSeen seen);
+
 struct BusyFailure {
   BusySource source = BusySource::kNone;
   // The path or buffer the failing call was given: a umount target, an
@@ -99,7 +115,7 @@ struct BusyFailure {
 };
 
 using EventPayload = std::variant<NamespaceSwitch, MountCall, UmountCall, OpenTreeCall, MoveMountCall,
-                                  FsmountCall, MountSetattrCall, PropagatedChange, BusyFailure>;
+                                  FsmountCall, MountSetattrCall, PropagatedChange, BusyFailure, MountTableChanged>;
 
 struct KernelEvent {
   EventKind kind = EventKind::kMount;

@@ -99,6 +99,7 @@ struct RawDetail {
     add("propagation", mount_flags_text(p.propagation));
   }
   void operator()(const PropagatedChange&) const {}
+  void operator()(const MountTableChanged& p) const { add("seen", std::string(table_change_seen_name(p.seen))); }
   void operator()(const BusyFailure& p) const {
     add("source", std::string(busy_source_name(p.source)));
     add("path", p.path);

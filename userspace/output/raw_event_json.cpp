@@ -35,6 +35,7 @@ std::string_view event_kind_name(EventKind kind) {
     case EventKind::kBusy: return "busy_raw";
     case EventKind::kPropagateMount: return "propagate_mount";
     case EventKind::kPropagateUmount: return "propagate_umount";
+    case EventKind::kMountTableChanged: return "mount_table_changed";
   }
   return "unknown";
 }
@@ -120,6 +121,7 @@ struct PayloadFields {
     j["arg"] = p.arg;
     j["arg2"] = p.dev;
   }
+  void operator()(const MountTableChanged& p) const { j["seen"] = table_change_seen_name(p.seen); }
 };
 
 }  // namespace
@@ -134,7 +136,7 @@ nlohmann::json raw_event_json(const KernelEvent& e) {
                       {"mntns", e.mntns},
                       {"cgroup_id", e.cgroup_id},
                       {"ret", e.ret},
-                      {"tier", e.tier == EventTier::kKernel ? "kernel" : "tracepoint"}};
+                      {"tier", event_tier_name(e.tier)}};
   std::visit(PayloadFields{j}, e.payload);
   return j;
 }

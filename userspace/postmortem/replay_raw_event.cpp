@@ -16,7 +16,8 @@ namespace {
 constexpr EventKind kKinds[] = {EventKind::kMntns,        EventKind::kSetns,          EventKind::kMount,
                                 EventKind::kUmount,       EventKind::kOpenTree,       EventKind::kMoveMount,
                                 EventKind::kFsmount,      EventKind::kMountSetattr,   EventKind::kBusy,
-                                EventKind::kPropagateMount, EventKind::kPropagateUmount};
+                                EventKind::kPropagateMount, EventKind::kPropagateUmount,
+                                EventKind::kMountTableChanged};
 constexpr BusySource kBusySources[] = {BusySource::kNone, BusySource::kRbdRemove, BusySource::kUmount,
                                        BusySource::kOpenExcl, BusySource::kDetach, BusySource::kDmRemove};
 
@@ -115,9 +116,13 @@ Result<KernelEvent> parse_raw_event(const nlohmann::json& j) {
   std::string tier;
   r.s("tier", tier);
   if (!r.error) {
-    if (tier == "kernel") e.tier = EventTier::kKernel;
-    else if (tier == "tracepoint") e.tier = EventTier::kTracepoint;
-    else r.error = Error{"field tier: unknown"};
+    bool known = false;
+    for (EventTier t : {EventTier::kTracepoint, EventTier::kKernel, EventTier::kPassive})
+      if (event_tier_name(t) == tier) {
+        e.tier = t;
+        known = true;
+      }
+    if (!known) r.error = Error{"field tier: unknown"};
   }
 
   switch (e.kind) {
@@ -191,6 +196,20 @@ Result<KernelEvent> parse_raw_event(const nlohmann::json& j) {
         else if (dev->major > 0xfff || dev->minor > 0xfffff) r.error = Error{"field dev: not a kernel dev_t"};
         else p.dev = (uint64_t{dev->major} << 20) | dev->minor;
       }
+      e.payload = p;
+      break;
+    }
+    case EventKind::kMountTableChanged: {
+      MountTableChanged p;
+      std::string seen;
+      r.s("seen", seen);
+      bool known = false;
+      for (TableChangeSeen s : {TableChangeSeen::kPoll, TableChangeSeen::kWatch, TableChangeSeen::kTimer})
+        if (table_change_seen_name(s) == seen) {
+          p.seen = s;
+          known = true;
+        }
+      if (!r.error && !known) r.error = Error{"field seen: unknown"};
       e.payload = p;
       break;
     }

@@ -93,6 +93,8 @@ std::optional<EventPayload> payload_of(EventKind kind, const ml_event_header& h,
       if (auto e = record<ml_busy_event>(h, data, size))
         return BusyFailure{busy_source_of(e->source), field(e->path), field(e->file), e->dfd, e->flags, e->arg, e->dev};
       break;
+    case EventKind::kMountTableChanged:  // made in userspace, never in the ring buffer
+      break;
   }
   return std::nullopt;
 }
