@@ -159,5 +159,46 @@ INSTANTIATE_TEST_SUITE_P(Runtimes, ReplaySeed,
                          ::testing::Values(runtime_variants()[0], runtime_variants()[1], runtime_variants()[2]),
                          variant_name);
 
+// The passive tier re-reads a namespace because the kernel woke a watch on
+// its mountinfo, not because of a kernel event: those decisions go to the
+// log as mount_table_changed events, and the leak, seen only through the
+// host's own table, replays from them.
+class ReplayPassive : public SeedNodeTest {};
+
+TEST_P(ReplayPassive, PassiveTierLogReplaysToTheSameFindings) {
+  const std::string log = node_->tmp_dir() + "/trace.jsonl";
+  auto trace = std::make_unique<TraceProcess>(with({"--tier", "passive", "--log", log}, node_->cli_args()));
+  ASSERT_TRUE(trace->started());
+  ASSERT_TRUE(trace->wait_for_event("ready", 20s)) << trace->stderr_text();
+  auto naming = [&](const std::string& kind, const fixture::Container& c) {
+    return trace->wait_for(
+        [&](const nlohmann::json& e) { return e.value("event", "") == kind && !holders_of_container(e, c.id).empty(); },
+        15s);  // the sweep that finds the container runs every 2 s
+  };
+  fixture::Container* leaky = start(ContainerKind::kLogCollectorPrivate);
+  ASSERT_NE(leaky, nullptr);
+  ASSERT_TRUE(naming("hostpath_risk", *leaky)) << trace->describe();
+  ASSERT_TRUE(node_->kubelet_unmount_pod_volume().ok());
+  ASSERT_TRUE(node_->kubelet_unmount_global().ok());
+  ASSERT_TRUE(naming("leak", *leaky)) << trace->describe();
+
+  std::this_thread::sleep_for(500ms);
+  ASSERT_EQ(kill(trace->pid(), SIGKILL), 0);
+  trace->stop();
+  const std::multiset<std::string> live = signatures(trace->events());
+  ASSERT_GE(live.size(), 2u) << joined(live);
+
+  RunResult replay = run_mountleak({"replay", "--log", log, "-o", "json"});
+  ASSERT_EQ(replay.exit_code, 0) << replay.err;
+  EXPECT_EQ(joined(signatures(replay.json_lines())), joined(live)) << "replay's stderr: " << replay.err;
+  std::ifstream in(log);
+  size_t polled = 0;
+  for (std::string line; std::getline(in, line);)
+    polled += line.find("\"event\":\"mount_table_changed\"") != std::string::npos;
+  EXPECT_GT(polled, 0u) << "the log holds no mount_table_changed event";
+}
+
+INSTANTIATE_TEST_SUITE_P(Runtimes, ReplayPassive, ::testing::Values(runtime_variants()[0]), variant_name);
+
 }  // namespace
 }  // namespace mountleak::testing

@@ -42,6 +42,19 @@ void kill_and_reap(pid_t pid) {
   waitpid(pid, nullptr, 0);
 }
 
+// What `unshare -m CMD` and runc's container init do: a task unshares its
+// mount namespace, sets / to `propagation` (MS_SLAVE, MS_PRIVATE), runs
+// `setup` there and execs (sleep).
+pid_t spawn_exec_in_new_namespace(unsigned long propagation, const std::function<bool()>& setup) {
+  return spawn_after_setup(
+      [&] {
+        prctl(PR_SET_PDEATHSIG, SIGKILL);
+        return unshare(CLONE_NEWNS) == 0 && mount(nullptr, "/", nullptr, MS_REC | propagation, nullptr) == 0 &&
+               setup();
+      },
+      [] { execl("/bin/sleep", "sleep", "1000", static_cast<char*>(nullptr)); });
+}
+
 uint64_t counter(const TraceProcess& trace, const std::string& name) {
   for (const auto& e : trace.events())
     if (e.value("event", "") == "stats") return e["counters"].value(name, uint64_t{0});
@@ -134,13 +147,7 @@ TEST_P(TracePassive, ContainerFoundBySweepYieldsRiskThenLeak) {
 TEST_P(TracePassive, ExecInANewNamespaceIsSeenAtTheExec) {
   start_trace();
   const std::string target = bind_target("exec-bind");
-  pid_t child = spawn_after_setup(
-      [&] {
-        prctl(PR_SET_PDEATHSIG, SIGKILL);
-        return unshare(CLONE_NEWNS) == 0 && mount(nullptr, "/", nullptr, MS_REC | MS_SLAVE, nullptr) == 0 &&
-               bind_kubelet_root_privately(target);
-      },
-      [] { execl("/bin/sleep", "sleep", "1000", static_cast<char*>(nullptr)); });
+  pid_t child = spawn_exec_in_new_namespace(MS_SLAVE, [&] { return bind_kubelet_root_privately(target); });
   ASSERT_GT(child, 0);
   auto seen = trace_->wait_for(
       [&](const nlohmann::json& e) { return e.value("event", "") == "mntns" && e.value("pid", 0) == child; }, 10s);
@@ -163,12 +170,7 @@ TEST_P(TracePassive, ExecInANewNamespaceIsSeenAtTheExec) {
 // reads only namespaces it has not seen. Only the mountinfo poll can tell.
 TEST_P(TracePassive, MountInAKnownNamespaceIsSeenThroughItsMountinfo) {
   start_trace();
-  pid_t holder = spawn_after_setup(
-      [] {
-        prctl(PR_SET_PDEATHSIG, SIGKILL);
-        return unshare(CLONE_NEWNS) == 0 && mount(nullptr, "/", nullptr, MS_REC | MS_SLAVE, nullptr) == 0;
-      },
-      [] { execl("/bin/sleep", "sleep", "1000", static_cast<char*>(nullptr)); });
+  pid_t holder = spawn_exec_in_new_namespace(MS_SLAVE, [] { return true; });
   ASSERT_GT(holder, 0);
   auto seen = trace_->wait_for(
       [&](const nlohmann::json& e) { return e.value("event", "") == "mntns" && e.value("pid", 0) == holder; }, 10s);
@@ -222,12 +224,7 @@ bool eventually(const std::function<bool()>& condition, std::chrono::millisecond
 // kept after the namespace's last task left would make the tracer the leak.
 TEST_P(TracePassive, WatchLetsGoOfANamespaceWhenItsTaskExits) {
   start_trace();
-  pid_t holder = spawn_after_setup(
-      [] {
-        prctl(PR_SET_PDEATHSIG, SIGKILL);
-        return unshare(CLONE_NEWNS) == 0 && mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) == 0;
-      },
-      [] { execl("/bin/sleep", "sleep", "1000", static_cast<char*>(nullptr)); });
+  pid_t holder = spawn_exec_in_new_namespace(MS_PRIVATE, [] { return true; });
   ASSERT_GT(holder, 0);
   const std::string mountinfo = "/proc/" + std::to_string(holder) + "/mountinfo";
   const bool watched = eventually([&] { return has_open(trace_->pid(), mountinfo); }, 10s);

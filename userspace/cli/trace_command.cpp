@@ -182,6 +182,7 @@ RecordedSettings recorded_settings(const CollectorOptions& o) {
   s.young_ms = std::chrono::duration_cast<std::chrono::milliseconds>(o.young).count();
   s.liveness_period_ms = o.liveness_period.count();
   s.reconcile_propagation = o.reconcile_propagation;
+  s.discover_in_sweep = o.discover_in_sweep;
   s.max_namespaces = o.max_namespaces;
   s.max_mounts = o.max_mounts;
   s.max_mountinfo_bytes = o.max_mountinfo_bytes;
@@ -309,6 +310,7 @@ int run_trace(const TraceOptions& options) {
   if (out.wants_facts()) {
     recording_source.emplace(procfs, out, recorded_settings(copts));
     recording_lookups.emplace(live_lookups, out);
+    recording_source->answers_during_snapshot(&*recording_lookups);
     source = &*recording_source;
     copts.lookups = &*recording_lookups;
   }

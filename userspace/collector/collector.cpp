@@ -32,6 +32,11 @@ Status Collector::start() {
   warnings_ = snap->warnings;
   const ScanCounters counters = snap->counters;
   node_.reset(std::move(*snap));
+  // The first sweep is a liveness period after the node was read, not
+  // after this object was made: a replay starts its clock at the recorded
+  // snapshot, and must sweep (and, on the passive tier, find namespaces)
+  // at the same turn as the live run did.
+  last_sweep_ = node_.now();
   if (const auto& note = node_.host_layout().kubelet.note; !note.empty()) warnings_.push_back(note);
   bounds_.judge_snapshot(counters);
   return ok_status();

@@ -34,8 +34,9 @@ std::set<DevId> devices_of(const std::vector<MountEntry>& mounts) {
 void LiveModel::reset(NodeSnapshot snapshot) {
   namespaces_ = std::move(snapshot.namespaces);
   host_mntns_ = snapshot.host_mntns;
-  for (const auto& [dev, holders] : holding_) released_.push_back(dev);  // re-held below, or not
+  for (const auto& [dev, count] : mounted_) released_.push_back(dev);  // held again below, or not
   holding_.clear();
+  mounted_.clear();
   inherited_.clear();
   mount_count_ = 0;
   trimmed_count_ = 0;
@@ -46,8 +47,12 @@ void LiveModel::reset(NodeSnapshot snapshot) {
     std::vector<uint32_t> groups;
     std::set_union(ns.groups.begin(), ns.groups.end(), seen.begin(), seen.end(), std::back_inserter(groups));
     ns.groups = std::move(groups);
+    std::vector<DevId> mounted = mounted_devices(ns.mounts);
+    std::vector<DevId> devices;
+    std::set_union(ns.devices.begin(), ns.devices.end(), mounted.begin(), mounted.end(), std::back_inserter(devices));
+    ns.devices = std::move(devices);
     if (narrow_ && inode != host_mntns_) ns.mounts = mounts_a_finding_needs(std::move(ns.mounts), narrow_);
-    index(inode, ns.mounts);
+    index(inode, ns);
     account(ns, 1);
   }
 }
@@ -55,6 +60,7 @@ void LiveModel::reset(NodeSnapshot snapshot) {
 LiveModel::Table LiveModel::table_of(uint64_t inode, std::vector<MountEntry> mounts) const {
   Table table;
   table.groups = propagation_groups(mounts);
+  table.devices = mounted_devices(mounts);
   table.mounts = narrow_ && inode != host_mntns_ ? mounts_a_finding_needs(std::move(mounts), narrow_)
                                                   : std::move(mounts);
   return table;
@@ -70,17 +76,23 @@ void LiveModel::account(const MountNamespace& ns, int sign) {
   }
 }
 
-void LiveModel::index(uint64_t inode, const std::vector<MountEntry>& mounts) {
-  for (DevId dev : devices_of(mounts)) holding_[dev].insert(inode);
+void LiveModel::index(uint64_t inode, const MountNamespace& ns) {
+  for (DevId dev : devices_of(ns.mounts)) holding_[dev].insert(inode);
+  for (DevId dev : ns.devices) ++mounted_[dev];
 }
 
-void LiveModel::unindex(uint64_t inode, const std::vector<MountEntry>& mounts) {
-  for (DevId dev : devices_of(mounts)) {
+void LiveModel::unindex(uint64_t inode, const MountNamespace& ns) {
+  for (DevId dev : devices_of(ns.mounts)) {
     auto it = holding_.find(dev);
     if (it == holding_.end()) continue;
     it->second.erase(inode);
-    if (it->second.empty()) {
-      holding_.erase(it);
+    if (it->second.empty()) holding_.erase(it);
+  }
+  for (DevId dev : ns.devices) {
+    auto it = mounted_.find(dev);
+    if (it == mounted_.end()) continue;
+    if (--it->second == 0) {
+      mounted_.erase(it);
       released_.push_back(dev);
     }
   }
@@ -107,7 +119,8 @@ void LiveModel::add_namespace(uint64_t inode, int pid, uint64_t copied_from, con
       ns.trimmed = keep || parent.trimmed;
       ns.mounts = keep ? mounts_kept(parent.mounts, *keep) : table_of(inode, parent.mounts).mounts;
       ns.groups = parent.groups;
-      index(inode, ns.mounts);
+      ns.devices = parent.devices;
+      index(inode, ns);
       inherited_.insert(inode);
       account(ns, 1);
     }
@@ -161,10 +174,11 @@ LiveModel::Change LiveModel::replace_mounts(uint64_t inode, Table table, bool tr
   } else {
     diff_by(ns.mounts, mounts, change, [](const MountEntry& m) { return m.mount_id; });
   }
-  unindex(inode, ns.mounts);
-  index(inode, mounts);
+  unindex(inode, ns);
   ns.mounts = std::move(mounts);
   ns.groups = std::move(table.groups);
+  ns.devices = std::move(table.devices);
+  index(inode, ns);
   ns.trimmed = trimmed;
   account(ns, 1);
   return change;
@@ -173,7 +187,7 @@ LiveModel::Change LiveModel::replace_mounts(uint64_t inode, Table table, bool tr
 void LiveModel::remove(uint64_t inode) {
   auto it = namespaces_.find(inode);
   if (it == namespaces_.end()) return;
-  unindex(inode, it->second.mounts);
+  unindex(inode, it->second);
   account(it->second, -1);
   inherited_.erase(inode);
   namespaces_.erase(it);

@@ -59,6 +59,7 @@ class LiveModel {
   struct Table {
     std::vector<MountEntry> mounts;
     std::vector<uint32_t> groups;
+    std::vector<DevId> devices;
   };
   Table table_of(uint64_t inode, std::vector<MountEntry> mounts) const;
   Change replace_mounts(uint64_t inode, Table table, bool trimmed = false);
@@ -80,20 +81,23 @@ class LiveModel {
   // Namespaces holding a mount of dev, ascending; from an index, so a busy
   // event does not walk every mount of the node.
   std::vector<uint64_t> namespaces_holding(DevId dev) const;
-  bool held(DevId dev) const { return holding_.count(dev) > 0; }
+  // Whether some namespace's whole table mounts dev, kept or not: its
+  // number cannot be given to another device meanwhile.
+  bool held(DevId dev) const { return mounted_.count(dev) > 0; }
   std::vector<DevId> held_devices() const;
   // Devices no namespace mounts any more since the last call: their number
   // may now be given to another device (an rbd unmap, then a map).
   std::vector<DevId> take_released();
 
  private:
-  void index(uint64_t inode, const std::vector<MountEntry>& mounts);
-  void unindex(uint64_t inode, const std::vector<MountEntry>& mounts);
+  void index(uint64_t inode, const MountNamespace& ns);
+  void unindex(uint64_t inode, const MountNamespace& ns);
 
   std::map<uint64_t, MountNamespace> namespaces_;
   uint64_t host_mntns_ = 0;
   KeepMount narrow_;
-  std::map<DevId, std::set<uint64_t>> holding_;  // device -> namespaces mounting it
+  std::map<DevId, std::set<uint64_t>> holding_;  // device -> namespaces whose kept mounts mount it
+  std::map<DevId, uint32_t> mounted_;            // device -> namespaces whose whole table mounts it
   // Keeps the counters right whenever a table is replaced or dropped.
   void account(const MountNamespace& ns, int sign);
 

@@ -30,6 +30,7 @@ struct RecordedSettings {
   int64_t young_ms = 5000;
   int64_t liveness_period_ms = 2000;
   bool reconcile_propagation = true;
+  bool discover_in_sweep = false;  // the passive tier
   uint64_t max_namespaces = 0;
   uint64_t max_mounts = 0;
   uint64_t max_mountinfo_bytes = 0;

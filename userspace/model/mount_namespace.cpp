@@ -17,6 +17,15 @@ std::vector<uint32_t> propagation_groups(const std::vector<MountEntry>& mounts) 
   return out;
 }
 
+std::vector<DevId> mounted_devices(const std::vector<MountEntry>& mounts) {
+  std::vector<DevId> out;
+  out.reserve(mounts.size());
+  for (const auto& m : mounts) out.push_back(m.dev);
+  std::sort(out.begin(), out.end());
+  out.erase(std::unique(out.begin(), out.end()), out.end());
+  return out;
+}
+
 std::vector<MountEntry> mounts_kept(const std::vector<MountEntry>& mounts,
                                     const std::function<bool(const MountEntry&)>& keep) {
   std::vector<MountEntry> out;

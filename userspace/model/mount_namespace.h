@@ -36,7 +36,13 @@ struct MountNamespace {
   // asked of these, not of the mounts. Empty until propagation_groups()
   // fills it.
   std::vector<uint32_t> groups;
+  // Every device the whole table mounts, ascending, kept as `groups` is:
+  // while one is mounted anywhere its number cannot go to another device.
+  std::vector<DevId> devices;
 };
+
+// The devices `mounts` mount, ascending, unique.
+std::vector<DevId> mounted_devices(const std::vector<MountEntry>& mounts);
 
 // The peer groups of `mounts` (shared and master ids), ascending, unique.
 std::vector<uint32_t> propagation_groups(const std::vector<MountEntry>& mounts);

@@ -25,6 +25,7 @@ nlohmann::json settings_json(const RecordedSettings& s) {
           {"young_ms", s.young_ms},
           {"liveness_period_ms", s.liveness_period_ms},
           {"reconcile_propagation", s.reconcile_propagation},
+          {"discover_in_sweep", s.discover_in_sweep},
           {"max_namespaces", s.max_namespaces},
           {"max_mounts", s.max_mounts},
           {"max_mountinfo_bytes", s.max_mountinfo_bytes},

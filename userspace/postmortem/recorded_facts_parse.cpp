@@ -80,6 +80,11 @@ Result<RecordedSettings> settings_value(const nlohmann::json& j) {
   s.young_ms = *young;
   s.liveness_period_ms = *liveness;
   s.reconcile_propagation = *propagation;
+  // Absent from logs written before the passive tier: false.
+  if (j.contains("discover_in_sweep")) {
+    TRY(discover, bool_field(j, "discover_in_sweep"));
+    s.discover_in_sweep = *discover;
+  }
   s.max_namespaces = *max_ns;
   s.max_mounts = *max_mounts;
   s.max_mountinfo_bytes = *max_bytes;

@@ -30,6 +30,7 @@ void RecordingNamespaceSource::write(NodeFact fact) {
 }
 
 Result<NodeSnapshot> RecordingNamespaceSource::snapshot(const SnapshotLimits& limits) {
+  if (lookups_) lookups_->hold();
   auto snap = inner_.snapshot(limits);
   RecordedSnapshot fact;
   fact.start = !started_;
@@ -47,6 +48,7 @@ Result<NodeSnapshot> RecordingNamespaceSource::snapshot(const SnapshotLimits& li
     members_ = members_baseline(*snap);
   }
   write(std::move(fact));
+  if (lookups_) lookups_->release();
   return snap;
 }
 
@@ -91,7 +93,17 @@ std::optional<DescriptorPin> RecordingNamespaceSource::held_open(uint64_t inode,
 }
 
 void RecordingNodeLookups::write(NodeFact fact) {
-  out_.write(Record{now_ ? now_() : std::chrono::system_clock::now(), std::move(fact)});
+  Record record{now_ ? now_() : std::chrono::system_clock::now(), std::move(fact)};
+  if (holding_)
+    held_.push_back(std::move(record));
+  else
+    out_.write(record);
+}
+
+void RecordingNodeLookups::release() {
+  holding_ = false;
+  for (const Record& record : held_) out_.write(record);
+  held_.clear();
 }
 
 Attribution RecordingNodeLookups::attribute(const std::vector<int>& pids) {

@@ -36,11 +36,17 @@ class RecordingNamespaceSource : public NamespaceSource {
   std::optional<uint64_t> namespace_of(int pid) override;
   std::map<uint64_t, std::vector<int>> members() override;
   std::optional<DescriptorPin> held_open(uint64_t inode, const DescriptorPin* last) override;
+  // What `lookups` answers while a snapshot is read (whether each device
+  // is tracked, for the narrowing) is written after the snapshot, not
+  // before: replay starts a run at its first snapshot and forgets what came
+  // earlier.
+  void answers_during_snapshot(class RecordingNodeLookups* lookups) { lookups_ = lookups; }
 
  private:
   void write(NodeFact fact);
 
   NamespaceSource& inner_;
+  class RecordingNodeLookups* lookups_ = nullptr;
   RecordSink& out_;
   RecordedSettings settings_;
   WallClock now_;
@@ -73,12 +79,18 @@ class RecordingNodeLookups : public NodeLookups {
   std::vector<FdHolder> open_holders(DevId dev, const std::vector<DevId>& along,
                                      const std::map<uint64_t, MountNamespace>& namespaces) override;
 
+  // While held, answers are kept and written at release(), in order.
+  void hold() { holding_ = true; }
+  void release();
+
  private:
   void write(NodeFact fact);
 
   NodeLookups& inner_;
   RecordSink& out_;
   WallClock now_;
+  bool holding_ = false;
+  std::vector<Record> held_;
   // Each set of pids' answer as last written (its JSON), so a repeat costs
   // only its pids; bounded, forgotten wholesale when full.
   std::map<std::vector<int>, std::string> last_attribution_;

@@ -104,6 +104,7 @@ void Replayer::start_run(const RecordedSnapshot& snapshot) {
     o.young = std::chrono::duration_cast<std::chrono::seconds>(std::chrono::milliseconds(s.young_ms));
     o.liveness_period = std::chrono::milliseconds(s.liveness_period_ms);
     o.reconcile_propagation = s.reconcile_propagation;
+    o.discover_in_sweep = s.discover_in_sweep;
     if (s.max_namespaces) o.max_namespaces = s.max_namespaces;
     if (s.max_mounts) o.max_mounts = s.max_mounts;
     if (s.max_mountinfo_bytes) o.max_mountinfo_bytes = s.max_mountinfo_bytes;

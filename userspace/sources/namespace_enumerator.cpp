@@ -189,6 +189,7 @@ void read_members_mount_table(const std::string& proc, bool statmount, MountName
 void narrow(MountNamespace& ns, const SnapshotLimits& limits) {
   if (!limits.only_mounts_for) return;
   ns.groups = propagation_groups(ns.mounts);
+  ns.devices = mounted_devices(ns.mounts);
   ns.mounts = mounts_a_finding_needs(std::move(ns.mounts), limits.only_mounts_for);
 }
 
