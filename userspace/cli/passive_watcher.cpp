@@ -64,9 +64,10 @@ void PassiveWatcher::sync(Collector& collector) {
     // A namespace with no task in it changes only when one enters it, and
     // is then no longer pinned_only.
     if (ns.pinned_only || watch_.watching(inode)) continue;
+    // Tried with these tasks already: not again every turn of the loop.
+    if (auto it = unwatched_.find(inode); it != unwatched_.end() && it->second == ns.pids) continue;
     std::vector<int> tasks = ns.pids;
     if (inode == model.host_mntns()) tasks.insert(tasks.begin(), {1, getpid()});
-    if (auto it = unwatched_.find(inode); it != unwatched_.end() && it->second == tasks) continue;
     switch (watch_.watch(inode, tasks)) {
       case MountinfoWatch::Outcome::kWatching:
         unwatched_.erase(inode);
@@ -82,10 +83,10 @@ void PassiveWatcher::sync(Collector& collector) {
                      "re-read every {} s (raise the open-files limit)\n",
                      watch_.size(), kRereadUnwatched.count() / 1000);
         }
-        unwatched_[inode] = std::move(tasks);
+        unwatched_[inode] = ns.pids;
         break;
       case MountinfoWatch::Outcome::kNoTask:
-        unwatched_[inode] = std::move(tasks);
+        unwatched_[inode] = ns.pids;
         break;
     }
   }

@@ -38,8 +38,8 @@ class PassiveWatcher {
   void sync(Collector& collector);
 
   MountinfoWatch watch_;
-  // Namespaces none of whose tasks could be watched, with the tasks tried:
-  // tried again once the model's list of them changes.
+  // Namespaces none of whose tasks could be watched, with the model's list
+  // of their tasks then: tried again once that list changes.
   std::map<uint64_t, std::vector<int>> unwatched_;
   Clock::time_point last_reread_{};
   uint64_t changes_ = 0;

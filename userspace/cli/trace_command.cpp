@@ -191,16 +191,17 @@ RecordedSettings recorded_settings(const CollectorOptions& o) {
   return s;
 }
 
-// What --tier kernel or tracepoint could not have: a hook that tier does
-// not serve here. The passive tier leaves busy hooks off by design, but
-// needs its fork and exec programs.
+// What an asked-for tier could not give here: a hook with a candidate on
+// that tier left without one (the passive tier has none for the busy hooks:
+// those are off by design, not missing).
 std::string unserved_on_tier(const BpfTracer& tracer, TierChoice tier) {
   if (tier == TierChoice::kAuto) return "";
   std::string out;
-  for (const HookChoice& hook : tracer.hooks()) {
-    if (hook.tier) continue;
-    if (tier == TierChoice::kPassive && hook.hook != "mntns_create") continue;
-    out += (out.empty() ? "" : "; ") + hook.hook + ": " + hook.reason;
+  for (const HookChoice& choice : tracer.hooks()) {
+    if (choice.tier) continue;
+    for (const Hook& hook : mountleak_hooks())
+      if (hook.name == choice.hook && has_candidate_on(hook, tier))
+        out += (out.empty() ? "" : "; ") + choice.hook + ": " + choice.reason;
   }
   return out;
 }
@@ -344,9 +345,11 @@ int run_trace(const TraceOptions& options) {
                       options.max_events_per_poll, common.tier};
   auto tracer = BpfTracer::start(topts, features, collector);
   if (!tracer) {
-    fmt::print(stderr, "mountleak trace: {}\n  (tracefs: {}; `mountleak probe` shows what this kernel offers; "
+    const std::string asked =
+        common.tier == TierChoice::kAuto ? "" : " --tier " + std::string(tier_choice_name(common.tier));
+    fmt::print(stderr, "mountleak trace{}: {}\n  (tracefs: {}; `mountleak probe` shows what this kernel offers; "
                        "`mountleak scan` works without eBPF)\n",
-               tracer.error().message, tracefs.detail);
+               asked, tracer.error().message, tracefs.detail);
     return kExitError;
   }
   if (auto unserved = unserved_on_tier(**tracer, common.tier); !unserved.empty()) {

@@ -23,6 +23,14 @@ void diff_by(const std::vector<MountEntry>& before, const std::vector<MountEntry
     if (!has.count(key(m))) change.removed.push_back(m);
 }
 
+// `into` and `more` (both ascending, unique) together, ascending, unique.
+template <class T>
+void merge_into(std::vector<T>& into, const std::vector<T>& more) {
+  std::vector<T> merged;
+  std::set_union(into.begin(), into.end(), more.begin(), more.end(), std::back_inserter(merged));
+  into = std::move(merged);
+}
+
 std::set<DevId> devices_of(const std::vector<MountEntry>& mounts) {
   std::set<DevId> out;
   for (const auto& m : mounts) out.insert(m.dev);
@@ -42,15 +50,9 @@ void LiveModel::reset(NodeSnapshot snapshot) {
   trimmed_count_ = 0;
   for (auto& [inode, ns] : namespaces_) {
     // A snapshot narrowed as it was read (SnapshotLimits::only_mounts_for)
-    // has its groups already; narrowing again changes nothing.
-    std::vector<uint32_t> seen = propagation_groups(ns.mounts);
-    std::vector<uint32_t> groups;
-    std::set_union(ns.groups.begin(), ns.groups.end(), seen.begin(), seen.end(), std::back_inserter(groups));
-    ns.groups = std::move(groups);
-    std::vector<DevId> mounted = mounted_devices(ns.mounts);
-    std::vector<DevId> devices;
-    std::set_union(ns.devices.begin(), ns.devices.end(), mounted.begin(), mounted.end(), std::back_inserter(devices));
-    ns.devices = std::move(devices);
+    // has its groups and devices already; narrowing again changes nothing.
+    merge_into(ns.groups, propagation_groups(ns.mounts));
+    merge_into(ns.devices, mounted_devices(ns.mounts));
     if (narrow_ && inode != host_mntns_) ns.mounts = mounts_a_finding_needs(std::move(ns.mounts), narrow_);
     index(inode, ns);
     account(ns, 1);

@@ -199,6 +199,12 @@ bool tier_allows(TierChoice choice, Tier tier) {
   return false;
 }
 
+bool has_candidate_on(const Hook& hook, TierChoice choice) {
+  for (const auto& candidate : hook.candidates)
+    if (tier_allows(choice, candidate.tier)) return true;
+  return false;
+}
+
 namespace {
 // A hook none of whose candidates `tier` allows.
 std::string unserved_on(TierChoice tier) {
@@ -215,10 +221,8 @@ std::vector<HookChoice> choose_hooks(const std::vector<Hook>& hooks, FeatureSour
   for (const auto& hook : hooks) {
     HookChoice choice{hook.name, std::nullopt, {}, ""};
     std::string passed_over;
-    bool any_allowed = false;
     for (const auto& candidate : hook.candidates) {
       if (!tier_allows(tier, candidate.tier)) continue;
-      any_allowed = true;
       std::string why_not;
       if (candidate.needs) {
         FeatureProbe probe = features.probe(*candidate.needs);
@@ -250,7 +254,9 @@ std::vector<HookChoice> choose_hooks(const std::vector<Hook>& hooks, FeatureSour
       break;
     }
     if (!choice.tier)
-      choice.reason = !any_allowed ? unserved_on(tier) : passed_over.empty() ? "no candidates" : passed_over;
+      choice.reason = !has_candidate_on(hook, tier) ? unserved_on(tier)
+                      : passed_over.empty()          ? "no candidates"
+                                                     : passed_over;
     out.push_back(std::move(choice));
   }
   return out;

@@ -138,6 +138,9 @@ std::vector<HookChoice> choose_hooks(const std::vector<Hook>& hooks, FeatureSour
                                      const std::set<std::string>& refused = {}, TierChoice tier = TierChoice::kAuto);
 // Whether `--tier choice` lets a candidate of `tier` serve a hook.
 bool tier_allows(TierChoice choice, Tier tier);
+// Whether `hook` has a candidate `choice` allows at all (the busy hooks have
+// none on the passive tier: they are off there by design, not missing).
+bool has_candidate_on(const Hook& hook, TierChoice choice);
 
 // "the rbd module is not loaded": choose_hooks's words for a candidate
 // passed over for its module, which trace's module watch reads back.
