@@ -15,13 +15,15 @@
 //          grace period, so the ramp can go past the collector's limit.
 // Workers pace themselves to a target rate (absolute deadlines, so a late
 // start is caught up), or run flat out.
-// Each step starts a fresh tracer (default ring buffer), storms for a few
-// seconds, waits briefly, and stops the tracer with SIGINT; the step lost
-// events if the tracer printed {"event":"lost"} or its final stats count
-// kernel_dropped_ringbuf. The ramp goes up until loss has been seen twice or
-// the workers cannot reach the target any more. Side by side, in the same
+// Each step starts a fresh tracer (default ring buffer, or each size
+// --ringbuf-kb lists), storms for a few seconds, waits briefly, and stops
+// the tracer with SIGINT; the step lost events if the tracer printed
+// {"event":"lost"} or its final stats count kernel_dropped_ringbuf. The
+// ramp goes up, per ring size, until loss has been seen twice or the
+// workers cannot reach the target any more. Side by side, in the same
 // invocation: each kind of storm flat out without a tracer (what this
-// machine can generate at all) and flat out with one, alternating.
+// machine can generate at all) and flat out with one per ring size, in an
+// order rotated each round.
 //
 // Needs root: run it through scripts/bench_trace.sh.
 
@@ -61,7 +63,7 @@ struct Options {
                                60000, 80000, 100000, 125000, 150000};
   double step_seconds = 5;
   int workers = 2;
-  int ringbuf_kb = 0;  // 0: the tracer's default
+  std::vector<int> ringbuf_kbs = {0};  // compared side by side; 0: the tracer's default
   StormKind ramp_kind = StormKind::kFlip;
   int flat_out_rounds = 2;  // alternating untraced/traced flat-out runs per kind
 };
@@ -88,6 +90,7 @@ struct Step {
   StormKind kind = StormKind::kBind;
   double target = 0;  // events/s; 0 = flat out
   bool traced = false;
+  int ringbuf_kb = 0;  // traced steps; 0: the tracer's default
   StormResult storm;
   uint64_t kernel_emitted = 0;
   uint64_t dropped = 0;     // kernel_dropped_ringbuf
@@ -224,16 +227,17 @@ Result<StormResult> run_storm(const ScratchDir& scratch, const Options& o, Storm
 }
 
 Result<Step> run_step(const ScratchDir& scratch, const Options& o, const std::string& label,
-                      StormKind kind, double target, bool traced) {
+                      StormKind kind, double target, bool traced, int ringbuf_kb) {
   Step s;
   s.label = label;
   s.kind = kind;
   s.target = target;
   s.traced = traced;
+  s.ringbuf_kb = ringbuf_kb;
   std::unique_ptr<TracerProcess> tracer;
   if (traced) {
     auto args = bare_node_args(scratch);
-    if (o.ringbuf_kb > 0) args.insert(args.end(), {"--ringbuf-kb", std::to_string(o.ringbuf_kb)});
+    if (ringbuf_kb > 0) args.insert(args.end(), {"--ringbuf-kb", std::to_string(ringbuf_kb)});
     auto t = TracerProcess::start(o.mountleak, args);
     if (!t) return t.error();
     tracer = std::move(*t);
@@ -267,6 +271,7 @@ nlohmann::json step_json(const Step& s) {
           {"storm", storm_name(s.kind)},
           {"target_events_per_s", s.target},
           {"traced", s.traced},
+          {"ringbuf_kb", s.traced && s.ringbuf_kb > 0 ? nlohmann::json(s.ringbuf_kb) : nlohmann::json(nullptr)},
           {"storm_events", s.storm.events},
           {"storm_seconds", s.storm.seconds},
           {"events_per_s", s.storm.rate()},
@@ -284,12 +289,12 @@ nlohmann::json step_json(const Step& s) {
 void print_row(const Step& s) {
   const std::string target = s.target > 0 ? fmt::format("{:.0f}", s.target) : "flat out";
   if (!s.traced) {
-    fmt::print("{:<24} {:>5} {:>9} {:>11.0f} {:>6} {:>8} {:>9} {:>9} {:>8}\n", s.label,
+    fmt::print("{:<28} {:>5} {:>9} {:>11.0f} {:>6} {:>8} {:>9} {:>9} {:>8}\n", s.label,
                storm_name(s.kind), target, s.storm.rate(), "-", "-", "-", "-", "-");
   } else {
     const double us_per_event =
         s.storm.events ? s.tracer_cpu_storm * 1e6 / static_cast<double>(s.storm.events) : 0;
-    fmt::print("{:<24} {:>5} {:>9} {:>11.0f} {:>6} {:>8} {:>9} {:>8.0f}% {:>8.2f}\n", s.label,
+    fmt::print("{:<28} {:>5} {:>9} {:>11.0f} {:>6} {:>8} {:>9} {:>8.0f}% {:>8.2f}\n", s.label,
                storm_name(s.kind), target, s.storm.rate(), s.loss() ? "LOSS" : "none", s.dropped,
                s.kernel_emitted,
                s.storm.seconds > 0 ? 100 * s.tracer_cpu_storm / s.storm.seconds : 0, us_per_event);
@@ -315,13 +320,13 @@ int run(const Options& o) {
       "{:.2f} {:.2f}\n",
       o.workers, o.step_seconds, std::thread::hardware_concurrency(), load_before.one,
       load_before.five, load_before.fifteen);
-  fmt::print("{:<24} {:>5} {:>9} {:>11} {:>6} {:>8} {:>9} {:>9} {:>8}\n", "step", "storm",
+  fmt::print("{:<28} {:>5} {:>9} {:>11} {:>6} {:>8} {:>9} {:>9} {:>8}\n", "step", "storm",
              "target/s", "achieved/s", "loss", "dropped", "emitted", "tracerCPU", "us/event");
 
   std::vector<Step> steps;
-  auto step = [&](const std::string& label, StormKind kind, double target,
-                  bool traced) -> std::optional<Step> {
-    auto s = run_step(*scratch, o, label, kind, target, traced);
+  auto step = [&](const std::string& label, StormKind kind, double target, bool traced,
+                  int ringbuf_kb) -> std::optional<Step> {
+    auto s = run_step(*scratch, o, label, kind, target, traced, ringbuf_kb);
     if (!s) {
       fmt::print(stderr, "trace_throughput: step {}: {}\n", label, s.error().message);
       return std::nullopt;
@@ -331,55 +336,100 @@ int run(const Options& o) {
     steps.push_back(*s);
     return *s;
   };
+  const bool compare_rings = o.ringbuf_kbs.size() > 1;
+  auto ring_name = [](int kb) {
+    if (kb <= 0) return std::string("default ring");
+    return kb % 1024 == 0 ? fmt::format("{} MiB ring", kb / 1024) : fmt::format("{} KiB ring", kb);
+  };
+  auto traced_label = [&](const std::string& what, int kb) {
+    return compare_rings ? fmt::format("{}, {}", what, ring_name(kb)) : what;
+  };
 
-  // Flat out, untraced and traced alternating (ABBA), for each kind.
+  // Flat out, untraced and traced with each ring, the order rotated each
+  // round, for each kind.
   struct FlatOut {
-    std::vector<double> untraced, traced;
+    std::vector<double> untraced;
+    std::map<int, std::vector<double>> traced;  // by ring size
   };
   std::map<StormKind, FlatOut> flat;
+  const size_t phases = o.ringbuf_kbs.size() + 1;  // phase 0: no tracer
   for (StormKind kind : {StormKind::kBind, StormKind::kFlip}) {
     for (int round = 0; round < o.flat_out_rounds; ++round) {
-      for (int i = 0; i < 2; ++i) {
-        const bool traced = (i == 1) != (round % 2 == 1);
-        auto s =
-            step(fmt::format("flat out, {}", traced ? "traced" : "no tracer"), kind, 0, traced);
+      for (size_t i = 0; i < phases; ++i) {
+        const size_t phase = (i + static_cast<size_t>(round)) % phases;
+        const bool traced = phase > 0;
+        const int kb = traced ? o.ringbuf_kbs[phase - 1] : 0;
+        auto s = step(traced ? traced_label("flat out, traced", kb) : "flat out, no tracer", kind,
+                      0, traced, kb);
         if (!s) return 2;
-        (traced ? flat[kind].traced : flat[kind].untraced).push_back(s->storm.rate());
+        (traced ? flat[kind].traced[kb] : flat[kind].untraced).push_back(s->storm.rate());
       }
     }
   }
 
-  int loss_steps = 0;
+  // The ramp, each rate with each ring still going.
+  std::map<int, int> loss_steps;
+  std::map<int, bool> ramp_done;
   for (double rate : o.rates) {
-    auto s = step(fmt::format("ramp {:.0f}k", rate / 1000), o.ramp_kind, rate, true);
-    if (!s) return 2;
-    if (s->loss() && ++loss_steps >= 2) break;
-    if (s->storm.rate() < 0.9 * rate) break;  // the workers cannot go faster
+    for (int kb : o.ringbuf_kbs) {
+      if (ramp_done[kb]) continue;
+      auto s = step(traced_label(fmt::format("ramp {:.0f}k", rate / 1000), kb), o.ramp_kind, rate,
+                    true, kb);
+      if (!s) return 2;
+      if (s->loss() && ++loss_steps[kb] >= 2) ramp_done[kb] = true;
+      if (s->storm.rate() < 0.9 * rate) ramp_done[kb] = true;  // the workers cannot go faster
+    }
   }
 
-  double best_clean = 0, loss_at = 0;
+  struct RingSummary {
+    double best_clean = 0, loss_at = 0;
+  };
+  std::map<int, RingSummary> rings;
   for (const auto& s : steps) {
     if (!s.traced) continue;
-    if (!s.loss()) best_clean = std::max(best_clean, s.storm.rate());
-    if (s.loss() && (loss_at == 0 || s.storm.rate() < loss_at)) loss_at = s.storm.rate();
+    auto& r = rings[s.ringbuf_kb];
+    if (!s.loss()) r.best_clean = std::max(r.best_clean, s.storm.rate());
+    if (s.loss() && (r.loss_at == 0 || s.storm.rate() < r.loss_at)) r.loss_at = s.storm.rate();
   }
   const LoadAverage load_after = load_average();
+  // The first ring listed is judged (the tracer's default unless asked).
+  const RingSummary first = rings[o.ringbuf_kbs.front()];
+  const double best_clean = first.best_clean, loss_at = first.loss_at;
   const bool met = best_clean >= kTargetEventsPerSecond;
   fmt::print("\n");
   nlohmann::json flat_json = nlohmann::json::object();
   for (const auto& [kind, f] : flat) {
-    const double u = median(f.untraced), t = median(f.traced);
-    fmt::print(
-        "{} storm flat out (median): {:.0f} events/s without a tracer, {:.0f} with ({:.2f}x)\n",
-        storm_name(kind), u, t, u > 0 ? t / u : 0);
-    flat_json[storm_name(kind)] = {{"untraced_events_per_s", u}, {"traced_events_per_s", t}};
+    const double u = median(f.untraced);
+    for (int kb : o.ringbuf_kbs) {
+      const double t = median(f.traced.at(kb));
+      fmt::print("{} storm flat out (median): {:.0f} events/s without a tracer, {:.0f} with{} "
+                 "({:.2f}x)\n",
+                 storm_name(kind), u, t, compare_rings ? " a " + ring_name(kb) : "",
+                 u > 0 ? t / u : 0);
+    }
+    flat_json[storm_name(kind)] = {{"untraced_events_per_s", u},
+                                   {"traced_events_per_s", median(f.traced.at(o.ringbuf_kbs.front()))}};
   }
-  fmt::print("highest rate without loss: {:.0f} events/s (target >= {:.0f}: {})\n", best_clean,
-             kTargetEventsPerSecond, met ? "met" : "MISSED");
-  if (loss_at > 0)
-    fmt::print("lowest rate with loss: {:.0f} events/s\n", loss_at);
-  else
-    fmt::print("no loss at any rate: the storm saturated this machine before the collector\n");
+  nlohmann::json rings_json = nlohmann::json::array();
+  for (int kb : o.ringbuf_kbs) {
+    const RingSummary& r = rings[kb];
+    const std::string with = compare_rings ? fmt::format(" ({})", ring_name(kb)) : "";
+    fmt::print("highest rate without loss{}: {:.0f} events/s (target >= {:.0f}: {})\n", with,
+               r.best_clean, kTargetEventsPerSecond,
+               r.best_clean >= kTargetEventsPerSecond ? "met" : "MISSED");
+    if (r.loss_at > 0)
+      fmt::print("lowest rate with loss{}: {:.0f} events/s\n", with, r.loss_at);
+    else
+      fmt::print("no loss at any rate{}: the storm saturated this machine before the collector\n",
+                 with);
+    nlohmann::json flat_traced = nlohmann::json::object();
+    for (const auto& [kind, f] : flat) flat_traced[storm_name(kind)] = median(f.traced.at(kb));
+    rings_json.push_back(
+        {{"ringbuf_kb", kb > 0 ? nlohmann::json(kb) : nlohmann::json(nullptr)},
+         {"max_zero_loss_events_per_s", r.best_clean},
+         {"loss_begins_events_per_s", r.loss_at > 0 ? nlohmann::json(r.loss_at) : nlohmann::json(nullptr)},
+         {"flat_out_traced_events_per_s", flat_traced}});
+  }
   fmt::print("load average after: {:.2f} {:.2f} {:.2f}\n", load_after.one, load_after.five,
              load_after.fifteen);
 
@@ -398,6 +448,7 @@ int run(const Options& o) {
       {"loss_begins_events_per_s", loss_at > 0 ? nlohmann::json(loss_at) : nlohmann::json(nullptr)},
       {"target_events_per_s", kTargetEventsPerSecond},
       {"target_met", met},
+      {"rings", rings_json},
       {"steps", steps_json}};
   fmt::print("{}\n", summary.dump());
   return met ? 0 : 1;
@@ -416,8 +467,10 @@ int main(int argc, char** argv) {
   app.add_option("--workers", o.workers, "Storm worker processes")
       ->capture_default_str()
       ->check(CLI::Range(1, 64));
-  app.add_option("--ringbuf-kb", o.ringbuf_kb,
-                 "Tracer ring buffer size (default: the tracer's own)");
+  app.add_option("--ringbuf-kb", o.ringbuf_kbs,
+                 "Tracer ring buffer sizes in KiB, compared side by side (default: the tracer's "
+                 "own); the first is judged")
+      ->delimiter(',');
   app.add_option("--ramp-storm", o.ramp_kind, "Storm kind of the ramp: flip or bind")
       ->transform(CLI::CheckedTransformer(std::map<std::string, mountleak::bench::StormKind>{
           {"bind", mountleak::bench::StormKind::kBind},
