@@ -16,11 +16,11 @@
 # loops. Under TCG the guest's clock is emulated time, not real time: only
 # the ratios mean anything, and they are not the same as on real hardware.
 #
-# Steps: build mountleak and trace_overhead (unless --no-build), fetch the
-# kernel (scripts/vm/fetch_kernel.sh, cached in BUILD/vm-cache/KERNEL, shared with
-# the vm lane), build an initramfs (scripts/vm/build_initramfs.sh) with the
-# lane's tests/vm/guest_init.sh as /init, running its "bench" scenario, boot and judge it with
-# tests/vm/run_vm_tests.sh, then read the benchmark's JSON line.
+# Steps: build mountleak and trace_overhead (unless --no-build); prepare,
+# boot and judge the vm lane's guest with tests/vm/run_vm_tests.sh (the
+# kernel cached in BUILD/vm-cache/KERNEL, shared with the vm lane;
+# scripts/vm/guest_init.sh as /init, running its "bench" scenario); then
+# read the benchmark's JSON line.
 #
 # usage: sudo scripts/bench_guest.sh [options] [-- more trace_overhead arguments]
 #   --build-dir DIR     default $BUILD_DIR or build
@@ -88,19 +88,15 @@ fi
 [[ -x "$mountleak" && -x "$bench" ]] || die "no $mountleak or $bench (build them, or drop --no-build)"
 
 mkdir -p "$work"
-"$root/scripts/vm/fetch_kernel.sh" --kernel "$kernel" "$MOUNTLEAK_VM_CACHE"
 bench_args="--tiers --ftrace-event setns-event=syscalls/sys_enter_setns --no-target --warmup-phases 1 --chunk-calls 1000"
 bench_args+=" --rounds $rounds --containers $containers --syscalls $syscalls --settle-ms $settle_ms"
 bench_args+=" --mountleak $mountleak ${extra[*]:-}"
-"$root/scripts/vm/build_initramfs.sh" --kernel "$MOUNTLEAK_VM_CACHE" --init "$root/tests/vm/guest_init.sh" \
-  --out "$work/initramfs.cpio.gz" --strip --file "$mountleak" --file "$bench" \
-  --env "MLVM_BENCH=$bench" --env "MLVM_BENCH_ARGS=$bench_args"
 # TCG unless asked: KVM hangs on this project's CI machine (tests/vm).
 accel="${MOUNTLEAK_VM_ACCEL:-tcg}"
 [[ "$accel" == tcg || "$accel" == kvm ]] || die "MOUNTLEAK_VM_ACCEL must be tcg or kvm, not $accel"
-echo "$accel" >"$work/accel"
-
 runner="$root/tests/vm/run_vm_tests.sh"
+MOUNTLEAK_VM_ACCEL="$accel" "$runner" prepare --work "$work" --kernel "$kernel" --mountleak "$mountleak" \
+  --file "$bench" --env "MLVM_BENCH=$bench" --env "MLVM_BENCH_ARGS=$bench_args"
 # The benchmark is killed at its own limit, 25 s before the guest's: those
 # are for the guest's boot (about 10 s of TCG) and its report.
 "$runner" boot --work "$work" --log bench --timeout "$timeout_s" \

@@ -14,15 +14,17 @@
 #                     or $MOUNTLEAK_VM_CACHE) reused across runs
 #   --mountleak PATH  ship this binary and check `scan --device` in the guest
 #   --trace           also run `mountleak trace` through the failing unmap
-# Logs: DIR/guest-rbd.console.log (the console), DIR/guest-rbd.results.log
-# (what mountleak printed, in the sections guest_rbd_scenario.sh describes,
-# for a caller such as tests/vm/rbd_busy_test.sh to judge).
-# Needs root, qemu-system-x86, busybox-static, socat, e2fsprogs and the
+# The guest is the vm lane's (tests/vm/run_vm_tests.sh prepare and boot,
+# scripts/vm/guest_init.sh as /init) with a NIC, running its "rbd" scenario.
+# Logs: DIR/rbd.console.log (the console), DIR/rbd.results.log (what the
+# guest reported), DIR/rbd.rbd.out (the scenario's output, with the sections
+# guest_rbd_scenario.sh describes, for a caller such as
+# tests/vm/rbd_busy_test.sh to judge).
+# Needs root, qemu-system-x86, busybox-static, socat, e2fsprogs, jq and the
 # packages start_cluster.sh needs. TCG unless MOUNTLEAK_VM_ACCEL=kvm.
 set -euo pipefail
 
 here="$(cd "$(dirname "$0")" && pwd)"
-vm_scripts="$here/../vm"
 say() { echo "run_guest_scenario: $*" >&2; }
 die() {
   say "$*"
@@ -49,26 +51,26 @@ for tool in qemu-system-x86_64 socat mkfs.ext4 busybox; do
   command -v "$tool" >/dev/null || die "$tool not found"
 done
 
+runner="$here/../../tests/vm/run_vm_tests.sh"
 # Modules: rbd pulls libceph and libcrc32c; crc32c_generic implements the
-# checksum they ask for; ext4 for the volume; e1000 is the NIC of -nic user.
-"$vm_scripts/fetch_kernel.sh" --kernel "$kernel" "$cache" rbd ext4 e1000 crc32c_generic
-initramfs="$work/guest-rbd.cpio.gz"
-args=(--kernel "$cache" --init "$here/guest_init.sh" --out "$initramfs" --strip
-  --program socat --program mkfs.ext4 --file "$here/guest_rbd_scenario.sh"
-  --env "MLCEPH_SCENARIO=$here/guest_rbd_scenario.sh")
+# checksum they ask for (loaded first: libcrc32c asks the crypto API for it
+# when it loads); ext4 for the volume; e1000 is the NIC of -nic user.
 # mountleak opens librados and librbd with dlopen (scan --ceph-conf), which
-# ldd cannot see: ship them by name.
-[[ -n "$mountleak" ]] && args+=(--file "$mountleak"
+# ldd cannot see: they are shipped by name.
+args=(--work "$work" --kernel "$kernel" --modules "crc32c_generic,rbd,ext4,e1000"
+  --program socat --file "$here/guest_rbd_scenario.sh" --env "MLVM_RBD_SCENARIO=$here/guest_rbd_scenario.sh")
+[[ -n "$mountleak" ]] && args+=(--mountleak "$mountleak"
   --file /usr/lib/x86_64-linux-gnu/librados.so.2 --file /usr/lib/x86_64-linux-gnu/librbd.so.1)
-"$vm_scripts/build_initramfs.sh" "${args[@]}"
+# TCG unless asked: KVM hangs on this project's CI machine (tests/vm).
+MOUNTLEAK_VM_ACCEL="${MOUNTLEAK_VM_ACCEL:-tcg}" MOUNTLEAK_VM_CACHE="$cache" "$runner" prepare "${args[@]}"
 
 cluster="$(mktemp -d /tmp/mountleak-ceph-guest-XXXXXX)"
-qemu_pid=""
+guest=""
 cleanup() {
-  # timeout passes TERM on to QEMU (and KILLs it 10 s later if need be).
-  if [[ -n "$qemu_pid" ]]; then
-    kill -TERM "$qemu_pid" 2>/dev/null
-    wait "$qemu_pid" 2>/dev/null
+  # The runner passes TERM on to QEMU, which stops before the cluster does.
+  if [[ -n "$guest" ]]; then
+    kill -TERM "$guest" 2>/dev/null
+    wait "$guest" 2>/dev/null
   fi
   "$here/stop_cluster.sh" "$cluster"
 }
@@ -84,34 +86,20 @@ for ((i = 0; i + 1 < ${#guest_args[@]}; i += 2)); do arg[${guest_args[i]}]="${gu
 
 cmdline="mlceph_mon=${arg[--mon]} mlceph_osd=${arg[--osd]}"
 cmdline+=" mlceph_mon_v2=${arg[--mon-v2]} mlceph_key=${arg[--key]} mlceph_pool=${arg[--pool]} mlceph_image=${arg[--image]}"
-[[ -n "$mountleak" ]] && cmdline+=" mlceph_mountleak=$mountleak"
 ((trace)) && cmdline+=" mlceph_trace=1"
-console="$work/guest-rbd.console.log"
-results="$work/guest-rbd.results.log"
-say "booting (${MOUNTLEAK_VM_ACCEL:-tcg}); console: $console"
 start=$SECONDS
-# The vm lane's boot (qemu_guest.sh) with a NIC: -nic user is slirp, whose
-# 10.0.2.2 is this host's 127.0.0.1. No hostfwd: nothing listens anywhere
-# but on the cluster's loopback ports. In the background, so that a
-# signal's trap runs at once (bash defers traps while a foreground child
-# runs) and stops it; it stops QEMU in turn.
-# An emulator fault (qemu_guest.sh's status 90: a stalled vCPU, or a panic
-# while booting, before the scenario ran) boots the guest once more.
-for attempt in 1 2; do
-  "$vm_scripts/qemu_guest.sh" --kernel-dir "$cache" --initrd "$initramfs" --console "$console" \
-    --results "$results" --timeout "$timeout_s" --accel "${MOUNTLEAK_VM_ACCEL:-tcg}" --memory 1G \
-    --nic user,model=e1000 --append "$cmdline" --qemu-log "$work/guest-rbd.qemu.log" &
-  qemu_pid=$!
-  status=0
-  wait "$qemu_pid" || status=$?
-  qemu_pid=""
-  ((status == 90 && attempt == 1)) || break
-  cp "$console" "$work/guest-rbd.fault.console.log"
-  say "the emulated guest failed before the scenario ran (an emulator fault, not a result;" \
-    "console: $work/guest-rbd.fault.console.log): booting it again"
-done
-grep '^guest_rbd:\|^guest_init:\|^{' "$console" >&2 || true
-rc="$(sed -n 's/^@@GUEST_RBD rc=\([0-9]*\).*/\1/p' "$console" | head -n1)"
-[[ -n "$rc" ]] || die "the guest gave no result within ${timeout_s} s (see $console)"
-((rc == 0)) || die "guest scenario failed (rc=$rc) after $((SECONDS - start)) s"
+# -nic user is slirp, whose 10.0.2.2 is this host's 127.0.0.1. No hostfwd:
+# nothing listens anywhere but on the cluster's loopback ports. rbd waits
+# (--defer-modules): the scenario probes and starts a tracer before it
+# loads it. The scenario is stopped 20 s before the guest, which keeps
+# those for its report. In the background, so that a signal's trap runs at
+# once (bash defers traps while a foreground child runs) and stops it.
+"$runner" boot --work "$work" --log rbd --timeout "$timeout_s" --limit "rbd=$((timeout_s - 20))" \
+  --nic user,model=e1000 --append "$cmdline" --defer-modules rbd rbd &
+guest=$!
+status=0
+wait "$guest" || status=$?
+guest=""
+((status == 0)) || die "the guest did not boot (see $work/rbd.console.log)"
+"$runner" judge rbd --work "$work" --log rbd || die "guest scenario failed after $((SECONDS - start)) s"
 say "PASS in $((SECONDS - start)) s of boot and scenario"

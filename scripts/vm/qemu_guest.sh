@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: Apache-2.0
 # Boots one QEMU guest from a kernel cache (fetch_kernel.sh) and an
-# initramfs (build_initramfs.sh), and waits for it: the one host-side boot
-# of the vm lane (tests/vm/run_vm_tests.sh, which the guest benchmark
-# scripts/bench_guest.sh goes through) and of the rbd scenario
-# (scripts/ceph/run_guest_scenario.sh, tests/vm/rbd_busy_test.sh).
+# initramfs (build_initramfs.sh), and waits for it: the one boot of
+# tests/vm/run_vm_tests.sh, the runner that the vm lane, the guest
+# benchmark (scripts/bench_guest.sh) and the rbd scenario
+# (scripts/ceph/run_guest_scenario.sh, tests/vm/rbd_busy_test.sh) all go
+# through.
 #
 # The serial console (ttyS0: kernel messages, streamed output, for people)
 # goes to CONSOLE; the second serial port (ttyS1) carries only what the

@@ -48,7 +48,7 @@ class TraceLateModule : public TraceDmRemove {
   void SetUp() override {
     const char* module = getenv("MOUNTLEAK_TEST_LATE_MODULE");
     ASSERT_TRUE(module && *module) << "MOUNTLEAK_TEST_LATE_MODULE names no dm_mod module file: TraceLateModule "
-                                      "runs in the vm lane's guests (tests/vm/guest_init.sh), never on a host";
+                                      "runs in the vm lane's guests (scripts/vm/guest_init.sh), never on a host";
     module_ = module;
     ASSERT_FALSE(dm_mod_loaded()) << "dm_mod is loaded already: the guest must boot without it (mlvm_defer_modules)";
     char templ[] = "/tmp/mountleak-late-XXXXXX";

@@ -83,7 +83,7 @@ wait "$child" || status=$?
 child=""
 say "guest scenario exited $status after $((SECONDS - start)) s"
 
-results="$work/guest-rbd.results.log"
+results="$work/rbd.rbd.out"
 [[ -s "$results" ]] || die "FAIL: the guest wrote no results ($results)"
 
 section() {
@@ -120,7 +120,7 @@ check() {  # description jq-program file [jq args...]
 read_holder() {
   local line
   line="$(sed -n "s/^@@GUEST_RBD $1 //p" "$results" | head -n1)"
-  [[ -n "$line" ]] || die "FAIL: the guest never made the leaking copy (no $1 line; see $work/guest-rbd.console.log)"
+  [[ -n "$line" ]] || die "FAIL: the guest never made the leaking copy (no $1 line; see $work/rbd.console.log)"
   declare -A holder=()
   for kv in $line; do holder[${kv%%=*}]="${kv#*=}"; done
   pid="${holder[pid]}" mntns="${holder[mntns]}" dev="${holder[dev]}" id="${holder[id]}"
@@ -239,8 +239,8 @@ read_holder HOLDER_LEGACY
 check_trace trace_legacy kernel true
 
 ((status == 0)) || {
-  say "FAIL: the guest scenario itself failed (exit $status); console: $work/guest-rbd.console.log"
-  grep -E '^guest_rbd: ' "$work/guest-rbd.console.log" 2>/dev/null | tail -n 15 || true
+  say "FAIL: the guest scenario itself failed (exit $status); console: $work/rbd.console.log"
+  grep -E '^guest_rbd: ' "$work/rbd.console.log" 2>/dev/null | tail -n 15 || true
   failed=1
 }
 ((failed == 0)) || die "FAIL after $((SECONDS - start)) s (logs: $work)"

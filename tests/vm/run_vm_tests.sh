@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: Apache-2.0
 # The vm lane: mountleak's privileged scenarios on Debian's own kernel,
-# booted under QEMU. Scenarios (see guest_init.sh):
+# booted under QEMU. Scenarios (see scripts/vm/guest_init.sh):
 #   probe                  `mountleak probe -o json`: fentry, fexit and kprobe
 #                          available, a tier for every hook, the kernel tier
 #                          chosen for at least one
@@ -15,26 +15,37 @@
 #   privileged_late_module TraceLateModule: the guest boots without the
 #                          --defer-modules module (dm_mod), which the test
 #                          loads once trace is ready; *_kprobe: on kprobes
+# The same runner boots the guest benchmark's guest (scripts/bench_guest.sh:
+# scenario bench) and the real rbd scenario's (scripts/ceph/run_guest_scenario.sh:
+# scenario rbd); every guest runs scripts/vm/guest_init.sh as /init, and the
+# kernel is a parameter (--arch, --kernel).
 # Modes:
-#   prepare --work DIR [--arch amd64|arm64] [--kernel 6.1|6.12] --mountleak PATH
-#           --privileged-tests PATH [--file PATH]...
+#   prepare --work DIR [--arch amd64|arm64] [--kernel 6.1|6.12] [--mountleak PATH]
+#           [--privileged-tests PATH] [--modules M,...] [--program NAME]...
+#           [--file PATH]... [--env NAME=VALUE]...
 #       fetch that kernel (default amd64 6.1; cached in DIR/../vm-cache/KERNEL,
-#       DIR/../vm-cache/arm64-KERNEL for arm64, or $MOUNTLEAK_VM_CACHE), build
-#       DIR/initramfs.cpio.gz, pick TCG or KVM (DIR/accel; arm64: TCG); the
-#       kernel's cache dir is kept in DIR/kernel-cache, the architecture in
-#       DIR/arch, for the modes below. One work dir per kernel.
+#       DIR/../vm-cache/arm64-KERNEL for arm64, or $MOUNTLEAK_VM_CACHE) with
+#       those modules (default: fetch_kernel.sh's), build DIR/initramfs.cpio.gz
+#       shipping mountleak, privileged_tests and the files and programs named,
+#       pick TCG or KVM (DIR/accel; arm64: TCG); the kernel's cache dir is
+#       kept in DIR/kernel-cache, the architecture in DIR/arch, for the modes
+#       below. One work dir per kernel and purpose.
 #       arm64: PATHs are cross-built (scripts/build_cross.sh); the guest's
 #       busybox, dash, mkfs.ext4 and losetup are Debian's arm64 packages,
 #       unpacked into DIR/guest-root (scripts/unpack_debs.sh).
 #   boot --work DIR --log NAME --timeout S [--limit SCENARIO=S]...
-#        [--filter SCENARIO=GTEST_FILTER]... [--defer-modules dm-mod] SCENARIO...
+#        [--filter SCENARIO=GTEST_FILTER]... [--defer-modules M,...]
+#        [--nic SPEC] [--append WORDS] SCENARIO...
 #       one guest runs the scenarios in order, each killed after its own
 #       limit, all of them after S; logs DIR/NAME.console.log (serial console:
 #       streamed output, kernel messages) and DIR/NAME.results.log (what the
-#       guest reports between markers). Fails only if the guest never booted.
+#       guest reports between markers). --nic gives it a network card
+#       (qemu_guest.sh), --append more words for its command line (a
+#       scenario's arguments). Fails only if the guest never booted.
 #   judge SCENARIO --work DIR --log NAME [--probe-tiers HOOK=TIER,...]
 #       judges one scenario from that log: fails on a failed test or check, a
-#       missing result (guest died, hung or was killed) or a non-zero exit.
+#       missing result (guest died, hung or was killed) or a non-zero exit;
+#       the scenario's output is left in DIR/NAME.SCENARIO.out.
 #       probe's check is the kernel tier for every hook, with fentry, fexit
 #       and kprobe available; --probe-tiers replaces it with exactly these
 #       tiers, hook by hook, for a kernel whose best is not the kernel tier
@@ -68,8 +79,8 @@ if [[ "$mode" == judge || "$mode" == run ]]; then
   shift
 fi
 work="" kernel=6.1 arch=amd64 mountleak="" privileged="" log="" filter="" timeout_s=480
-probe_tiers="" defer_modules=""
-files=() limits=() filters=() scenarios=()
+probe_tiers="" defer_modules="" modules="" nic="" append=""
+files=() programs=() envs=() limits=() filters=() scenarios=()
 while (($#)); do
   case "$1" in
     --work) work="$2"; shift 2 ;;
@@ -78,6 +89,11 @@ while (($#)); do
     --mountleak) mountleak="$2"; shift 2 ;;
     --privileged-tests) privileged="$2"; shift 2 ;;
     --file) files+=("$2"); shift 2 ;;
+    --program) programs+=("$2"); shift 2 ;;
+    --env) envs+=("$2"); shift 2 ;;
+    --modules) modules="$2"; shift 2 ;;
+    --nic) nic="$2"; shift 2 ;;
+    --append) append="$2"; shift 2 ;;
     --log) log="$2"; shift 2 ;;
     --filter) filter="$2"; filters+=("$2"); shift 2 ;;
     --limit) limits+=("$2"); shift 2 ;;
@@ -108,13 +124,31 @@ else
 fi
 
 # One guest through the shared boot (scripts/vm/qemu_guest.sh); its exit
-# status is QEMU's, or stalled_status when the emulated CPU stalled.
+# status is QEMU's, or stalled_status when the emulated CPU stalled. In the
+# background, so that a signal (ctest's timeout, a caller stopping its
+# cluster) runs the trap below at once, and qemu_guest.sh stops QEMU.
 stalled_status=90
+guest=""
 boot() {  # accel timeout console_log results_log extra-cmdline
+  local nic_args=() status=0
+  [[ -z "$nic" ]] || nic_args=(--nic "$nic")
   "$scripts/qemu_guest.sh" --kernel-dir "$cache" --initrd "$work/initramfs.cpio.gz" \
-    --console "$3" --results "$4" --timeout "$2" --accel "$1" \
-    --append "$kernel_cmdline $5" --qemu-log "$work/qemu.stderr" --arch "$arch"
+    --console "$3" --results "$4" --timeout "$2" --accel "$1" "${nic_args[@]}" \
+    --append "$kernel_cmdline $5" --qemu-log "$work/qemu.stderr" --arch "$arch" &
+  guest=$!
+  wait "$guest" || status=$?
+  guest=""
+  return $status
 }
+stop_guest() {
+  [[ -z "$guest" ]] || {
+    kill -TERM "$guest" 2>/dev/null
+    wait "$guest" 2>/dev/null
+  }
+}
+trap 'stop_guest; exit 143' TERM
+trap 'stop_guest; exit 130' INT
+trap 'stop_guest; exit 129' HUP
 
 # KVM, where it exists, is tried once per work dir with a guest that only
 # boots and powers off; a guest that does not say DONE in time means TCG.
@@ -142,9 +176,11 @@ choose_accel() {
 }
 
 prepare() {
-  [[ -x "$mountleak" && -x "$privileged" ]] || die "prepare needs --mountleak and --privileged-tests"
+  local start=$SECONDS args=() f
+  for f in "$mountleak" "$privileged"; do
+    [[ -z "$f" || -x "$f" ]] || die "$f is not an executable"
+  done
   command -v jq >/dev/null || die "jq missing (install jq)"
-  local start=$SECONDS args=()
   case "$arch" in
     amd64)
       command -v qemu-system-x86_64 >/dev/null || die "qemu-system-x86_64 missing (install qemu-system-x86)"
@@ -160,13 +196,16 @@ prepare() {
       args+=(--root "$work/guest-root")
       ;;
   esac
-  "$scripts/fetch_kernel.sh" --arch "$arch" --kernel "$kernel" "$cache"
-  args+=(--arch "$arch" --kernel "$cache" --init "$here/guest_init.sh" --out "$work/initramfs.cpio.gz" --strip
-    --program mkfs.ext4 --program losetup --program dash --program dmsetup
-    --file "$mountleak" --file "$privileged"
-    --env "MLVM_MOUNTLEAK=$mountleak" --env "MLVM_PRIVILEGED_TESTS=$privileged")
-  local f
+  local module_list=()
+  [[ -z "$modules" ]] || IFS=, read -ra module_list <<<"$modules"
+  "$scripts/fetch_kernel.sh" --arch "$arch" --kernel "$kernel" "$cache" "${module_list[@]}"
+  args+=(--arch "$arch" --kernel "$cache" --init "$scripts/guest_init.sh" --out "$work/initramfs.cpio.gz" --strip
+    --program mkfs.ext4 --program losetup --program dash --program dmsetup)
+  [[ -z "$mountleak" ]] || args+=(--file "$mountleak" --env "MLVM_MOUNTLEAK=$mountleak")
+  [[ -z "$privileged" ]] || args+=(--file "$privileged" --env "MLVM_PRIVILEGED_TESTS=$privileged")
   for f in "${files[@]}"; do args+=(--file "$f"); done
+  for f in "${programs[@]}"; do args+=(--program "$f"); done
+  for f in "${envs[@]}"; do args+=(--env "$f"); done
   "$scripts/build_initramfs.sh" "${args[@]}"
   choose_accel
   say "prepared in $((SECONDS - start)) s: $(cat "$cache/package"), $(du -h "$work/initramfs.cpio.gz" | cut -f1) initramfs"
@@ -319,6 +358,7 @@ boot_lane() {  # name scenario-args...
   for item in "${limits[@]}"; do extra+=" mlvm_limit_$item"; done
   for item in "${filters[@]}"; do extra+=" mlvm_filter_$item"; done
   [[ -z "$defer_modules" ]] || extra+=" mlvm_defer_modules=$defer_modules"
+  [[ -z "$append" ]] || extra+=" $append"
   local start=$SECONDS status=0
   say "booting $(cut -d' ' -f1-2 "$cache/package") under $accel for: $* (limit ${timeout_s} s)"
   boot "$accel" "$timeout_s" "$console" "$results" "$extra" || status=$?
@@ -362,7 +402,7 @@ judge() {  # name
   local failed=0 rc
   rc="$(section_rc "$results" "$scenario" 2>/dev/null || true)"
   if grep -q "^@@MLVM UNKNOWN $scenario\$" "$results" 2>/dev/null; then
-    say "FAIL: the guest's init has no scenario '$scenario' (see tests/vm/guest_init.sh)"
+    say "FAIL: the guest's init has no scenario '$scenario' (see scripts/vm/guest_init.sh)"
     failed=1
   elif [[ -z "$rc" ]]; then
     if [[ "$status" == 124 || "$status" == 137 ]]; then

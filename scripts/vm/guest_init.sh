@@ -1,9 +1,12 @@
 #!/bin/busybox sh
 # SPDX-License-Identifier: Apache-2.0
-# /init of the vm lane's guest. Sets up a node-like system (proc, sysfs,
-# devtmpfs, the hybrid cgroup layout of this project's CI host, tracefs,
-# bpffs, the kernel modules), runs the scenarios named on the kernel command
-# line and powers off.
+# /init of every QEMU guest this project boots: the vm lane's
+# (tests/vm/run_vm_tests.sh), the guest benchmark's (scripts/bench_guest.sh)
+# and the real rbd scenario's (scripts/ceph/run_guest_scenario.sh), all
+# through run_vm_tests.sh's prepare and boot. Sets up a node-like system
+# (proc, sysfs, devtmpfs, the hybrid cgroup layout of this project's CI
+# host, tracefs, bpffs, the kernel modules), runs the scenarios named on the
+# kernel command line and powers off.
 #
 # Kernel command line:
 #   mlvm_run=probe,privileged_kernel,privileged_tracepoint   what to run, in order
@@ -11,12 +14,15 @@
 #            privileged_late_module, privileged_late_module_kprobe: a module
 #            loaded after trace started, the first of mlvm_defer_modules)
 #            (or bench: the guest benchmark, scripts/bench_guest.sh)
+#            (or rbd: the real rbd EBUSY, scripts/ceph/guest_rbd_scenario.sh,
+#            against the host's cluster; see rbd_busy below)
 #   mlvm_filter_<scenario>=<gtest filter>                    for privileged_*
 #   mlvm_limit_<scenario>=<seconds>                          kill it after that
 #   mlvm_defer_modules=dm-mod  not loaded at boot (a module file's name as
 #                          in modules.load); loaded before any scenario but
 #                          the privileged_late_module ones, which load it
-#                          themselves after trace started, and remove it
+#                          themselves after trace started, and remove it,
+#                          and rbd, which loads it after its first probe
 #   mlvm_results=<tty>     the results port (scripts/vm/qemu_guest.sh: ttyS1,
 #                          hvc0 on arm64's virt machine); default ttyS1
 # Each scenario's output streams to the console (ttyS0, ttyAMA0) as it runs,
@@ -138,7 +144,9 @@ scenario() {
   : >"$out"
   tail -f "$out" >"$console" &
   tailer=$!
-  "$@" >"$out" 2>&1 </dev/null &
+  # Appending: a scenario may open its own output again by name
+  # (/proc/self/fd/3, as rbd does), and every write must land at the end.
+  "$@" >>"$out" 2>&1 </dev/null &
   running=$!
   watchdog=""
   if [ -n "$limit" ]; then
@@ -188,6 +196,48 @@ bench() {
   "$MLVM_BENCH" $MLVM_BENCH_ARGS
 }
 
+# The real rbd EBUSY: guest_rbd_scenario.sh ($MLVM_RBD_SCENARIO) against
+# the cluster run_guest_scenario.sh started on the host, reached through the
+# NIC it gave the guest. Its arguments come from the command line:
+#   mlceph_mon=127.0.0.1:P mlceph_mon_v2=127.0.0.1:P2 mlceph_osd=127.0.0.1:Q[,...]
+#   mlceph_key=BASE64 mlceph_pool=kube mlceph_image=NAME
+#   mlceph_trace=1   also `mountleak trace` through the failing unmap, with
+#                    `probe` and `trace --watch-modules` run before rbd is
+#                    loaded (the guest boots with mlvm_defer_modules=rbd)
+# The scenario's sections (@@GUEST_RBD BEGIN/END) go to its own output
+# (descriptor 3, opened again by name wherever the script's stdout points
+# at the time), where the host reads them (tests/vm/rbd_busy_test.sh).
+rbd_busy() {
+  set -- --mon "$(arg mlceph_mon)" --osd "$(arg mlceph_osd)" --key "$(arg mlceph_key)" \
+    --pool "$(arg mlceph_pool)" --image "$(arg mlceph_image)" --results /proc/self/fd/3
+  mon_v2="$(arg mlceph_mon_v2)"
+  [ -n "$mon_v2" ] && set -- "$@" --mon-v2 "$mon_v2"
+  [ -n "${MLVM_MOUNTLEAK:-}" ] && set -- "$@" --mountleak "$MLVM_MOUNTLEAK"
+  if [ "$(arg mlceph_trace)" = 1 ] && [ -n "${MLVM_MOUNTLEAK:-}" ]; then
+    set -- "$@" --trace
+    # Before rbd is loaded: its hook must fall back, and probe must say why.
+    echo "@@GUEST_RBD BEGIN probe_without_rbd"
+    "$MLVM_MOUNTLEAK" probe -o json 2>/dev/null
+    echo "@@GUEST_RBD END probe_without_rbd"
+    # And `trace --watch-modules`, ready before rbd is loaded: rbd's coming
+    # must move its hook to the kernel tier (the scenario stops it after
+    # the first failing remove, before rbd is removed and loaded again).
+    "$MLVM_MOUNTLEAK" trace -o json --all-events --watch-modules >/tmp/trace_late.json 2>/tmp/trace_late.err &
+    late_tracer=$!
+    i=0
+    until grep -q '"event":"ready"' /tmp/trace_late.json 2>/dev/null; do
+      kill -0 "$late_tracer" 2>/dev/null || break
+      i=$((i + 1))
+      [ $i -lt 1500 ] || break
+      sleep 0.1
+    done
+    echo "rbd_busy: trace --watch-modules started before rbd is loaded ($i tenths of a second to ready)"
+    set -- "$@" --late-tracer "$late_tracer"
+  fi
+  load_deferred
+  "$MLVM_RBD_SCENARIO" "$@" 3>&1
+}
+
 probe() {
   # stdout alone is the JSON the host checks; stderr is kept for humans.
   "$MLVM_MOUNTLEAK" probe -o json "$@" 2>/tmp/probe.err
@@ -203,7 +253,7 @@ late_module="$(head -n1 /tmp/deferred.load)"
 emit "@@MLVM KERNEL $(uname -r)"
 for name in $run_list; do
   case "$name" in
-    privileged_late_module*) ;;
+    privileged_late_module* | rbd) ;;
     *) load_deferred ;;
   esac
   case "$name" in
@@ -211,6 +261,7 @@ for name in $run_list; do
     # What a kernel with kprobes but no BPF trampolines gets.
     probe_kprobe) scenario probe_kprobe probe --no-feature fentry ;;
     bench) scenario bench bench ;;
+    rbd) scenario rbd rbd_busy ;;
     privileged_kernel)
       # The trace tests check the ready event's tier for their hooks.
       export MOUNTLEAK_TEST_EXPECT_TIER=kernel
