@@ -360,6 +360,8 @@ boot_lane() {  # name scenario-args...
   [[ -z "$defer_modules" ]] || extra+=" mlvm_defer_modules=$defer_modules"
   [[ -z "$append" ]] || extra+=" $append"
   local start=$SECONDS status=0
+  # A scenario's output from an earlier boot must not pass for this one's.
+  rm -f "$work/$name".*.out
   say "booting $(cut -d' ' -f1-2 "$cache/package") under $accel for: $* (limit ${timeout_s} s)"
   boot "$accel" "$timeout_s" "$console" "$results" "$extra" || status=$?
   local left=$((timeout_s - (SECONDS - start)))
