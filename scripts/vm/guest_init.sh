@@ -207,6 +207,19 @@ bench() {
 # The scenario's sections (@@GUEST_RBD BEGIN/END) go to its own output
 # (descriptor 3, opened again by name wherever the script's stdout points
 # at the time), where the host reads them (tests/vm/rbd_busy_test.sh).
+# Waits until the tracer started before rbd ($late_tracer) prints event $1,
+# exits, or $2 tenths of a second pass; prints how many tenths it waited.
+wait_for_late_event() {
+  tenths=0
+  until grep -q "\"event\":\"$1\"" /tmp/trace_late.json 2>/dev/null; do
+    kill -0 "$late_tracer" 2>/dev/null || break
+    tenths=$((tenths + 1))
+    [ $tenths -lt "$2" ] || break
+    sleep 0.1
+  done
+  echo "$tenths"
+}
+
 rbd_busy() {
   set -- --mon "$(arg mlceph_mon)" --osd "$(arg mlceph_osd)" --key "$(arg mlceph_key)" \
     --pool "$(arg mlceph_pool)" --image "$(arg mlceph_image)" --results /proc/self/fd/3
@@ -224,14 +237,8 @@ rbd_busy() {
     # the first failing remove, before rbd is removed and loaded again).
     "$MLVM_MOUNTLEAK" trace -o json --all-events --watch-modules >/tmp/trace_late.json 2>/tmp/trace_late.err &
     late_tracer=$!
-    i=0
-    until grep -q '"event":"ready"' /tmp/trace_late.json 2>/dev/null; do
-      kill -0 "$late_tracer" 2>/dev/null || break
-      i=$((i + 1))
-      [ $i -lt 1500 ] || break
-      sleep 0.1
-    done
-    echo "rbd_busy: trace --watch-modules started before rbd is loaded ($i tenths of a second to ready)"
+    waited="$(wait_for_late_event ready 1500)"
+    echo "rbd_busy: trace --watch-modules started before rbd is loaded ($waited tenths of a second to ready)"
     set -- "$@" --late-tracer "$late_tracer"
   fi
   load_deferred
@@ -242,14 +249,8 @@ rbd_busy() {
   # as on a node with one tracer, never (the move takes about 2 s). Whether
   # it moved at all is judged on the host, from the tracer's output.
   if [ -n "${late_tracer:-}" ]; then
-    i=0
-    until grep -q '"event":"hook_moved"' /tmp/trace_late.json 2>/dev/null; do
-      kill -0 "$late_tracer" 2>/dev/null || break
-      i=$((i + 1))
-      [ $i -lt 300 ] || break
-      sleep 0.1
-    done
-    echo "rbd_busy: the first tracer's hook moved (or it gave up) after $i tenths of a second"
+    waited="$(wait_for_late_event hook_moved 300)"
+    echo "rbd_busy: the first tracer's hook moved (or it gave up) after $waited tenths of a second"
   fi
   "$MLVM_RBD_SCENARIO" "$@" 3>&1
 }
